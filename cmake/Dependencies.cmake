@@ -1,0 +1,11 @@
+# Every dependency comes from Debian's packages (see scripts/install-deps.sh).
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS headers)
+find_package(nlohmann_json 3 REQUIRED CONFIG)
+find_package(yaml-cpp REQUIRED CONFIG)
+find_package(spdlog REQUIRED CONFIG)
+find_package(prometheus-cpp REQUIRED CONFIG)
+find_package(SQLiteCpp REQUIRED CONFIG)
+find_package(Threads REQUIRED)
+if(MESHD_BUILD_TESTS)
+  find_package(GTest REQUIRED CONFIG)
+endif()

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace meshd::core {
+
+/// The kinds of expected failure a caller can cause or meet. The API maps
+/// each to exactly one HTTP status (src/api/errors.cpp).
+enum class ErrorCode {
+  invalid_argument,  // 400
+  unauthorized,      // 401
+  not_found,         // 404
+  method_not_allowed,// 405
+  conflict,          // 409
+  payload_too_large, // 413
+  unavailable,       // 503
+  internal,          // 500
+};
+
+/// Stable snake_case name of a code, used as "code" in JSON errors.
+const char* to_string(ErrorCode code);
+
+/// An expected failure: a code and one line for the operator.
+struct Error {
+  ErrorCode code;
+  std::string message;
+};
+
+/// A value or an Error, in the spirit of std::expected (C++23).
+template <typename T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() { return std::get<0>(v_); }
+  const T& value() const { return std::get<0>(v_); }
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+/// Result of an operation with no value.
+using Status = Result<std::monostate>;
+inline Status ok_status() { return Status(std::monostate{}); }
+
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
+
+}  // namespace meshd::core
