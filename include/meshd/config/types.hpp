@@ -162,7 +162,7 @@ struct ServiceSpec {
 
   // process
   std::vector<std::string> command;           // empty for an external service
-  std::string cwd;                            // relative to the config file's directory when relative
+  std::string cwd;                            // relative paths resolve from meshd's working directory
   std::map<std::string, std::string> env;     // merged over meshd's environment
   int replicas = 1;
   std::optional<std::uint16_t> port;          // instance i gets port + i, exported as PORT
@@ -229,5 +229,7 @@ const char* to_string(RestartPolicy);
 const char* to_string(DependencyCondition);
 const char* to_string(CheckType);
 const char* to_string(LoadBalancerPolicy);
+/// "header:NAME", "cookie:NAME", "client_ip", or "" for none: the file's spelling.
+std::string to_string(const HashKey&);
 
 }  // namespace meshd::config

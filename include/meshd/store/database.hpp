@@ -8,6 +8,7 @@
 // small indexed queries on a second, read-only connection (WAL lets them run
 // beside the writer).
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,12 +37,22 @@ struct ConfigVersion {
   std::string note;           // e.g. "startup", "reload", "rollback to 3"
 };
 
+/// Limits for Database::open. The defaults suit the daemon; tests shrink them.
+struct DatabaseOptions {
+  /// Writes waiting for the writer thread beyond this many are dropped and
+  /// counted, so that a slow disk never blocks the event loop.
+  std::size_t queue_capacity = 100'000;
+  /// The events table keeps about this many newest events; the writer prunes
+  /// older ones now and then so that the file stays bounded.
+  std::int64_t retained_events = 100'000;
+};
+
 class Database {
  public:
   /// Opens (creating if needed) the database at `path`, creating its
   /// directory, enabling WAL and creating the schema. Throws
   /// std::runtime_error with a clear message when the file cannot be used.
-  static std::unique_ptr<Database> open(const std::string& path);
+  static std::unique_ptr<Database> open(const std::string& path, DatabaseOptions options = {});
   virtual ~Database() = default;
 
   // --- writes: queued, applied in order on the writer thread ---------------
@@ -63,7 +74,8 @@ class Database {
   virtual std::vector<std::pair<std::string, std::string>> load(const std::string& kind) = 0;
   /// Applied configs, newest first, at most `limit`.
   virtual std::vector<ConfigVersion> config_history(int limit) = 0;
-  /// How many events have been dropped because the write queue was full.
+  /// How many writes have been lost: dropped because the write queue was
+  /// full, or refused by SQLite (logged).
   virtual std::uint64_t dropped_writes() const = 0;
 };
 

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "meshd/api/router.hpp"
+#include "meshd/config/types.hpp"
+#include "meshd/core/clock.hpp"
+
+namespace meshd::api {
+
+struct HttpServerOptions {
+  std::size_t header_limit = 16 * 1024;  // larger headers: 431
+  std::size_t body_limit = 1024 * 1024;  // larger bodies: 413
+  core::Duration idle_timeout{60000};    // a keep-alive connection idle this long is closed
+};
+
+/// The HTTP/1.1 server on `mesh.listen` (Beast): a listener that owns the
+/// acceptor and one session per connection, kept alive by the async
+/// operations it has in flight (Beast's server examples). Sessions read one
+/// request, hand it to the Router, and write the response whenever the
+/// handler completes it, which may be later (blocking queries).
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, const Router& router, HttpServerOptions options = {});
+  ~HttpServer();
+
+  /// Binds and starts accepting. Port 0 picks a free port; the endpoint
+  /// actually bound is returned. Throws std::runtime_error on failure.
+  config::Endpoint listen(const config::Endpoint& endpoint);
+  /// Stops accepting; open sessions finish their current exchange.
+  void stop();
+
+  struct Listener;  // defined in the .cpp
+
+ private:
+  boost::asio::io_context& io_;
+  const Router& router_;
+  HttpServerOptions options_;
+  std::shared_ptr<Listener> listener_;
+};
+
+}  // namespace meshd::api

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "meshd/api/router.hpp"
+#include "meshd/config/types.hpp"
+#include "meshd/core/event_bus.hpp"
+#include "meshd/store/database.hpp"
+#include "meshd/supervisor/supervisor.hpp"
+
+namespace meshd::api {
+
+/// What the REST handlers read and act on. Owned by the daemon; the
+/// handlers run on the control loop, so they read state without locks.
+struct ApiContext {
+  supervisor::Supervisor* supervisor = nullptr;
+  core::EventBus* events = nullptr;
+  store::Database* database = nullptr;
+  std::shared_ptr<const config::Config> config;
+  std::string version;
+};
+
+/// Registers the REST surface of SPEC section 5 implemented so far, with
+/// the seed-compatible aliases.
+void register_routes(Router& router, ApiContext& context);
+
+/// Wraps a handler with the token rule: with a non-empty `mesh.api_token`,
+/// a mutating call (or any call with `auth_reads`) needs
+/// "Authorization: Bearer <token>", compared in constant time.
+Router::Handler require_token(const ApiContext& context, bool mutating, Router::Handler handler);
+
+}  // namespace meshd::api

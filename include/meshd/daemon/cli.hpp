@@ -1,0 +1,47 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace meshd::daemon {
+
+/// `meshd run`: flags beat the file's `mesh:` block.
+struct RunOptions {
+  std::string config_path;
+  std::string environment;              // --env; --dev sets "dev"
+  bool dev = false;
+  std::vector<std::string> services;    // --service, repeatable
+  std::optional<std::string> listen;    // --listen HOST:PORT
+  std::optional<std::string> gateway;   // --gateway HOST:PORT ("" or "off" disables)
+  std::optional<std::string> data_dir;
+  std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
+};
+
+/// `meshd validate`.
+struct ValidateOptions {
+  std::string config_path;
+  std::string environment;
+};
+
+struct VersionCommand {};
+struct HelpCommand {
+  std::string text;
+};
+/// A usage error: one line for stderr, exit code 2.
+struct UsageError {
+  std::string message;
+};
+
+using Command = std::variant<RunOptions, ValidateOptions, VersionCommand, HelpCommand, UsageError>;
+
+/// Parses meshd's command line (SPEC section 1). Accepts `--flag value` and
+/// `--flag=value`.
+Command parse_command_line(const std::vector<std::string>& args);
+
+/// The usage text.
+std::string usage();
+
+}  // namespace meshd::daemon

@@ -1,0 +1,172 @@
+#include "meshd/api/http_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/version.hpp>
+
+namespace meshd::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+Request to_request(http::request<http::string_body>& req, const std::string& remote, bool& bad_path) {
+  Request out;
+  out.method = std::string(req.method_string());
+  out.target = std::string(req.target());
+  auto q = out.target.find('?');
+  std::string raw_path = out.target.substr(0, q);
+  bad_path = !percent_decode(raw_path, out.path, false);
+  if (q != std::string::npos && !parse_query(out.target.substr(q + 1), out.query)) bad_path = true;
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(field.value());
+  }
+  out.body = std::move(req.body());
+  out.remote_address = remote;
+  return out;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Router& router, const HttpServerOptions& options)
+      : stream_(std::move(socket)), router_(router), options_(options) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+  }
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit));
+    parser_->body_limit(options_.body_limit);
+    stream_.expires_after(options_.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+      return close();
+    if (ec == http::error::header_limit)
+      return reply_and_close(431, "request_header_fields_too_large", "request headers are too large");
+    if (ec == http::error::body_limit)
+      return reply_and_close(413, "payload_too_large",
+                             "request body is larger than " + std::to_string(options_.body_limit) + " bytes");
+    if (ec) return reply_and_close(400, "invalid_argument", "malformed HTTP request: " + ec.message());
+
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    bool bad_path = false;
+    Request request = to_request(req, remote_, bad_path);
+    if (bad_path) return reply_and_close(400, "invalid_argument", "malformed percent-encoding in the URL");
+    head_ = request.method == "HEAD";
+    stream_.expires_never();  // a blocking query may take its time
+    std::weak_ptr<Session> weak = weak_from_this();
+    router_.dispatch(request, [weak](Response response) {
+      if (auto self = weak.lock()) self->write(std::move(response));
+    });
+  }
+
+  void write(Response response) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(version_);
+    res->result(static_cast<unsigned>(response.status));
+    res->set(http::field::server, "meshd");
+    res->set(http::field::content_type, response.content_type);
+    for (const auto& [k, v] : response.headers) res->set(k, v);
+    res->body() = std::move(response.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    if (head_) res->body().clear();
+    stream_.expires_after(options_.idle_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec || !self->keep_alive_) return self->close();
+      self->read();
+    });
+  }
+
+  void reply_and_close(int status, const std::string& code, const std::string& message) {
+    keep_alive_ = false;
+    version_ = 11;
+    Response r = json_response(status, {{"error", {{"code", code}, {"message", message}}}});
+    write(std::move(r));
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  const Router& router_;
+  HttpServerOptions options_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener> {
+  Listener(asio::io_context& io, const Router& r, const HttpServerOptions& o) : acceptor(io), router(r), options(o) {}
+
+  void accept() {
+    acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket), self->router, self->options)->start();
+      }
+      self->accept();
+    });
+  }
+
+  tcp::acceptor acceptor;
+  const Router& router;
+  HttpServerOptions options;
+};
+
+HttpServer::HttpServer(asio::io_context& io, const Router& router, HttpServerOptions options)
+    : io_(io), router_(router), options_(options) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+config::Endpoint HttpServer::listen(const config::Endpoint& endpoint) {
+  listener_ = std::make_shared<Listener>(io_, router_, options_);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + endpoint.to_string() + ": not an IP address");
+  tcp::endpoint ep(address, endpoint.port);
+  auto& acc = listener_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + endpoint.to_string() + ": " + ec.message());
+  listener_->accept();
+  auto bound = acc.local_endpoint();
+  return config::Endpoint{bound.address().to_string(), bound.port()};
+}
+
+void HttpServer::stop() {
+  if (!listener_) return;
+  boost::system::error_code ignored;
+  listener_->acceptor.close(ignored);
+  listener_.reset();
+}
+
+}  // namespace meshd::api

@@ -1,0 +1,163 @@
+#include <charconv>
+#include <limits>
+
+#include "meshd/api/routes.hpp"
+#include "meshd/api/views.hpp"
+
+namespace meshd::api {
+namespace {
+
+using core::ErrorCode;
+
+// Parses a whole decimal integer in [low, high]; nullopt otherwise.
+std::optional<long long> parse_int(const std::string& text, long long low, long long high) {
+  long long value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < low || value > high) return std::nullopt;
+  return value;
+}
+
+Response unknown_service(const std::string& name) {
+  return error_response(ErrorCode::not_found, "no service named '" + name + "'");
+}
+
+void services_list(ApiContext& ctx, Respond respond) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : ctx.supervisor->services()) list.push_back(service_view(*ctx.supervisor, *s));
+  respond(json_response(200, {{"services", list}}));
+}
+
+void service_one(ApiContext& ctx, const std::string& name, Respond respond) {
+  const auto* s = ctx.supervisor->find(name);
+  if (!s) return respond(unknown_service(name));
+  respond(json_response(200, service_view(*ctx.supervisor, *s)));
+}
+
+// start|stop|restart: accepted at once (202); progress shows in the
+// service's state and in the events.
+void service_command(ApiContext& ctx, const std::string& name, const std::string& action, Respond respond) {
+  core::Status status = action == "start"  ? ctx.supervisor->start_service(name)
+                        : action == "stop" ? ctx.supervisor->stop_service(name)
+                                           : ctx.supervisor->restart_service(name);
+  if (!status) return respond(error_response(status.error()));
+  const auto* s = ctx.supervisor->find(name);
+  respond(json_response(202, {{"service", name},
+                              {"action", action},
+                              {"accepted", true},
+                              {"state", supervisor::to_string(s->state())}}));
+}
+
+void service_logs(ApiContext& ctx, const Request& req, const std::string& name, Respond respond) {
+  const auto* s = ctx.supervisor->find(name);
+  if (!s) return respond(unknown_service(name));
+  long long tail = 100;
+  if (auto it = req.query.find("tail"); it != req.query.end()) {
+    auto v = parse_int(it->second, 1, 10000);
+    if (!v) return respond(error_response(ErrorCode::invalid_argument, "'tail' must be a whole number from 1 to 10000"));
+    tail = *v;
+  }
+  std::optional<supervisor::LogStream> stream;
+  if (auto it = req.query.find("stream"); it != req.query.end()) {
+    if (it->second == "stdout") stream = supervisor::LogStream::stdout_stream;
+    else if (it->second == "stderr") stream = supervisor::LogStream::stderr_stream;
+    else return respond(error_response(ErrorCode::invalid_argument, "'stream' must be stdout or stderr"));
+  }
+  nlohmann::json lines = nlohmann::json::array();
+  for (const auto& line : s->logs()->tail(static_cast<std::size_t>(tail), stream ? &*stream : nullptr))
+    lines.push_back({{"seq", line.seq},
+                     {"time_ms", line.time_ms},
+                     {"instance", line.instance},
+                     {"stream", supervisor::to_string(line.stream)},
+                     {"line", line.text}});
+  respond(json_response(200, {{"service", name}, {"lines", lines}}));
+}
+
+void explain(ApiContext& ctx, const std::string& name, const std::string& id, Respond respond) {
+  auto* s = ctx.supervisor->find(name);
+  if (!s) return respond(unknown_service(name));
+  auto* i = s->find_instance(id);
+  if (!i) return respond(error_response(ErrorCode::not_found, "service '" + name + "' has no instance '" + id + "'"));
+  respond(json_response(200, explain_view(*ctx.supervisor, *s, *i)));
+}
+
+void events(ApiContext& ctx, const Request& req, Respond respond) {
+  long long since = 0, limit = 100;
+  if (auto it = req.query.find("since"); it != req.query.end()) {
+    auto v = parse_int(it->second, 0, std::numeric_limits<long long>::max());
+    if (!v) return respond(error_response(ErrorCode::invalid_argument, "'since' must be a whole number >= 0"));
+    since = *v;
+  }
+  if (auto it = req.query.find("limit"); it != req.query.end()) {
+    auto v = parse_int(it->second, 1, 10000);
+    if (!v) return respond(error_response(ErrorCode::invalid_argument, "'limit' must be a whole number from 1 to 10000"));
+    limit = *v;
+  }
+  // Recent events come from memory (the writer thread may not have stored
+  // the newest yet); older ones from SQLite, which keeps them across restarts.
+  nlohmann::json list = nlohmann::json::array();
+  std::int64_t last = since;
+  if (ctx.events->oldest_seq() == 0 || since + 1 < ctx.events->oldest_seq()) {
+    for (const auto& e : ctx.database->events_since(since, static_cast<int>(limit))) {
+      auto data = nlohmann::json::parse(e.data_json, nullptr, false);
+      list.push_back({{"seq", e.seq},
+                      {"time_ms", e.time_ms},
+                      {"type", e.type},
+                      {"service", e.service},
+                      {"instance", e.instance},
+                      {"message", e.message},
+                      {"data", data.is_discarded() ? nlohmann::json::object() : data}});
+      last = e.seq;
+    }
+  }
+  if (list.size() < static_cast<std::size_t>(limit))
+    for (const auto& e : ctx.events->recent(last, static_cast<std::size_t>(limit) - list.size()))
+      list.push_back(e.to_json());
+  respond(json_response(200, {{"events", list}, {"last_seq", ctx.events->last_seq()}}));
+}
+
+}  // namespace
+
+void register_routes(Router& router, ApiContext& ctx) {
+  auto read = [&ctx](Router::Handler h) { return require_token(ctx, false, std::move(h)); };
+  auto write = [&ctx](Router::Handler h) { return require_token(ctx, true, std::move(h)); };
+
+  auto health = read([&ctx](const Request&, const Params&, Respond respond) {
+    respond(json_response(200, overall_health_view(*ctx.supervisor)));
+  });
+  router.add("GET", "/api/v1/health", health);
+  router.add("GET", "/health/system", health);
+
+  auto list = read([&ctx](const Request&, const Params&, Respond respond) { services_list(ctx, std::move(respond)); });
+  router.add("GET", "/api/v1/services", list);
+  router.add("GET", "/api/services/status", list);
+
+  auto one = read([&ctx](const Request&, const Params& p, Respond respond) {
+    service_one(ctx, p.at("name"), std::move(respond));
+  });
+  router.add("GET", "/api/v1/services/{name}", one);
+  router.add("GET", "/health/service/{name}", one);
+
+  for (std::string action : {"start", "stop", "restart"})
+    router.add("POST", "/api/v1/services/{name}/" + action,
+               write([&ctx, action](const Request&, const Params& p, Respond respond) {
+                 service_command(ctx, p.at("name"), action, std::move(respond));
+               }));
+  router.add("POST", "/admin/restart-service/{name}", write([&ctx](const Request&, const Params& p, Respond respond) {
+               service_command(ctx, p.at("name"), "restart", std::move(respond));
+             }));
+
+  router.add("GET", "/api/v1/services/{name}/logs", read([&ctx](const Request& req, const Params& p, Respond respond) {
+               service_logs(ctx, req, p.at("name"), std::move(respond));
+             }));
+  router.add("GET", "/api/v1/services/{name}/instances/{id}/explain",
+             read([&ctx](const Request&, const Params& p, Respond respond) {
+               explain(ctx, p.at("name"), p.at("id"), std::move(respond));
+             }));
+  router.add("GET", "/api/v1/events",
+             read([&ctx](const Request& req, const Params&, Respond respond) { events(ctx, req, std::move(respond)); }));
+  router.add("GET", "/api/v1/version", [&ctx](const Request&, const Params&, Respond respond) {
+    respond(json_response(200, {{"name", "meshd"}, {"version", ctx.version}}));
+  });
+}
+
+}  // namespace meshd::api

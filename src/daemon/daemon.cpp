@@ -1,0 +1,192 @@
+#include "meshd/daemon/daemon.hpp"
+
+#include <fcntl.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "meshd/api/http_server.hpp"
+#include "meshd/api/routes.hpp"
+#include "meshd/core/asio_scheduler.hpp"
+#include "meshd/core/child_reaper.hpp"
+#include "meshd/core/process.hpp"
+#include "meshd/daemon/logging.hpp"
+#include "meshd/daemon/readiness.hpp"
+#include "meshd/daemon/version.hpp"
+#include "meshd/store/database.hpp"
+#include "meshd/supervisor/os_process_launcher.hpp"
+#include "meshd/supervisor/supervisor.hpp"
+
+namespace meshd::daemon {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+struct Daemon::State {
+  std::shared_ptr<const config::Config> config;
+  asio::io_context io{1};
+  core::SystemTimeSource clock;
+  std::unique_ptr<core::AsioScheduler> scheduler;
+  std::unique_ptr<core::ChildReaper> reaper;
+  std::unique_ptr<store::Database> database;
+  std::unique_ptr<core::EventBus> events;
+  std::unique_ptr<supervisor::OsProcessLauncher> launcher;
+  std::unique_ptr<supervisor::Supervisor> supervisor;
+  api::Router router;
+  api::ApiContext api_context;
+  std::unique_ptr<api::HttpServer> http;
+  std::unique_ptr<asio::signal_set> signals;
+  std::mt19937_64 rng{std::random_device{}()};
+  int lock_fd = -1;
+  int exit_code = 0;
+  int stop_signals = 0;
+
+  ~State() {
+    // Order matters: the HTTP server and the supervisor (which kills any
+    // process group still alive) go before the launcher's log thread.
+    http.reset();
+    supervisor.reset();
+    launcher.reset();
+    if (database) database->flush();
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+};
+
+Daemon::Daemon(RunOptions options) : options_(std::move(options)) {}
+Daemon::~Daemon() = default;
+
+namespace {
+
+// One meshd per data_dir: two would fight over the database and the ports.
+int lock_data_dir(const fs::path& dir) {
+  auto path = dir / "meshd.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw std::runtime_error("another meshd is already using data_dir " + dir.string());
+  }
+  return fd;
+}
+
+void write_file_atomically(const fs::path& path, const std::string& text) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+int Daemon::run() {
+  auto cfg = std::make_shared<const config::Config>(load_effective_config(options_));
+  setup_logging(cfg->mesh.log_level, cfg->mesh.log_format);
+
+  state_ = std::make_unique<State>();
+  State& s = *state_;
+  s.config = cfg;
+
+  fs::path data_dir = fs::absolute(cfg->mesh.data_dir).lexically_normal();
+  std::error_code ec;
+  fs::create_directories(data_dir / "logs", ec);
+  if (ec) throw std::runtime_error("cannot create data_dir " + data_dir.string() + ": " + ec.message());
+  s.lock_fd = lock_data_dir(data_dir);
+
+  s.database = store::Database::open((data_dir / "meshd.db").string());
+  s.scheduler = std::make_unique<core::AsioScheduler>(s.io, s.clock);
+  s.reaper = std::make_unique<core::ChildReaper>(s.io);
+  s.events = std::make_unique<core::EventBus>(s.clock, s.database->last_event_seq());
+  s.events->subscribe([&s](const core::Event& e) {
+    s.database->append_event(store::EventRecord{e.seq, core::to_unix_ms(e.time), e.type, e.service, e.instance,
+                                                e.message, e.data.dump()});
+    if (e.type == "health.transition" || e.type == "instance.state") spdlog::info("{}", e.message);
+    else spdlog::info("[{}] {}", e.type, e.message);
+  });
+
+  {
+    std::ifstream in(cfg->source_path);
+    std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto history = s.database->config_history(1);
+    std::int64_t version = history.empty() ? 1 : history.front().version + 1;
+    s.database->append_config(store::ConfigVersion{version, core::to_unix_ms(s.clock.wall_now()), source, "startup"});
+  }
+
+  s.launcher = std::make_unique<supervisor::OsProcessLauncher>(*s.reaper, (data_dir / "logs").string(), s.clock);
+  supervisor::InstanceDeps deps;
+  deps.scheduler = s.scheduler.get();
+  deps.launcher = s.launcher.get();
+  deps.make_prober = [&s](const health::ProbeTarget& target) { return health::make_prober(s.io, *s.reaper, target); };
+  deps.make_readiness_channel = [&s](const std::string& name, std::function<void()> on_ready) {
+    return make_notify_channel(s.io, name, std::move(on_ready));
+  };
+  deps.random01 = [&s] { return std::uniform_real_distribution<double>(0.0, 1.0)(s.rng); };
+  deps.base_env = core::current_environment();
+  deps.base_dir = fs::current_path().string();
+  s.supervisor = std::make_unique<supervisor::Supervisor>(deps, *s.events, cfg);
+
+  s.api_context = api::ApiContext{s.supervisor.get(), s.events.get(), s.database.get(), cfg, kVersion};
+  api::register_routes(s.router, s.api_context);
+  s.http = std::make_unique<api::HttpServer>(s.io, s.router);
+  auto bound = s.http->listen(cfg->mesh.listen);
+  write_file_atomically(data_dir / "listen", bound.to_string() + "\n");
+  bool loopback = bound.host.rfind("127.", 0) == 0 || bound.host == "::1";
+  spdlog::info("meshd {} listening on http://{} ({}), data_dir {}", kVersion, bound.to_string(),
+               loopback ? "loopback only" : "reachable from the network", data_dir.string());
+  if (!loopback && cfg->mesh.api_token.empty())
+    spdlog::warn("listening on {} without mesh.api_token: anyone who can reach it can stop your services",
+                 bound.to_string());
+  if (cfg->mesh.gateway)
+    spdlog::warn("mesh.gateway {} is configured, but the gateway (data path) is not built yet; "
+                 "no traffic is forwarded", cfg->mesh.gateway->to_string());
+
+  s.signals = std::make_unique<asio::signal_set>(s.io, SIGTERM, SIGINT, SIGHUP);
+  ::signal(SIGPIPE, SIG_IGN);
+  std::function<void()> wait_signal;
+  wait_signal = [&s, &wait_signal] {
+    s.signals->async_wait([&s, &wait_signal](const boost::system::error_code& e, int sig) {
+      if (e) return;
+      if (sig == SIGHUP) {
+        spdlog::warn("SIGHUP: configuration reload is not implemented yet; the running config is unchanged");
+      } else if (++s.stop_signals == 1) {
+        spdlog::info("{}: shutting down gracefully (send it again to kill everything now)", core::signal_name(sig));
+        s.supervisor->shutdown([&s] {
+          spdlog::info("all services stopped; exiting");
+          s.http->stop();
+          s.io.stop();
+        });
+      } else {
+        spdlog::warn("second {}: killing every service now", core::signal_name(sig));
+        for (const auto& svc : s.supervisor->services())
+          for (const auto& i : svc->instances())
+            if (i->pid() > 0) core::signal_group(i->pid(), SIGKILL);
+        s.exit_code = 1;
+      }
+      wait_signal();
+    });
+  };
+  wait_signal();
+
+  s.events->publish("daemon.start", "", "", "meshd " + std::string(kVersion) + " started with " +
+                                                 std::to_string(cfg->services.size()) + " services",
+                    {{"listen", bound.to_string()}, {"environment", cfg->environment}});
+  s.supervisor->start_all();
+  s.io.run();
+  int code = s.exit_code;
+  state_.reset();
+  return code;
+}
+
+}  // namespace meshd::daemon

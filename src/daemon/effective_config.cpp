@@ -1,0 +1,53 @@
+#include <charconv>
+#include <set>
+#include <stdexcept>
+
+#include "meshd/config/graph.hpp"
+#include "meshd/config/loader.hpp"
+#include "meshd/daemon/daemon.hpp"
+
+namespace meshd::daemon {
+namespace {
+
+config::Endpoint parse_flag_endpoint(const std::string& flag, const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw std::runtime_error(flag + ": expected HOST:PORT, got '" + text + "'");
+  std::string host = text.substr(0, colon);
+  std::string port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535)
+    throw std::runtime_error(flag + ": '" + port_text + "' is not a port (0-65535)");
+  return config::Endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+config::Config load_effective_config(const RunOptions& options) {
+  config::LoadOptions load;
+  load.environment = options.environment;
+  config::Config cfg = config::load_file(options.config_path, load);
+  if (options.listen) cfg.mesh.listen = parse_flag_endpoint("--listen", *options.listen);
+  if (options.gateway) {
+    if (options.gateway->empty() || *options.gateway == "off") cfg.mesh.gateway.reset();
+    else cfg.mesh.gateway = parse_flag_endpoint("--gateway", *options.gateway);
+  }
+  if (options.data_dir) cfg.mesh.data_dir = *options.data_dir;
+  if (options.log_level) {
+    static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (!levels.count(*options.log_level))
+      throw std::runtime_error("--log-level: '" + *options.log_level +
+                               "' is not one of trace, debug, info, warn, error, critical, off");
+    cfg.mesh.log_level = *options.log_level;
+  }
+  if (options.log_format) cfg.mesh.log_format = *options.log_format;
+  if (!options.services.empty()) {
+    for (const auto& name : options.services)
+      if (!cfg.find(name)) throw std::runtime_error("--service: the file has no service named '" + name + "'");
+    cfg = config::select_services(cfg, config::dependency_closure(cfg, options.services));
+  }
+  return cfg;
+}
+
+}  // namespace meshd::daemon
