@@ -14,7 +14,9 @@ HealthChecker::HealthChecker(core::Scheduler& scheduler, config::HealthSpec spec
       probe_timer_(scheduler),
       deadline_timer_(scheduler) {}
 
-HealthChecker::~HealthChecker() { *alive_ = false; }
+HealthChecker::~HealthChecker() {
+  alive_.reset();  // expire the weak_ptrs held by pending callbacks
+}
 
 core::Duration HealthChecker::jitter() {
   if (spec_.jitter.count() <= 0) return core::Duration(0);

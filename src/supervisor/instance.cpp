@@ -59,7 +59,7 @@ Instance::Instance(const InstanceDeps& deps, std::shared_ptr<const config::Servi
 }
 
 Instance::~Instance() {
-  *alive_ = false;
+  alive_.reset();  // expire the weak_ptrs held by pending callbacks
   // The daemon stops instances before destroying them; this is the last
   // line of defence against an orphaned process group.
   if (pid_ > 0) deps_.launcher->signal_group(pid_, SIGKILL);

@@ -17,7 +17,9 @@ Supervisor::Supervisor(const InstanceDeps& deps, core::EventBus& events,
     }
 }
 
-Supervisor::~Supervisor() { *alive_ = false; }
+Supervisor::~Supervisor() {
+  alive_.reset();  // expire the weak_ptrs held by pending callbacks
+}
 
 Service* Supervisor::find(const std::string& name) {
   for (auto& s : services_)
@@ -217,10 +219,11 @@ std::optional<std::string> Supervisor::degraded_by(const Service& service) const
   for (const auto& dep : service.spec().depends_on) {
     if (!dep.required || dep.condition == config::DependencyCondition::completed) continue;
     const Service* d = find(dep.service);
-    if (!d || d->available()) continue;
-    // The dependency is down: blame it, unless it is itself only degraded.
+    if (!d) continue;
+    // Blame the deepest broken service down the chain: a dependency that
+    // is up but itself degraded passes its root cause on.
     if (auto deeper = degraded_by(*d)) return deeper;
-    return d->name();
+    if (!d->available()) return d->name();
   }
   return std::nullopt;
 }

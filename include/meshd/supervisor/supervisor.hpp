@@ -49,8 +49,9 @@ class Supervisor final : public InstanceObserver {
   const config::Config& config() const { return *config_; }
 
   /// The root cause when a required dependency of `service` (with a
-  /// healthy or started condition) is not available: the deepest service
-  /// down the chain that is itself not degraded. Empty when not degraded.
+  /// healthy or started condition), or one of its own required
+  /// dependencies, is not available: the deepest unavailable service down
+  /// the chain. Empty when not degraded.
   std::optional<std::string> degraded_by(const Service& service) const;
 
   /// Called after any instance changed state or health (for live views).

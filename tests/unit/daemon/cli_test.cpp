@@ -1,0 +1,62 @@
+#include "meshd/daemon/cli.hpp"
+
+#include <gtest/gtest.h>
+
+namespace meshd::daemon {
+namespace {
+
+TEST(Cli, ParsesRunWithEveryFlag) {
+  auto c = parse_command_line({"run", "-c", "f.yaml", "--env", "staging", "--service", "a", "--service=b",
+                               "--listen", "127.0.0.1:0", "--gateway=off", "--data-dir", "/tmp/x",
+                               "--log-level", "warn", "--log-format", "json"});
+  auto* run = std::get_if<RunOptions>(&c);
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->config_path, "f.yaml");
+  EXPECT_EQ(run->environment, "staging");
+  EXPECT_EQ(run->services, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(*run->listen, "127.0.0.1:0");
+  EXPECT_EQ(*run->gateway, "off");
+  EXPECT_EQ(*run->data_dir, "/tmp/x");
+  EXPECT_EQ(*run->log_level, "warn");
+  EXPECT_EQ(*run->log_format, "json");
+}
+
+TEST(Cli, DevMeansTheDevEnvironmentAndDebugLogs) {
+  auto c = parse_command_line({"run", "-c", "f.yaml", "--dev"});
+  auto* run = std::get_if<RunOptions>(&c);
+  ASSERT_NE(run, nullptr);
+  EXPECT_TRUE(run->dev);
+  EXPECT_EQ(run->environment, "dev");
+  EXPECT_EQ(*run->log_level, "debug");
+}
+
+TEST(Cli, ValidateAndVersion) {
+  auto v = parse_command_line({"validate", "--config=f.yaml", "--env", "production"});
+  ASSERT_TRUE(std::holds_alternative<ValidateOptions>(v));
+  EXPECT_EQ(std::get<ValidateOptions>(v).environment, "production");
+  EXPECT_TRUE(std::holds_alternative<VersionCommand>(parse_command_line({"version"})));
+}
+
+TEST(Cli, MistakesAreUsageErrorsWithAClearLine) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  for (const auto& c : std::vector<Case>{{{}, "no command"},
+                                         {{"launch"}, "unknown command 'launch'"},
+                                         {{"run"}, "needs -c FILE"},
+                                         {{"run", "-c"}, "-c needs a file"},
+                                         {{"run", "-c", "f", "--bogus"}, "unknown option '--bogus'"},
+                                         {{"validate", "-c", "f", "--dev"}, "unknown option '--dev' for validate"},
+                                         {{"run", "-c", "f", "--log-format", "xml"}, "text or json"},
+                                         {{"run", "-c", "f", "--service"}, "needs a service name"},
+                                         {{"version", "extra"}, "takes no arguments"}}) {
+    auto r = parse_command_line(c.args);
+    auto* e = std::get_if<UsageError>(&r);
+    ASSERT_NE(e, nullptr) << c.needle;
+    EXPECT_NE(e->message.find(c.needle), std::string::npos) << e->message;
+  }
+}
+
+}  // namespace
+}  // namespace meshd::daemon
