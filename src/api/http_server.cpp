@@ -1,5 +1,7 @@
 #include "meshd/api/http_server.hpp"
 
+#include <array>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -90,7 +92,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (head_) res->body().clear();
     stream_.expires_after(options_.idle_timeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !self->keep_alive_) return self->close();
+      if (ec) return self->close();
+      if (!self->keep_alive_) return self->linger();
       self->read();
     });
   }
@@ -108,6 +111,26 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  // Closing a socket with unread input makes the kernel send RST, which can
+  // destroy the response (a 413, say) before the client reads it. So, like
+  // nginx's lingering close, half-close and discard what the client still
+  // sends, for a bounded time and amount.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+
+  void drain() {
+    if (drained_ > 8 * 1024 * 1024) return close();
+    stream_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) return self->close();
+      self->drained_ += n;
+      self->drain();
+    });
+  }
+
   beast::tcp_stream stream_;
   const Router& router_;
   HttpServerOptions options_;
@@ -116,6 +139,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
   bool keep_alive_ = true;
   bool head_ = false;
+  std::array<char, 16 * 1024> discard_{};
+  std::size_t drained_ = 0;
   unsigned version_ = 11;
 };
 
