@@ -1,5 +1,7 @@
 #include "meshd/api/http_types.hpp"
 
+#include <charconv>
+
 namespace meshd::api {
 
 int http_status(core::ErrorCode code) {
@@ -30,6 +32,13 @@ Response error_response(const core::Error& error) {
 
 Response error_response(core::ErrorCode code, std::string message) {
   return error_response(core::Error{code, std::move(message)});
+}
+
+std::optional<long long> parse_int(const std::string& text, long long low, long long high) {
+  long long value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < low || value > high) return std::nullopt;
+  return value;
 }
 
 bool percent_decode(const std::string& in, std::string& out, bool plus_is_space) {

@@ -1,4 +1,3 @@
-#include <charconv>
 #include <limits>
 
 #include "meshd/api/routes.hpp"
@@ -9,28 +8,20 @@ namespace {
 
 using core::ErrorCode;
 
-// Parses a whole decimal integer in [low, high]; nullopt otherwise.
-std::optional<long long> parse_int(const std::string& text, long long low, long long high) {
-  long long value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < low || value > high) return std::nullopt;
-  return value;
-}
-
 Response unknown_service(const std::string& name) {
   return error_response(ErrorCode::not_found, "no service named '" + name + "'");
 }
 
 void services_list(ApiContext& ctx, Respond respond) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& s : ctx.supervisor->services()) list.push_back(service_view(*ctx.supervisor, *s));
+  for (const auto& s : ctx.supervisor->services()) list.push_back(service_view(*ctx.supervisor, *ctx.registry, *s));
   respond(json_response(200, {{"services", list}}));
 }
 
 void service_one(ApiContext& ctx, const std::string& name, Respond respond) {
   const auto* s = ctx.supervisor->find(name);
   if (!s) return respond(unknown_service(name));
-  respond(json_response(200, service_view(*ctx.supervisor, *s)));
+  respond(json_response(200, service_view(*ctx.supervisor, *ctx.registry, *s)));
 }
 
 // start|stop|restart: accepted at once (202); progress shows in the
@@ -75,9 +66,10 @@ void service_logs(ApiContext& ctx, const Request& req, const std::string& name, 
 void explain(ApiContext& ctx, const std::string& name, const std::string& id, Respond respond) {
   auto* s = ctx.supervisor->find(name);
   if (!s) return respond(unknown_service(name));
-  auto* i = s->find_instance(id);
-  if (!i) return respond(error_response(ErrorCode::not_found, "service '" + name + "' has no instance '" + id + "'"));
-  respond(json_response(200, explain_view(*ctx.supervisor, *s, *i)));
+  const auto* r = ctx.registry->find(id);
+  if (!r || r->service != name)
+    return respond(error_response(ErrorCode::not_found, "service '" + name + "' has no instance '" + id + "'"));
+  respond(json_response(200, explain_view(*ctx.supervisor, *ctx.registry, *s, *r)));
 }
 
 void events(ApiContext& ctx, const Request& req, Respond respond) {
@@ -122,7 +114,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   auto write = [&ctx](Router::Handler h) { return require_token(ctx, true, std::move(h)); };
 
   auto health = read([&ctx](const Request&, const Params&, Respond respond) {
-    respond(json_response(200, overall_health_view(*ctx.supervisor)));
+    respond(json_response(200, overall_health_view(*ctx.supervisor, *ctx.registry)));
   });
   router.add("GET", "/api/v1/health", health);
   router.add("GET", "/health/system", health);

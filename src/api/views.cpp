@@ -1,31 +1,57 @@
 #include "meshd/api/views.hpp"
 
 #include "meshd/config/types.hpp"
+#include "meshd/registry/rotation.hpp"
 
 namespace meshd::api {
 
 using supervisor::ProcessState;
 
-nlohmann::json instance_view(const supervisor::Instance& instance) {
+namespace {
+
+bool available(const registry::Registry& registry, const std::string& service) {
+  for (const auto* r : registry.instances(service))
+    if (r->healthy() && !registry.overrides(r->id).any()) return true;
+  return false;
+}
+
+}  // namespace
+
+nlohmann::json instance_view(const registry::InstanceRecord& record, const registry::Overrides& overrides,
+                             const supervisor::Instance* process) {
   nlohmann::json j = {
-      {"id", instance.id()},
-      {"address", instance.address()},
-      {"port", instance.port() ? nlohmann::json(*instance.port()) : nlohmann::json(nullptr)},
-      {"pid", instance.pid() > 0 ? nlohmann::json(instance.pid()) : nlohmann::json(nullptr)},
-      {"state", supervisor::to_string(instance.state())},
-      {"health", health::to_string(instance.health())},
-      {"health_output", instance.health_output()},
-      {"weight", instance.weight()},
-      {"origin", instance.managed() ? "managed" : "external"},
-      {"restarts", instance.restarts()},
-      {"reason", instance.reason()},
+      {"id", record.id},
+      {"address", record.address},
+      {"port", record.port ? nlohmann::json(record.port) : nlohmann::json(nullptr)},
+      {"pid", record.pid > 0 ? nlohmann::json(record.pid) : nlohmann::json(nullptr)},
+      {"state", record.origin == registry::Origin::managed ? record.process_state : std::string("registered")},
+      {"health", health::to_string(record.health)},
+      {"health_output", record.health_output},
+      {"check", record.check_type},
+      {"weight", record.weight},
+      {"origin", registry::to_string(record.origin)},
+      {"tags", record.tags},
+      {"metadata", record.metadata},
+      {"drain", overrides.drain},
+      {"maintenance", overrides.maintenance},
+      {"in_rotation", registry::rotation_reasons(record, overrides).empty()},
   };
-  if (auto t = instance.started_at()) j["started_at_ms"] = core::to_unix_ms(*t);
-  else j["started_at_ms"] = nullptr;
+  if (record.origin == registry::Origin::external) j["state"] = process ? supervisor::to_string(process->state()) : "running";
+  if (process) {
+    j["restarts"] = process->restarts();
+    j["reason"] = process->reason();
+    if (auto t = process->started_at()) j["started_at_ms"] = core::to_unix_ms(*t);
+    else j["started_at_ms"] = nullptr;
+  } else {
+    j["restarts"] = 0;
+    j["reason"] = "";
+    j["started_at_ms"] = record.joined_ms ? nlohmann::json(record.joined_ms) : nlohmann::json(nullptr);
+  }
   return j;
 }
 
-nlohmann::json service_view(const supervisor::Supervisor& sup, const supervisor::Service& service) {
+nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::Registry& registry,
+                            const supervisor::Service& service) {
   const auto& spec = service.spec();
   nlohmann::json deps = nlohmann::json::array();
   nlohmann::json dep_detail = nlohmann::json::array();
@@ -35,10 +61,13 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const supervisor:
         {{"service", d.service}, {"condition", config::to_string(d.condition)}, {"required", d.required}});
   }
   nlohmann::json instances = nlohmann::json::array();
-  int passing = 0;
-  for (const auto& i : service.instances()) {
-    instances.push_back(instance_view(*i));
-    if (i->health() == health::HealthStatus::passing) ++passing;
+  int passing = 0, in_rotation = 0;
+  for (const auto* r : registry.instances(service.name())) {
+    const auto* self = service.find_instance(r->id);
+    auto view = instance_view(*r, registry.overrides(r->id), self);
+    if (r->health == health::HealthStatus::passing) ++passing;
+    if (view["in_rotation"].get<bool>()) ++in_rotation;
+    instances.push_back(std::move(view));
   }
   auto degraded = sup.degraded_by(service);
   return {
@@ -54,7 +83,10 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const supervisor:
       {"managed", spec.managed()},
       {"port", spec.port ? nlohmann::json(*spec.port) : nlohmann::json(nullptr)},
       {"replicas", spec.instance_count()},
+      {"instances_total", instances.size()},
       {"instances_passing", passing},
+      {"instances_in_rotation", in_rotation},
+      {"index", registry.index(service.name())},
       {"tags", spec.tags},
       {"metadata", spec.metadata},
       {"health_check", config::to_string(spec.health.type)},
@@ -63,29 +95,30 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const supervisor:
   };
 }
 
-nlohmann::json explain_view(const supervisor::Supervisor& sup, const supervisor::Service& service,
-                            const supervisor::Instance& instance) {
+nlohmann::json explain_view(const supervisor::Supervisor& sup, const registry::Registry& registry,
+                            const supervisor::Service& service, const registry::InstanceRecord& record) {
+  auto overrides = registry.overrides(record.id);
   nlohmann::json reasons = nlohmann::json::array();
-  if (instance.state() != ProcessState::running && instance.state() != ProcessState::starting)
-    reasons.push_back({{"kind", "process"},
-                       {"message", std::string("process is ") + supervisor::to_string(instance.state()) +
-                                       (instance.reason().empty() ? "" : ": " + instance.reason())}});
-  if (instance.health() != health::HealthStatus::passing && instance.health() != health::HealthStatus::warning)
-    reasons.push_back({{"kind", "health"},
-                       {"message", std::string("health check is ") + health::to_string(instance.health())},
-                       {"output", instance.health_output()}});
+  for (const auto& r : registry::rotation_reasons(record, overrides)) {
+    nlohmann::json j = {{"kind", r.kind}, {"message", r.message}};
+    if (!r.output.empty()) j["output"] = r.output;
+    reasons.push_back(std::move(j));
+  }
+  nlohmann::json notes = nlohmann::json::array();
   if (auto root = sup.degraded_by(service))
-    reasons.push_back({{"kind", "dependency"}, {"message", "required dependency '" + *root + "' is not healthy"}});
+    notes.push_back("the service is degraded: required dependency '" + *root + "' is not healthy");
   return {{"service", service.name()},
-          {"instance", instance.id()},
+          {"instance", record.id},
           {"in_rotation", reasons.empty()},
           {"reasons", reasons},
-          {"state", supervisor::to_string(instance.state())},
-          {"health", health::to_string(instance.health())},
-          {"last_check_output", instance.health_output()}};
+          {"notes", notes},
+          {"state", record.process_state},
+          {"health", health::to_string(record.health)},
+          {"check", record.check_type},
+          {"last_check_output", record.health_output}};
 }
 
-nlohmann::json overall_health_view(const supervisor::Supervisor& sup) {
+nlohmann::json overall_health_view(const supervisor::Supervisor& sup, const registry::Registry& registry) {
   nlohmann::json counts = nlohmann::json::object();
   int total = 0, unavailable = 0, degraded = 0;
   for (const auto& s : sup.services()) {
@@ -93,7 +126,7 @@ nlohmann::json overall_health_view(const supervisor::Supervisor& sup) {
     counts[state] = counts.value(state, 0) + 1;
     ++total;
     bool completed = s->state() == ProcessState::exited;
-    if (!completed && !s->available()) ++unavailable;
+    if (!completed && !available(registry, s->name())) ++unavailable;
     if (sup.degraded_by(*s)) ++degraded;
   }
   std::string status = "healthy";

@@ -22,6 +22,10 @@
 #include "meshd/core/process.hpp"
 #include "meshd/daemon/logging.hpp"
 #include "meshd/daemon/readiness.hpp"
+#include "meshd/daemon/registry_sync.hpp"
+#include "meshd/registry/instance_store.hpp"
+#include "meshd/registry/registrations.hpp"
+#include "meshd/registry/registry.hpp"
 #include "meshd/daemon/version.hpp"
 #include "meshd/store/database.hpp"
 #include "meshd/supervisor/os_process_launcher.hpp"
@@ -42,6 +46,9 @@ struct Daemon::State {
   std::unique_ptr<core::EventBus> events;
   std::unique_ptr<supervisor::OsProcessLauncher> launcher;
   std::unique_ptr<supervisor::Supervisor> supervisor;
+  std::unique_ptr<registry::Registry> registry;
+  std::unique_ptr<registry::InstanceStore> instance_store;
+  std::unique_ptr<registry::Registrations> registrations;
   api::Router router;
   api::ApiContext api_context;
   std::unique_ptr<api::HttpServer> http;
@@ -55,6 +62,7 @@ struct Daemon::State {
     // Order matters: the HTTP server and the supervisor (which kills any
     // process group still alive) go before the launcher's log thread.
     http.reset();
+    registrations.reset();
     supervisor.reset();
     launcher.reset();
     if (database) database->flush();
@@ -137,8 +145,43 @@ int Daemon::run() {
   deps.base_dir = fs::current_path().string();
   s.supervisor = std::make_unique<supervisor::Supervisor>(deps, *s.events, cfg);
 
-  s.api_context = api::ApiContext{s.supervisor.get(), s.events.get(), s.database.get(), cfg, kVersion};
+  // The registry: every instance, whatever its origin, with overrides and
+  // registrations restored from the database.
+  s.registry = std::make_unique<registry::Registry>();
+  std::vector<std::string> names;
+  for (const auto& svc : cfg->services) names.push_back(svc.name);
+  s.registry->set_services(names);
+  s.instance_store = registry::make_sqlite_instance_store(*s.database);
+  for (const auto& [id, text] : s.instance_store->load_overrides()) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    s.registry->set_overrides(id, registry::Overrides{j.value("drain", false), j.value("maintenance", false),
+                                                      j.value("note", std::string())});
+  }
+  for (const auto& svc : s.supervisor->services()) sync_service(*s.registry, *svc);
+  s.supervisor->on_change = [&s](const supervisor::Service& svc) { sync_service(*s.registry, svc); };
+  s.registrations = std::make_unique<registry::Registrations>(
+      *s.registry, *s.instance_store, *s.events,
+      [&s, deps](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {
+        return std::make_unique<health::HealthChecker>(*s.scheduler, target.spec,
+                                                       health::make_prober(s.io, *s.reaper, target), deps.random01,
+                                                       std::move(on_change));
+      },
+      s.clock);
+  s.registrations->restore();
+
+  s.api_context.supervisor = s.supervisor.get();
+  s.api_context.events = s.events.get();
+  s.api_context.database = s.database.get();
+  s.api_context.config = cfg;
+  s.api_context.version = kVersion;
+  s.api_context.registry = s.registry.get();
+  s.api_context.registrations = s.registrations.get();
+  s.api_context.instance_store = s.instance_store.get();
+  s.api_context.scheduler = s.scheduler.get();
+  s.api_context.random01 = deps.random01;
   api::register_routes(s.router, s.api_context);
+  api::register_registry_routes(s.router, s.api_context);
   s.http = std::make_unique<api::HttpServer>(s.io, s.router);
   auto bound = s.http->listen(cfg->mesh.listen);
   write_file_atomically(data_dir / "listen", bound.to_string() + "\n");

@@ -15,6 +15,12 @@ Instance* Service::find_instance(const std::string& id) {
   return nullptr;
 }
 
+const Instance* Service::find_instance(const std::string& id) const {
+  for (const auto& i : instances_)
+    if (i->id() == id) return i.get();
+  return nullptr;
+}
+
 ProcessState Service::state() const {
   if (instances_.empty()) return ProcessState::stopped;
   auto any = [&](ProcessState s) {

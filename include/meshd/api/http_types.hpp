@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,9 @@ int http_status(core::ErrorCode code);
 
 /// Splits "a=1&b=two%20words" into a map; returns false on bad escapes.
 bool parse_query(const std::string& query, std::map<std::string, std::string>& out);
+/// Parses a whole decimal integer in [low, high]; nullopt otherwise.
+std::optional<long long> parse_int(const std::string& text, long long low, long long high);
+
 /// Decodes %XX escapes; returns false on a malformed one.
 bool percent_decode(const std::string& in, std::string& out, bool plus_is_space);
 

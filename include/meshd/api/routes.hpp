@@ -1,11 +1,16 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "meshd/api/router.hpp"
 #include "meshd/config/types.hpp"
 #include "meshd/core/event_bus.hpp"
+#include "meshd/core/scheduler.hpp"
+#include "meshd/registry/instance_store.hpp"
+#include "meshd/registry/registrations.hpp"
+#include "meshd/registry/registry.hpp"
 #include "meshd/store/database.hpp"
 #include "meshd/supervisor/supervisor.hpp"
 
@@ -19,11 +24,18 @@ struct ApiContext {
   store::Database* database = nullptr;
   std::shared_ptr<const config::Config> config;
   std::string version;
+  registry::Registry* registry = nullptr;
+  registry::Registrations* registrations = nullptr;
+  registry::InstanceStore* instance_store = nullptr;
+  core::Scheduler* scheduler = nullptr;
+  std::function<double()> random01;
 };
 
 /// Registers the REST surface of SPEC section 5 implemented so far, with
 /// the seed-compatible aliases.
 void register_routes(Router& router, ApiContext& context);
+/// Discovery, registration, TTL and instance overrides (src/api/registry_routes.cpp).
+void register_registry_routes(Router& router, ApiContext& context);
 
 /// Wraps a handler with the token rule: with a non-empty `mesh.api_token`,
 /// a mutating call (or any call with `auth_reads`) needs

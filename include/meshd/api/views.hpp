@@ -2,18 +2,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "meshd/registry/registry.hpp"
 #include "meshd/supervisor/supervisor.hpp"
 
 namespace meshd::api {
 
-/// The service object of SPEC section 5 (plus more fields).
-nlohmann::json service_view(const supervisor::Supervisor& supervisor, const supervisor::Service& service);
-/// One instance, as inside the service object.
-nlohmann::json instance_view(const supervisor::Instance& instance);
+/// The service object of SPEC section 5 (plus more fields): process state
+/// from the supervisor, instances (managed, external and registered) from
+/// the registry.
+nlohmann::json service_view(const supervisor::Supervisor& supervisor, const registry::Registry& registry,
+                            const supervisor::Service& service);
+/// One instance, as inside the service object. `process` is the managed
+/// instance behind the record, when there is one.
+nlohmann::json instance_view(const registry::InstanceRecord& record, const registry::Overrides& overrides,
+                             const supervisor::Instance* process);
 /// Why an instance is or is not in rotation (GET .../explain).
-nlohmann::json explain_view(const supervisor::Supervisor& supervisor, const supervisor::Service& service,
-                            const supervisor::Instance& instance);
+nlohmann::json explain_view(const supervisor::Supervisor& supervisor, const registry::Registry& registry,
+                            const supervisor::Service& service, const registry::InstanceRecord& record);
 /// GET /api/v1/health: {"status": healthy|degraded|unhealthy, "services": {state: count}, ...}.
-nlohmann::json overall_health_view(const supervisor::Supervisor& supervisor);
+nlohmann::json overall_health_view(const supervisor::Supervisor& supervisor, const registry::Registry& registry);
 
 }  // namespace meshd::api

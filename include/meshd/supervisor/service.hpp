@@ -22,6 +22,7 @@ class Service {
   std::vector<std::unique_ptr<Instance>>& instances() { return instances_; }
   const std::vector<std::unique_ptr<Instance>>& instances() const { return instances_; }
   Instance* find_instance(const std::string& id);
+  const Instance* find_instance(const std::string& id) const;
   const std::shared_ptr<LogTail>& logs() const { return tail_; }
 
   /// The service's state from its instances': running if any runs, else

@@ -1,0 +1,179 @@
+#include "meshd/registry/registration.hpp"
+
+#include <set>
+
+#include "meshd/config/values.hpp"
+
+namespace meshd::registry {
+namespace {
+
+using core::ErrorCode;
+using nlohmann::json;
+
+core::Error bad(const std::string& message) { return core::make_error(ErrorCode::invalid_argument, message); }
+
+bool valid_name(const std::string& s, std::size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':')) return false;
+  return true;
+}
+
+bool valid_host(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == ':')) return false;
+  return true;
+}
+
+std::optional<core::Error> unknown_keys(const json& obj, const std::set<std::string>& allowed, const std::string& where) {
+  for (auto it = obj.begin(); it != obj.end(); ++it)
+    if (!allowed.count(it.key())) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return bad("unknown field '" + it.key() + "' in " + where + " (allowed: " + list + ")");
+    }
+  return std::nullopt;
+}
+
+std::optional<core::Error> duration_field(const json& obj, const char* key, config::Duration& out) {
+  if (!obj.contains(key)) return std::nullopt;
+  const auto& v = obj[key];
+  auto d = v.is_string() ? config::parse_duration(v.get<std::string>()) : std::nullopt;
+  if (!d) return bad(std::string("check.") + key + " must be a duration like \"2s\" or \"500ms\"");
+  out = *d;
+  return std::nullopt;
+}
+
+std::optional<core::Error> int_field(const json& obj, const char* key, int low, int high, int& out,
+                                     const std::string& prefix) {
+  if (!obj.contains(key)) return std::nullopt;
+  const auto& v = obj[key];
+  if (!v.is_number_integer() || v.get<long long>() < low || v.get<long long>() > high)
+    return bad(prefix + key + " must be a whole number from " + std::to_string(low) + " to " + std::to_string(high));
+  out = v.get<int>();
+  return std::nullopt;
+}
+
+core::Result<config::HealthSpec> parse_check(const json& c) {
+  config::HealthSpec spec;
+  if (!c.is_object()) return bad("check must be an object");
+  if (auto e = unknown_keys(c, {"type", "path", "expect_status", "body_contains", "ttl", "interval", "timeout",
+                                "jitter", "healthy_threshold", "unhealthy_threshold", "start_period"},
+                            "check"))
+    return *e;
+  std::string type = c.value("type", std::string("none"));
+  if (!c.value("type", json("none")).is_string()) return bad("check.type must be a string");
+  if (type == "http") spec.type = config::CheckType::http;
+  else if (type == "tcp") spec.type = config::CheckType::tcp;
+  else if (type == "ttl") spec.type = config::CheckType::ttl;
+  else if (type == "none") spec.type = config::CheckType::none;
+  else if (type == "exec") return bad("check.type exec is not allowed over the API (it would run commands on the meshd host)");
+  else return bad("check.type must be one of http, tcp, ttl, none; not '" + type + "'");
+  if (c.contains("path")) {
+    if (!c["path"].is_string() || c["path"].get<std::string>().empty() || c["path"].get<std::string>()[0] != '/')
+      return bad("check.path must be a string starting with '/'");
+    spec.path = c["path"];
+  }
+  if (c.contains("body_contains")) {
+    if (!c["body_contains"].is_string()) return bad("check.body_contains must be a string");
+    spec.body_contains = c["body_contains"];
+  }
+  if (c.contains("expect_status")) {
+    const auto& v = c["expect_status"];
+    int lo = 0, hi = 0;
+    if (v.is_number_integer()) {
+      lo = hi = v.get<int>();
+    } else if (v.is_string()) {
+      std::string s = v;
+      auto dash = s.find('-');
+      try {
+        lo = std::stoi(s.substr(0, dash));
+        hi = dash == std::string::npos ? lo : std::stoi(s.substr(dash + 1));
+      } catch (const std::exception&) {
+        lo = hi = 0;
+      }
+    }
+    if (lo < 100 || hi > 599 || lo > hi) return bad("check.expect_status must be a status or a range like \"200-399\"");
+    spec.expect_status = {lo, hi};
+  }
+  for (auto [key, field] : {std::pair{"ttl", &spec.ttl}, std::pair{"interval", &spec.interval},
+                            std::pair{"timeout", &spec.timeout}, std::pair{"jitter", &spec.jitter},
+                            std::pair{"start_period", &spec.start_period}})
+    if (auto e = duration_field(c, key, *field)) return *e;
+  if (spec.interval.count() < 100) return bad("check.interval must be at least 100ms");
+  if (spec.timeout.count() < 1) return bad("check.timeout must be positive");
+  if (spec.type == config::CheckType::ttl && spec.ttl.count() < 100) return bad("check.ttl must be at least 100ms");
+  if (auto e = int_field(c, "healthy_threshold", 1, 100, spec.healthy_threshold, "check.")) return *e;
+  if (auto e = int_field(c, "unhealthy_threshold", 1, 100, spec.unhealthy_threshold, "check.")) return *e;
+  return spec;
+}
+
+}  // namespace
+
+core::Result<Registration> Registration::from_json(const json& body) {
+  if (!body.is_object()) return bad("the body must be a JSON object");
+  if (auto e = unknown_keys(body, {"service", "id", "address", "port", "tags", "metadata", "weight", "check"},
+                            "the registration"))
+    return *e;
+  Registration r;
+  if (!body.contains("service") || !body["service"].is_string() || body["service"].get<std::string>().empty())
+    return bad("'service' is required and must be a non-empty string");
+  r.service = body["service"];
+  if (!body.contains("address") || !body["address"].is_string())
+    return bad("'address' is required and must be a string (an IP address or host name, without a port)");
+  r.address = body["address"];
+  if (!valid_host(r.address) || r.address.find(':') != std::string::npos)
+    return bad("'address' must be a host or IPv4 address without a port, not '" + r.address + "'");
+  if (!body.contains("port") || !body["port"].is_number_integer() || body["port"].get<long long>() < 1 ||
+      body["port"].get<long long>() > 65535)
+    return bad("'port' is required and must be a whole number from 1 to 65535");
+  r.port = static_cast<std::uint16_t>(body["port"].get<int>());
+  if (body.contains("id")) {
+    if (!body["id"].is_string() || !valid_name(body["id"], 128))
+      return bad("'id' must be 1-128 characters of letters, digits, '-', '_', '.', ':'");
+    r.id = body["id"];
+  } else {
+    r.id = r.service + "-" + r.address + "-" + std::to_string(r.port);
+  }
+  if (body.contains("tags")) {
+    if (!body["tags"].is_array()) return bad("'tags' must be a list of strings");
+    for (const auto& t : body["tags"]) {
+      if (!t.is_string()) return bad("'tags' must be a list of strings");
+      r.tags.push_back(t);
+    }
+  }
+  if (body.contains("metadata")) {
+    if (!body["metadata"].is_object()) return bad("'metadata' must be an object of strings");
+    for (auto it = body["metadata"].begin(); it != body["metadata"].end(); ++it) {
+      if (!it.value().is_string()) return bad("'metadata." + it.key() + "' must be a string");
+      r.metadata[it.key()] = it.value();
+    }
+  }
+  if (auto e = int_field(body, "weight", 1, 1000, r.weight, "")) return *e;
+  if (body.contains("check")) {
+    auto check = parse_check(body["check"]);
+    if (!check) return check.error();
+    r.check = *check;
+  }
+  return r;
+}
+
+json Registration::to_json() const {
+  const auto& c = check;
+  json check_json = {{"type", config::to_string(c.type)},
+                     {"path", c.path},
+                     {"expect_status", std::to_string(c.expect_status.low) + "-" + std::to_string(c.expect_status.high)},
+                     {"ttl", config::format_duration(c.ttl)},
+                     {"interval", config::format_duration(c.interval)},
+                     {"timeout", config::format_duration(c.timeout)},
+                     {"jitter", config::format_duration(c.jitter)},
+                     {"start_period", config::format_duration(c.start_period)},
+                     {"healthy_threshold", c.healthy_threshold},
+                     {"unhealthy_threshold", c.unhealthy_threshold}};
+  if (!c.body_contains.empty()) check_json["body_contains"] = c.body_contains;
+  return {{"service", service}, {"id", id},     {"address", address}, {"port", port},
+          {"tags", tags},       {"metadata", metadata}, {"weight", weight}, {"check", check_json}};
+}
+
+}  // namespace meshd::registry
