@@ -73,10 +73,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (bad_path) return reply_and_close(400, "invalid_argument", "malformed percent-encoding in the URL");
     head_ = request.method == "HEAD";
     stream_.expires_never();  // a blocking query may take its time
-    std::weak_ptr<Session> weak = weak_from_this();
-    router_.dispatch(request, [weak](Response response) {
-      if (auto self = weak.lock()) self->write(std::move(response));
-    });
+    // The responder keeps the session alive until the handler answers,
+    // which for a blocking query is up to its wait time later.
+    router_.dispatch(request, [self = shared_from_this()](Response response) { self->write(std::move(response)); });
   }
 
   void write(Response response) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 // Node trees (already expanded and merged) to the structs of types.hpp. Key
 // names were checked by schema.cpp; these check values, types and ranges.
 
@@ -22,6 +24,7 @@ struct ParsedService {
   ServiceSpec spec;
   SourceMark port_mark;
   std::vector<SourceMark> address_marks;     // one per spec.addresses entry
+  std::optional<SourceMark> address_mark;    // the `address` key itself, when present
   std::vector<SourceMark> dependency_marks;  // one per spec.depends_on entry
 };
 

@@ -88,8 +88,10 @@ void parse_addresses(const MapView& service, ParsedService& out) {
   const Node* node = service.get("address");
   if (!node) return;
   const std::string path = service.path("address");
+  out.address_mark = node->mark;
   if (node->is_list()) {
-    if (node->items.empty()) fail(node->mark, path + ": the list of addresses is empty");
+    // An empty list declares an external service whose instances all come
+    // from POST /api/v1/registry at run time.
     for (std::size_t i = 0; i < node->items.size(); ++i) {
       out.spec.addresses.push_back(
           as_endpoint(node->items[i], path + "[" + std::to_string(i) + "]", false));
@@ -131,13 +133,13 @@ void parse_process(const MapView& map, ParsedService& out) {
 void check_complete(const MapView& map, const std::string& name, ParsedService& out) {
   const ServiceSpec& spec = out.spec;
   const bool has_command = !spec.command.empty();
-  const bool has_address = !spec.addresses.empty();
+  const bool has_address = out.address_mark.has_value();
   if (!has_command && !has_address)
     fail(out.spec.mark, "service '" + name +
                             "' needs 'command' (a process meshd runs) or 'address' (an "
                             "external instance)");
   if (has_command && has_address)
-    fail(out.address_marks.front(), "service '" + name +
+    fail(*out.address_mark, "service '" + name +
                                         "' has both 'command' and 'address'; a service is either "
                                         "run by meshd or external");
   if (has_address && spec.port)
@@ -157,7 +159,7 @@ ParsedService parse_service(const Node& node, const std::string& name, SourceMar
   parse_process(map, out);
   parse_dependencies(map, out);
   parse_addresses(map, out);
-  const bool has_endpoint = out.spec.port.has_value() || !out.spec.addresses.empty();
+  const bool has_endpoint = out.spec.port.has_value() || out.address_mark.has_value();
   out.spec.health = parse_health(map.get("health"), map.path("health"), has_endpoint, completeness);
   parse_traffic(map, out.spec);
   read(map, "tags", out.spec.tags);

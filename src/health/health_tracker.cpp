@@ -1,5 +1,7 @@
 #include "meshd/health/health_tracker.hpp"
 
+#include <algorithm>
+
 namespace meshd::health {
 
 const char* to_string(HealthStatus status) {
@@ -53,8 +55,11 @@ void HealthTracker::reset(core::TimePoint started) {
 
 core::Duration HealthTracker::next_interval() const {
   bool healthy = status_ == HealthStatus::passing || status_ == HealthStatus::warning;
-  if (!healthy && spec_.unhealthy_interval.count() > 0) return spec_.unhealthy_interval;
-  return spec_.interval;
+  if (healthy) return spec_.interval;
+  if (spec_.unhealthy_interval.count() > 0) return spec_.unhealthy_interval;
+  // Not passing (yet): probe at least every second, so a recovery or a
+  // slow start is seen soon even when the interval is long.
+  return std::min(spec_.interval, core::Duration(1000));
 }
 
 }  // namespace meshd::health

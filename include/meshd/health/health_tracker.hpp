@@ -35,8 +35,8 @@ class HealthTracker {
   const std::string& last_output() const { return last_output_; }
   std::optional<core::TimePoint> last_check() const { return last_check_; }
   bool in_start_period(core::TimePoint now) const { return now < started_ + spec_.start_period; }
-  /// Delay before the next probe, without jitter: the unhealthy interval
-  /// while not passing, when one is configured.
+  /// Delay before the next probe, without jitter: `interval` while passing;
+  /// otherwise `unhealthy_interval`, or by default min(interval, 1s).
   core::Duration next_interval() const;
 
  private:

@@ -38,8 +38,16 @@ TEST(Address, Errors) {
                       "services.pg.address: expected host:port, like 127.0.0.1:8080, got '5432'");
   EXPECT_CONFIG_ERROR("services:\n  pg: {address: \"db:0\"}\n", 2, 17,
                       "services.pg.address: port must be from 1 to 65535, got 'db:0'");
-  EXPECT_CONFIG_ERROR("services:\n  pg: {address: []}\n", 2, 17,
-                      "services.pg.address: the list of addresses is empty");
+}
+
+TEST(Address, AnEmptyListDeclaresARegistrationOnlyService) {
+  auto config = load_string("version: 1\nservices:\n  pg: {address: [], health: {type: tcp}}\n", "t.yaml");
+  ASSERT_EQ(config.services.size(), 1u);
+  EXPECT_FALSE(config.services[0].managed());
+  EXPECT_EQ(config.services[0].instance_count(), 0);
+  EXPECT_CONFIG_ERROR("services:\n  pg: {address: [], command: [x]}\n", 2, 17,
+                      "service 'pg' has both 'command' and 'address'; a service is either run by "
+                      "meshd or external");
 }
 
 TEST(CommandOrAddress, NeitherIsAnErrorNamingTheService) {

@@ -1,0 +1,14 @@
+#include "meshd/balancer/round_robin.hpp"
+
+#include "meshd/balancer/slow_start.hpp"
+
+namespace meshd::balancer {
+
+Host* RoundRobin::choose(const std::vector<Host*>& candidates, const PickContext& ctx) {
+  std::vector<double> weights;
+  weights.reserve(candidates.size());
+  for (Host* h : candidates) weights.push_back(slow_start_factor(*h, ctx.now, slow_start()));
+  return smooth_weighted_pick(candidates, weights);
+}
+
+}  // namespace meshd::balancer
