@@ -59,7 +59,8 @@ void CircuitBreaker::trip(core::TimePoint now, const std::string& reason) {
 }
 
 bool CircuitBreaker::tripped(const WindowCounts& counts, std::string* reason) const {
-  // A rate of zero calls is not a breach, even against a 0% threshold.
+  // No failures (or no slow calls) is never a breach, even against a 0%
+  // threshold.
   if (counts.failures > 0 && counts.failure_rate() >= spec_.failure_rate) {
     *reason =
         "failure rate " + percent(counts.failure_rate()) + " >= " + percent(spec_.failure_rate);
