@@ -8,20 +8,24 @@ namespace {
 
 using core::ErrorCode;
 
+gateway::ServiceRoute* route_of(ApiContext& ctx, const std::string& service) {
+  return ctx.routes ? ctx.routes->find(service).get() : nullptr;
+}
+
 Response unknown_service(const std::string& name) {
   return error_response(ErrorCode::not_found, "no service named '" + name + "'");
 }
 
 void services_list(ApiContext& ctx, Respond respond) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& s : ctx.supervisor->services()) list.push_back(service_view(*ctx.supervisor, *ctx.registry, *s));
+  for (const auto& s : ctx.supervisor->services()) list.push_back(service_view(*ctx.supervisor, *ctx.registry, *s, route_of(ctx, s->name()), ctx.scheduler->clock().now()));
   respond(json_response(200, {{"services", list}}));
 }
 
 void service_one(ApiContext& ctx, const std::string& name, Respond respond) {
   const auto* s = ctx.supervisor->find(name);
   if (!s) return respond(unknown_service(name));
-  respond(json_response(200, service_view(*ctx.supervisor, *ctx.registry, *s)));
+  respond(json_response(200, service_view(*ctx.supervisor, *ctx.registry, *s, route_of(ctx, s->name()), ctx.scheduler->clock().now())));
 }
 
 // start|stop|restart: accepted at once (202); progress shows in the
@@ -69,7 +73,7 @@ void explain(ApiContext& ctx, const std::string& name, const std::string& id, Re
   const auto* r = ctx.registry->find(id);
   if (!r || r->service != name)
     return respond(error_response(ErrorCode::not_found, "service '" + name + "' has no instance '" + id + "'"));
-  respond(json_response(200, explain_view(*ctx.supervisor, *ctx.registry, *s, *r)));
+  respond(json_response(200, explain_view(*ctx.supervisor, *ctx.registry, *s, *r, route_of(ctx, name), ctx.scheduler->clock().now())));
 }
 
 void events(ApiContext& ctx, const Request& req, Respond respond) {

@@ -1,5 +1,6 @@
 #include "meshd/api/views.hpp"
 
+#include "meshd/breaker/breaker_state.hpp"
 #include "meshd/config/types.hpp"
 #include "meshd/registry/rotation.hpp"
 
@@ -18,7 +19,7 @@ bool available(const registry::Registry& registry, const std::string& service) {
 }  // namespace
 
 nlohmann::json instance_view(const registry::InstanceRecord& record, const registry::Overrides& overrides,
-                             const supervisor::Instance* process) {
+                             const supervisor::Instance* process, gateway::ServiceRoute* route, core::TimePoint now) {
   nlohmann::json j = {
       {"id", record.id},
       {"address", record.address},
@@ -36,6 +37,19 @@ nlohmann::json instance_view(const registry::InstanceRecord& record, const regis
       {"maintenance", overrides.maintenance},
       {"in_rotation", registry::rotation_reasons(record, overrides).empty()},
   };
+  if (route && now == core::TimePoint{}) now = core::SteadyClock::now();
+  if (auto* b = route ? route->breaker(record.id) : nullptr) {
+    j["breaker"] = breaker::to_string(b->state(now));
+    auto host = route->host(record.id);
+    j["active_requests"] = host->active_requests;
+    j["latency_ms"] = host->has_latency() ? nlohmann::json(host->latency_ewma_ms()) : nlohmann::json(nullptr);
+    j["ejected"] = route->outlier().ejected(record.id, now);
+    j["times_ejected"] = route->outlier().times_ejected(record.id);
+    for (const auto& r : route->reasons(record.id, now))
+      if (r.kind != "slow_start") j["in_rotation"] = false;
+  } else {
+    j["breaker"] = route ? "closed" : nullptr;
+  }
   if (record.origin == registry::Origin::external) j["state"] = process ? supervisor::to_string(process->state()) : "running";
   if (process) {
     j["restarts"] = process->restarts();
@@ -51,7 +65,7 @@ nlohmann::json instance_view(const registry::InstanceRecord& record, const regis
 }
 
 nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::Registry& registry,
-                            const supervisor::Service& service) {
+                            const supervisor::Service& service, gateway::ServiceRoute* route, core::TimePoint now) {
   const auto& spec = service.spec();
   nlohmann::json deps = nlohmann::json::array();
   nlohmann::json dep_detail = nlohmann::json::array();
@@ -64,7 +78,7 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
   int passing = 0, in_rotation = 0;
   for (const auto* r : registry.instances(service.name())) {
     const auto* self = service.find_instance(r->id);
-    auto view = instance_view(*r, registry.overrides(r->id), self);
+    auto view = instance_view(*r, registry.overrides(r->id), self, route, now);
     if (r->health == health::HealthStatus::passing) ++passing;
     if (view["in_rotation"].get<bool>()) ++in_rotation;
     instances.push_back(std::move(view));
@@ -96,10 +110,16 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
 }
 
 nlohmann::json explain_view(const supervisor::Supervisor& sup, const registry::Registry& registry,
-                            const supervisor::Service& service, const registry::InstanceRecord& record) {
+                            const supervisor::Service& service, const registry::InstanceRecord& record,
+                            gateway::ServiceRoute* route, core::TimePoint now) {
   auto overrides = registry.overrides(record.id);
   nlohmann::json reasons = nlohmann::json::array();
-  for (const auto& r : registry::rotation_reasons(record, overrides)) {
+  auto all = registry::rotation_reasons(record, overrides);
+  if (route) {
+    if (now == core::TimePoint{}) now = core::SteadyClock::now();
+    for (auto& r : route->reasons(record.id, now)) all.push_back(std::move(r));
+  }
+  for (const auto& r : all) {
     nlohmann::json j = {{"kind", r.kind}, {"message", r.message}};
     if (!r.output.empty()) j["output"] = r.output;
     reasons.push_back(std::move(j));
@@ -107,9 +127,13 @@ nlohmann::json explain_view(const supervisor::Supervisor& sup, const registry::R
   nlohmann::json notes = nlohmann::json::array();
   if (auto root = sup.degraded_by(service))
     notes.push_back("the service is degraded: required dependency '" + *root + "' is not healthy");
+  // Slow start lowers an instance's share but keeps it in rotation.
+  bool in_rotation = true;
+  for (const auto& r : all)
+    if (r.kind != "slow_start") in_rotation = false;
   return {{"service", service.name()},
           {"instance", record.id},
-          {"in_rotation", reasons.empty()},
+          {"in_rotation", in_rotation},
           {"reasons", reasons},
           {"notes", notes},
           {"state", record.process_state},

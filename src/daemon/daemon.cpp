@@ -17,16 +17,20 @@
 
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/routes.hpp"
+#include "meshd/api/static_files.hpp"
 #include "meshd/core/asio_scheduler.hpp"
 #include "meshd/core/child_reaper.hpp"
 #include "meshd/core/process.hpp"
 #include "meshd/daemon/logging.hpp"
 #include "meshd/daemon/readiness.hpp"
 #include "meshd/daemon/registry_sync.hpp"
+#include "meshd/daemon/stream_wiring.hpp"
 #include "meshd/registry/instance_store.hpp"
 #include "meshd/registry/registrations.hpp"
 #include "meshd/registry/registry.hpp"
 #include "meshd/daemon/version.hpp"
+#include "meshd/gateway/gateway.hpp"
+#include "meshd/gateway/route_table.hpp"
 #include "meshd/store/database.hpp"
 #include "meshd/supervisor/os_process_launcher.hpp"
 #include "meshd/supervisor/supervisor.hpp"
@@ -49,9 +53,12 @@ struct Daemon::State {
   std::unique_ptr<registry::Registry> registry;
   std::unique_ptr<registry::InstanceStore> instance_store;
   std::unique_ptr<registry::Registrations> registrations;
+  std::unique_ptr<gateway::RouteTable> routes;
+  std::unique_ptr<gateway::Gateway> gateway;
   api::Router router;
   api::ApiContext api_context;
   std::unique_ptr<api::HttpServer> http;
+  std::unique_ptr<StreamWiring> streams;  // GET /ws
   std::unique_ptr<asio::signal_set> signals;
   std::mt19937_64 rng{std::random_device{}()};
   int lock_fd = -1;
@@ -62,6 +69,7 @@ struct Daemon::State {
     // Order matters: the HTTP server and the supervisor (which kills any
     // process group still alive) go before the launcher's log thread.
     http.reset();
+    gateway.reset();
     registrations.reset();
     supervisor.reset();
     launcher.reset();
@@ -141,6 +149,13 @@ int Daemon::run() {
     return make_notify_channel(s.io, name, std::move(on_ready));
   };
   deps.random01 = [&s] { return std::uniform_real_distribution<double>(0.0, 1.0)(s.rng); };
+  deps.in_flight = [&s](const std::string& id) {
+    if (!s.routes) return 0;
+    auto dash = id.rfind('-');
+    auto route = s.routes->find(id.substr(0, dash));
+    auto host = route ? route->host(id) : nullptr;
+    return host ? host->active_requests : 0;
+  };
   deps.base_env = core::current_environment();
   deps.base_dir = fs::current_path().string();
   s.supervisor = std::make_unique<supervisor::Supervisor>(deps, *s.events, cfg);
@@ -170,6 +185,14 @@ int Daemon::run() {
       s.clock);
   s.registrations->restore();
 
+  // The data path's routing state follows the registry.
+  s.routes = std::make_unique<gateway::RouteTable>(s.events.get(), std::random_device{}());
+  s.routes->set_config(cfg);
+  for (const auto& [name, route] : s.routes->routes()) route->update(*s.registry, s.clock.now());
+  s.registry->add_listener([&s](const std::string& service) {
+    if (auto route = s.routes->find(service)) route->update(*s.registry, s.clock.now());
+  });
+
   s.api_context.supervisor = s.supervisor.get();
   s.api_context.events = s.events.get();
   s.api_context.database = s.database.get();
@@ -180,9 +203,14 @@ int Daemon::run() {
   s.api_context.instance_store = s.instance_store.get();
   s.api_context.scheduler = s.scheduler.get();
   s.api_context.random01 = deps.random01;
+  s.api_context.routes = s.routes.get();
   api::register_routes(s.router, s.api_context);
   api::register_registry_routes(s.router, s.api_context);
+  api::register_traffic_routes(s.router, s.api_context);
+  api::register_dashboard_routes(s.router);
   s.http = std::make_unique<api::HttpServer>(s.io, s.router);
+  s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context);
+  s.http->set_upgrade(s.streams->upgrade());
   auto bound = s.http->listen(cfg->mesh.listen);
   write_file_atomically(data_dir / "listen", bound.to_string() + "\n");
   bool loopback = bound.host.rfind("127.", 0) == 0 || bound.host == "::1";
@@ -191,9 +219,16 @@ int Daemon::run() {
   if (!loopback && cfg->mesh.api_token.empty())
     spdlog::warn("listening on {} without mesh.api_token: anyone who can reach it can stop your services",
                  bound.to_string());
-  if (cfg->mesh.gateway)
-    spdlog::warn("mesh.gateway {} is configured, but the gateway (data path) is not built yet; "
-                 "no traffic is forwarded", cfg->mesh.gateway->to_string());
+  if (cfg->mesh.gateway) {
+    s.gateway = std::make_unique<gateway::Gateway>(s.io, *s.routes, s.clock, deps.random01);
+    auto gw = s.gateway->listen(*cfg->mesh.gateway);
+    write_file_atomically(data_dir / "gateway", gw.to_string() + "\n");
+    spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", gw.to_string(), gw.to_string());
+  } else {
+    std::error_code ignored;
+    fs::remove(data_dir / "gateway", ignored);
+    spdlog::info("no mesh.gateway: the data path is off (resolve/report still work)");
+  }
 
   s.signals = std::make_unique<asio::signal_set>(s.io, SIGTERM, SIGINT, SIGHUP);
   ::signal(SIGPIPE, SIG_IGN);
@@ -205,6 +240,7 @@ int Daemon::run() {
         spdlog::warn("SIGHUP: configuration reload is not implemented yet; the running config is unchanged");
       } else if (++s.stop_signals == 1) {
         spdlog::info("{}: shutting down gracefully (send it again to kill everything now)", core::signal_name(sig));
+        if (s.gateway) s.gateway->stop();
         s.supervisor->shutdown([&s] {
           spdlog::info("all services stopped; exiting");
           s.http->stop();

@@ -164,6 +164,7 @@ void Registry::bump(const std::string& service) {
     }
   }
   if (on_change) on_change(service);
+  for (auto& listener : listeners_) listener(service);
 }
 
 }  // namespace meshd::registry

@@ -31,7 +31,8 @@ Instance::Instance(const InstanceDeps& deps, std::shared_ptr<const config::Servi
       observer_(observer),
       restarts_(spec_->restart),
       backoff_timer_(*deps.scheduler),
-      kill_timer_(*deps.scheduler) {
+      kill_timer_(*deps.scheduler),
+      drain_timer_(*deps.scheduler) {
   if (spec_->managed()) {
     address_ = "127.0.0.1";
     if (spec_->port) port_ = static_cast<std::uint16_t>(*spec_->port + index);
@@ -158,6 +159,7 @@ void Instance::on_exit(pid_t pid, int wait_status) {
   pid_ = -1;
   last_exit_ = wait_status;
   kill_timer_.cancel();
+  drain_timer_.cancel();
   readiness_.reset();
   // Whatever the process left behind in its group goes with it.
   deps_.launcher->signal_group(pid, SIGKILL);
@@ -216,15 +218,16 @@ void Instance::stop() {
         set_state(ProcessState::stopped, "stopped by request");
         return;
       }
+      // Drain first: the stopping state takes the instance out of the
+      // balancer at once; in-flight requests get up to the shutdown
+      // timeout to finish before the signal.
+      if (deps_.in_flight && deps_.in_flight(id_) > 0) {
+        set_state(ProcessState::stopping, "draining " + std::to_string(deps_.in_flight(id_)) + " in-flight requests");
+        drain_then_signal(deps_.scheduler->clock().now() + spec_->shutdown.timeout);
+        return;
+      }
       set_state(ProcessState::stopping, "sent " + core::signal_name(spec_->shutdown.signal));
-      deps_.launcher->signal_group(pid_, spec_->shutdown.signal);
-      if (spec_->shutdown.signal != SIGCONT) deps_.launcher->signal_group(pid_, SIGCONT);
-      kill_timer_.arm(spec_->shutdown.timeout, [this] {
-        if (pid_ <= 0) return;
-        reason_ = "did not stop within " + format_delay(spec_->shutdown.timeout) + "; sent SIGKILL";
-        deps_.launcher->signal_group(pid_, SIGKILL);
-        observer_.on_instance_state(*this, state_);
-      });
+      send_stop_signal();
       return;
     case ProcessState::stopping: return;
     case ProcessState::pending:
@@ -235,6 +238,30 @@ void Instance::stop() {
       return;
     case ProcessState::stopped: return;
   }
+}
+
+void Instance::drain_then_signal(core::TimePoint deadline) {
+  auto now = deps_.scheduler->clock().now();
+  if (pid_ <= 0) return;
+  if (deps_.in_flight(id_) == 0 || now >= deadline) {
+    reason_ = "sent " + core::signal_name(spec_->shutdown.signal) +
+              (now >= deadline ? " (in-flight requests did not finish in time)" : " after draining");
+    observer_.on_instance_state(*this, state_);
+    send_stop_signal();
+    return;
+  }
+  drain_timer_.arm(core::Duration(20), [this, deadline] { drain_then_signal(deadline); });
+}
+
+void Instance::send_stop_signal() {
+  deps_.launcher->signal_group(pid_, spec_->shutdown.signal);
+  if (spec_->shutdown.signal != SIGCONT) deps_.launcher->signal_group(pid_, SIGCONT);
+  kill_timer_.arm(spec_->shutdown.timeout, [this] {
+    if (pid_ <= 0) return;
+    reason_ = "did not stop within " + format_delay(spec_->shutdown.timeout) + "; sent SIGKILL";
+    deps_.launcher->signal_group(pid_, SIGKILL);
+    observer_.on_instance_state(*this, state_);
+  });
 }
 
 void Instance::restart() {

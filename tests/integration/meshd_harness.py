@@ -126,6 +126,20 @@ class Meshd:
             return text or None
         return None
 
+    @property
+    def gateway(self):
+        """Base URL of the gateway (mesh.gateway "127.0.0.1:0" in the config)."""
+        path = self.data_dir / "gateway"
+        return "http://" + wait_until(lambda: path.exists() and path.read_text().strip(), timeout=5,
+                                      what="the gateway address")
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
     def output(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -200,3 +214,43 @@ def children_of(pid):
         if int(rest[1]) == pid:
             out.append((int(entry), rest[0]))
     return out
+
+
+class Backend:
+    """A tiny HTTP backend whose behaviour a test flips at run time:
+    status to answer with, a delay, and a count of requests seen."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        backend = self
+        self.status = 200
+        self.delay = 0.0
+        self.hits = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                backend.hits += 1
+                if backend.delay:
+                    time.sleep(backend.delay)
+                body = json.dumps({"port": backend.port, "path": self.path}).encode()
+                self.send_response(backend.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -8,6 +8,7 @@
 #include "meshd/config/types.hpp"
 #include "meshd/core/event_bus.hpp"
 #include "meshd/core/scheduler.hpp"
+#include "meshd/gateway/route_table.hpp"
 #include "meshd/registry/instance_store.hpp"
 #include "meshd/registry/registrations.hpp"
 #include "meshd/registry/registry.hpp"
@@ -29,6 +30,7 @@ struct ApiContext {
   registry::InstanceStore* instance_store = nullptr;
   core::Scheduler* scheduler = nullptr;
   std::function<double()> random01;
+  gateway::RouteTable* routes = nullptr;
 };
 
 /// Registers the REST surface of SPEC section 5 implemented so far, with
@@ -36,6 +38,8 @@ struct ApiContext {
 void register_routes(Router& router, ApiContext& context);
 /// Discovery, registration, TTL and instance overrides (src/api/registry_routes.cpp).
 void register_registry_routes(Router& router, ApiContext& context);
+/// Resolve/report for proxyless clients and the breakers (src/api/traffic_routes.cpp).
+void register_traffic_routes(Router& router, ApiContext& context);
 
 /// Wraps a handler with the token rule: with a non-empty `mesh.api_token`,
 /// a mutating call (or any call with `auth_reads`) needs

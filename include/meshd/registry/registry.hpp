@@ -61,6 +61,10 @@ class Registry {
 
   /// Called after a service's index was raised (live views, balancers).
   std::function<void(const std::string& service)> on_change;
+  /// More listeners for the same moments (the gateway's routes, ...).
+  void add_listener(std::function<void(const std::string& service)> listener) {
+    listeners_.push_back(std::move(listener));
+  }
 
  private:
   void bump(const std::string& service);
@@ -72,6 +76,7 @@ class Registry {
   std::map<std::string, Overrides> overrides_;
   std::map<std::string, std::map<WatchId, Watcher>> watchers_;
   std::map<WatchId, std::string> watch_service_;
+  std::vector<std::function<void(const std::string&)>> listeners_;
   WatchId next_watch_ = 1;
 };
 

@@ -47,6 +47,9 @@ struct InstanceDeps {
   std::function<std::unique_ptr<ReadinessChannel>(const std::string& name, std::function<void()> on_ready)>
       make_readiness_channel;
   std::function<double()> random01;
+  /// Requests the data path has in flight on an instance; a stop waits for
+  /// them (up to the shutdown timeout) before signalling. May be empty.
+  std::function<int(const std::string& instance)> in_flight;
   std::map<std::string, std::string> base_env;  // meshd's environment
   std::string base_dir;                        // relative `cwd` values resolve from here (meshd's cwd)
 };
@@ -98,6 +101,8 @@ class Instance {
   void on_exit(pid_t pid, int wait_status);
   void on_crash(const std::string& what, core::TimePoint started);
   void on_health(health::HealthStatus status);
+  void drain_then_signal(core::TimePoint deadline);
+  void send_stop_signal();
   void set_state(ProcessState state, std::string reason);
   std::map<std::string, std::string> environment(const std::string& notify_address) const;
 
@@ -114,6 +119,7 @@ class Instance {
   RestartTracker restarts_;
   core::Timer backoff_timer_;
   core::Timer kill_timer_;
+  core::Timer drain_timer_;
   ProcessState state_ = ProcessState::stopped;
   health::HealthStatus last_health_ = health::HealthStatus::unknown;
   std::string reason_;

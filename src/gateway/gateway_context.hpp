@@ -1,0 +1,35 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "meshd/gateway/gateway.hpp"
+#include "upstream_pool.hpp"
+
+namespace meshd::gateway {
+
+/// What every proxy session of one gateway shares.
+struct GatewayContext {
+  GatewayContext(boost::asio::io_context& io_, RouteTable& routes_, const core::TimeSource& clock_,
+                 std::function<double()> random01_, GatewayOptions options_)
+      : io(io_), routes(routes_), clock(clock_), random01(std::move(random01_)), options(options_),
+        pool(options_.max_idle_per_host, options_.upstream_idle) {}
+
+  boost::asio::io_context& io;
+  RouteTable& routes;
+  const core::TimeSource& clock;
+  std::function<double()> random01;
+  GatewayOptions options;
+  UpstreamPool pool;
+  std::size_t connections = 0;
+  std::uint64_t next_request = 0;
+  std::string request_id_prefix;  // random per process, so ids differ across restarts
+  bool stopped = false;
+};
+
+/// Starts serving one accepted client connection.
+void start_proxy_session(std::shared_ptr<GatewayContext> context, boost::asio::ip::tcp::socket socket);
+
+}  // namespace meshd::gateway

@@ -1,0 +1,243 @@
+#include "meshd/gateway/route_table.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "meshd/balancer/panic_threshold.hpp"
+#include "meshd/balancer/slow_start.hpp"
+
+namespace meshd::gateway {
+
+using core::ErrorCode;
+
+const char* to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::success: return "success";
+    case Outcome::http_5xx: return "5xx";
+    case Outcome::connect_failure: return "connect-failure";
+    case Outcome::reset: return "reset";
+    case Outcome::timeout: return "timeout";
+    case Outcome::cancelled: return "cancelled";
+  }
+  return "success";
+}
+
+ServiceRoute::ServiceRoute(std::shared_ptr<const config::ServiceSpec> spec, core::EventBus* events,
+                           std::uint64_t seed)
+    : spec_(std::move(spec)),
+      events_(events),
+      balancer_(balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, seed)),
+      outlier_(spec_->outlier_detection),
+      retry_budget_(spec_->retry.budget) {}
+
+void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
+  bool new_balancer = spec->load_balancer != spec_->load_balancer || spec->slow_start != spec_->slow_start;
+  bool new_breakers = spec->circuit_breaker.enabled != spec_->circuit_breaker.enabled ||
+                      spec->circuit_breaker.failure_rate != spec_->circuit_breaker.failure_rate ||
+                      spec->circuit_breaker.window_calls != spec_->circuit_breaker.window_calls ||
+                      spec->circuit_breaker.open_for != spec_->circuit_breaker.open_for;
+  spec_ = std::move(spec);
+  if (new_balancer) balancer_ = balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, 1);
+  if (new_breakers)
+    for (auto& [id, e] : entries_) e.breaker = make_breaker(id);
+  outlier_ = breaker::OutlierDetector(spec_->outlier_detection);
+  outlier_.set_hosts(host_ids());
+  retry_budget_ = balancer::RetryBudget(spec_->retry.budget);
+  std::vector<std::shared_ptr<balancer::Host>> hosts;
+  for (auto& [id, e] : entries_) {
+    e.host->weight = e.host->weight;  // weights come from the registry records
+    hosts.push_back(e.host);
+  }
+  balancer_->set_hosts(hosts);
+}
+
+std::unique_ptr<breaker::CircuitBreaker> ServiceRoute::make_breaker(const std::string& id) {
+  std::string service = spec_->name;
+  return std::make_unique<breaker::CircuitBreaker>(
+      spec_->circuit_breaker, [this, service, id](breaker::BreakerState from, breaker::BreakerState to,
+                                                  const std::string& reason) {
+        if (!events_) return;
+        events_->publish("breaker.transition", service, id,
+                         id + ": breaker " + breaker::to_string(from) + " -> " + breaker::to_string(to) +
+                             (reason.empty() ? "" : " (" + reason + ")"),
+                         {{"from", breaker::to_string(from)}, {"to", breaker::to_string(to)}, {"reason", reason}});
+      });
+}
+
+void ServiceRoute::update(const registry::Registry& registry, core::TimePoint now) {
+  std::set<std::string> seen;
+  bool membership_changed = false;
+  for (const auto* r : registry.instances(spec_->name)) {
+    seen.insert(r->id);
+    auto [it, inserted] = entries_.try_emplace(r->id);
+    Entry& e = it->second;
+    if (inserted) {
+      e.host = std::make_shared<balancer::Host>();
+      e.host->id = r->id;
+      e.host->joined = now;
+      e.breaker = make_breaker(r->id);
+      membership_changed = true;
+    }
+    bool healthy = r->healthy();
+    // (Re)joining rotation starts the slow-start ramp again.
+    if (healthy && !e.healthy && !inserted) e.host->joined = now;
+    e.healthy = healthy;
+    e.overridden = registry.overrides(r->id).any();
+    if (e.host->address != r->address || e.host->port != r->port || e.host->weight != r->weight) {
+      e.host->address = r->address;
+      e.host->port = r->port;
+      e.host->weight = std::max(1, r->weight);
+      membership_changed = true;
+    }
+  }
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+    } else {
+      it = entries_.erase(it);
+      membership_changed = true;
+    }
+  }
+  if (membership_changed) {
+    std::vector<std::shared_ptr<balancer::Host>> hosts;
+    for (auto& [id, e] : entries_) hosts.push_back(e.host);
+    balancer_->set_hosts(hosts);
+    outlier_.set_hosts(host_ids());
+  }
+}
+
+core::Result<Pick> ServiceRoute::pick(const balancer::PickContext& ctx, const std::set<std::string>& exclude) {
+  return choose(ctx, exclude, true);
+}
+
+core::Result<Pick> ServiceRoute::peek(const balancer::PickContext& ctx) { return choose(ctx, {}, false); }
+
+core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx, const std::set<std::string>& exclude,
+                                        bool take_permit) {
+  if (entries_.empty())
+    return core::make_error(ErrorCode::unavailable, "service '" + spec_->name + "' has no instances");
+  auto& eligible = scratch_eligible_;
+  auto& all = scratch_all_;
+  auto& admitted = scratch_admitted_;
+  eligible.clear();
+  all.clear();
+  admitted.clear();
+  int unhealthy = 0, overridden = 0, ejected = 0;
+  for (auto& [id, e] : entries_) {
+    if (e.overridden) {
+      ++overridden;
+      continue;
+    }
+    if (!exclude.empty() && exclude.count(id)) continue;
+    all.push_back(e.host.get());
+    if (!e.healthy) ++unhealthy;
+    else if (outlier_.ejected(id, ctx.now)) ++ejected;
+    else eligible.push_back(e.host.get());
+  }
+  bool panicking = false;
+  const auto& candidates = balancer::apply_panic_threshold(eligible, all, spec_->panic_threshold, &panicking);
+  int open = 0;
+  for (auto* h : candidates) {
+    if (entries_.at(h->id).breaker->can_acquire(ctx.now)) admitted.push_back(h);
+    else ++open;
+  }
+  if (admitted.empty()) {
+    std::string why;
+    if (all.empty()) why = overridden > 0 ? "every instance is drained or in maintenance" : "no instance left to try";
+    else if (candidates.empty()) why = "no healthy instance (" + std::to_string(unhealthy) + " not passing, " +
+                                       std::to_string(ejected) + " ejected)";
+    else why = "every circuit breaker is open (" + std::to_string(open) + " of " + std::to_string(candidates.size()) + ")";
+    return core::make_error(ErrorCode::unavailable, "no instance of '" + spec_->name + "' can take the call: " + why);
+  }
+  balancer::Host* chosen = balancer_->choose(admitted, ctx);
+  if (!chosen) return core::make_error(ErrorCode::unavailable, "no instance of '" + spec_->name + "' was chosen");
+  auto& entry = entries_.at(chosen->id);
+  if (take_permit && !entry.breaker->try_acquire(ctx.now))
+    return core::make_error(ErrorCode::unavailable, "the circuit breaker of '" + chosen->id + "' refused the call");
+  return Pick{entry.host, panicking};
+}
+
+void ServiceRoute::on_result(const std::string& host_id, Outcome outcome, std::chrono::microseconds latency,
+                             core::TimePoint now, bool permit_taken) {
+  auto it = entries_.find(host_id);
+  if (it == entries_.end()) return;  // the instance left while the call ran
+  Entry& e = it->second;
+  auto ms = std::chrono::duration_cast<core::Duration>(latency);
+  if (outcome == Outcome::cancelled) {
+    if (permit_taken) e.breaker->release(now);
+    return;
+  }
+  bool failure = outcome != Outcome::success;
+  if (!permit_taken && e.breaker->state(now) != breaker::BreakerState::closed) {
+    // A proxyless client's report without a permit: count it only while
+    // closed, so it cannot spend half-open trial slots it never held.
+  } else if (failure) {
+    e.breaker->on_failure(ms, now);
+  } else {
+    e.breaker->on_success(ms, now);
+  }
+  if (outcome != Outcome::connect_failure) e.host->record_latency(ms);
+  if (auto until = outlier_.on_result(host_id, failure, now); until && events_) {
+    auto secs = std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count();
+    events_->publish("outlier.ejected", spec_->name, host_id,
+                     host_id + ": ejected by outlier detection for " + std::to_string(secs) + "ms after " +
+                         std::to_string(spec_->outlier_detection.consecutive_failures) + " consecutive failures",
+                     {{"until_ms_from_now", secs}, {"times_ejected", outlier_.times_ejected(host_id)}});
+  }
+}
+
+std::vector<registry::RotationReason> ServiceRoute::reasons(const std::string& host_id, core::TimePoint now) {
+  std::vector<registry::RotationReason> out;
+  auto it = entries_.find(host_id);
+  if (it == entries_.end()) return out;
+  auto in_ms = [now](core::TimePoint t) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count()) + "ms";
+  };
+  if (outlier_.ejected(host_id, now))
+    out.push_back({"ejected", "ejected by outlier detection for another " + in_ms(*outlier_.ejected_until(host_id)) +
+                                  " (ejection #" + std::to_string(outlier_.times_ejected(host_id)) + ")", ""});
+  auto state = it->second.breaker->state(now);
+  if (state == breaker::BreakerState::open)
+    out.push_back({"breaker", "circuit breaker open for another " + in_ms(*it->second.breaker->open_until()), ""});
+  else if (state == breaker::BreakerState::forced_open)
+    out.push_back({"breaker", "circuit breaker forced open by an operator", ""});
+  double f = balancer::slow_start_factor(*it->second.host, now, spec_->slow_start);
+  if (f < 1.0)
+    out.push_back({"slow_start", "slow-starting at " + std::to_string(static_cast<int>(std::lround(f * 100))) + "%", ""});
+  return out;
+}
+
+std::shared_ptr<balancer::Host> ServiceRoute::host(const std::string& id) const {
+  auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : it->second.host;
+}
+
+breaker::CircuitBreaker* ServiceRoute::breaker(const std::string& id) {
+  auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : it->second.breaker.get();
+}
+
+std::vector<std::string> ServiceRoute::host_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, e] : entries_) ids.push_back(id);
+  return ids;
+}
+
+void RouteTable::set_config(const std::shared_ptr<const config::Config>& config) {
+  std::set<std::string> names;
+  for (const auto& s : config->services) {
+    names.insert(s.name);
+    auto spec = std::shared_ptr<const config::ServiceSpec>(config, &s);
+    auto it = routes_.find(s.name);
+    if (it == routes_.end()) routes_.emplace(s.name, std::make_shared<ServiceRoute>(spec, events_, seed_++));
+    else it->second->set_spec(spec);
+  }
+  for (auto it = routes_.begin(); it != routes_.end();) it = names.count(it->first) ? std::next(it) : routes_.erase(it);
+}
+
+std::shared_ptr<ServiceRoute> RouteTable::find(const std::string& service) const {
+  auto it = routes_.find(service);
+  return it == routes_.end() ? nullptr : it->second;
+}
+
+}  // namespace meshd::gateway

@@ -1,0 +1,186 @@
+#include "meshd/gateway/route_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fakes/fake_clock.hpp"
+
+namespace meshd::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using health::HealthStatus;
+
+struct Fixture {
+  testing::FakeClock clock;
+  core::EventBus events{clock};
+  registry::Registry registry;
+  std::shared_ptr<config::Config> cfg = std::make_shared<config::Config>();
+  RouteTable table{&events, 7};
+
+  explicit Fixture(int instances, std::function<void(config::ServiceSpec&)> edit = {}) {
+    config::ServiceSpec s;
+    s.name = "api";
+    s.addresses.resize(static_cast<std::size_t>(instances));
+    s.circuit_breaker.window_calls = 4;
+    s.circuit_breaker.minimum_calls = 4;
+    s.circuit_breaker.failure_rate = 0.5;
+    s.outlier_detection.consecutive_failures = 100;  // out of the way unless a test wants it
+    if (edit) edit(s);
+    cfg->services.push_back(s);
+    registry.set_services({"api"});
+    for (int i = 0; i < instances; ++i) registry.upsert(record(i, HealthStatus::passing));
+    table.set_config(cfg);
+    route()->update(registry, clock.now());
+  }
+  registry::InstanceRecord record(int i, HealthStatus h) {
+    registry::InstanceRecord r;
+    r.id = "api-" + std::to_string(i);
+    r.service = "api";
+    r.address = "127.0.0.1";
+    r.port = static_cast<std::uint16_t>(9000 + i);
+    r.origin = registry::Origin::registered;
+    r.health = h;
+    return r;
+  }
+  std::shared_ptr<ServiceRoute> route() { return table.find("api"); }
+  std::string pick_id() {
+    auto p = route()->pick({clock.now(), std::nullopt});
+    if (!p) return "error: " + p.error().message;
+    route()->on_result(p->host->id, Outcome::success, 1ms, clock.now());
+    return p->host->id;
+  }
+  void set_health(int i, HealthStatus h) {
+    registry.upsert(record(i, h));
+    route()->update(registry, clock.now());
+  }
+};
+
+TEST(ServiceRoute, SpreadsOverHealthyInstancesOnly) {
+  Fixture f(3);
+  f.set_health(1, HealthStatus::critical);
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 100; ++i) ++counts[f.pick_id()];
+  EXPECT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts["api-0"], 50);
+  EXPECT_EQ(counts["api-2"], 50);
+}
+
+TEST(ServiceRoute, NoInstanceIsAnExplainedUnavailable) {
+  Fixture f(2, [](config::ServiceSpec& s) { s.panic_threshold = 0; });
+  f.set_health(0, HealthStatus::critical);
+  f.set_health(1, HealthStatus::critical);
+  auto p = f.route()->pick({f.clock.now(), std::nullopt});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().code, core::ErrorCode::unavailable);
+  EXPECT_NE(p.error().message.find("no healthy instance"), std::string::npos);
+}
+
+TEST(ServiceRoute, PanicRoutesToAllWhenTooFewAreHealthy) {
+  Fixture f(4, [](config::ServiceSpec& s) { s.panic_threshold = 0.5; });
+  for (int i = 0; i < 3; ++i) f.set_health(i, HealthStatus::critical);
+  auto p = f.route()->pick({f.clock.now(), std::nullopt});
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->panic);
+}
+
+TEST(ServiceRoute, AFailingInstanceOpensItsBreakerAndLeavesRotation) {
+  Fixture f(2);
+  for (int i = 0; i < 4; ++i) f.route()->on_result("api-1", Outcome::http_5xx, 1ms, f.clock.now());
+  EXPECT_EQ(f.route()->breaker("api-1")->state(f.clock.now()), breaker::BreakerState::open);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(f.pick_id(), "api-0");
+  auto reasons = f.route()->reasons("api-1", f.clock.now());
+  ASSERT_FALSE(reasons.empty());
+  EXPECT_EQ(reasons[0].kind, "breaker");
+  // After open_for it is tried again and, succeeding, closes.
+  f.clock.advance(11s);
+  std::set<std::string> seen;
+  for (int i = 0; i < 10; ++i) seen.insert(f.pick_id());
+  EXPECT_TRUE(seen.count("api-1"));
+}
+
+TEST(ServiceRoute, AllBreakersOpenIsSaid) {
+  Fixture f(1);
+  f.route()->breaker("api-0")->force_open();
+  auto p = f.route()->pick({f.clock.now(), std::nullopt});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("circuit breaker"), std::string::npos);
+}
+
+TEST(ServiceRoute, DrainedInstancesGetNoTraffic) {
+  Fixture f(2);
+  f.registry.set_overrides("api-0", registry::Overrides{true, false, ""});
+  f.route()->update(f.registry, f.clock.now());
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(f.pick_id(), "api-1");
+}
+
+TEST(ServiceRoute, RetriesSkipInstancesAlreadyTried) {
+  Fixture f(3);
+  std::set<std::string> tried{"api-0", "api-1"};
+  for (int i = 0; i < 5; ++i) {
+    auto p = f.route()->pick({f.clock.now(), std::nullopt}, tried);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->host->id, "api-2");
+    f.route()->on_result("api-2", Outcome::cancelled, 0ms, f.clock.now());
+  }
+}
+
+TEST(ServiceRoute, OutlierEjectionTakesAnInstanceOutUntilItsTimeEnds) {
+  Fixture f(3, [](config::ServiceSpec& s) {
+    s.outlier_detection.consecutive_failures = 3;
+    s.outlier_detection.ejection_time = 30000ms;
+    s.circuit_breaker.enabled = false;
+  });
+  for (int i = 0; i < 3; ++i) f.route()->on_result("api-2", Outcome::connect_failure, 1ms, f.clock.now());
+  for (int i = 0; i < 20; ++i) EXPECT_NE(f.pick_id(), "api-2");
+  f.set_health(2, HealthStatus::passing);  // an active check does not bring it back early
+  EXPECT_NE(f.pick_id(), "api-2");
+  f.clock.advance(31s);
+  std::set<std::string> seen;
+  for (int i = 0; i < 6; ++i) seen.insert(f.pick_id());
+  EXPECT_TRUE(seen.count("api-2"));
+  bool event = false;
+  for (const auto& e : f.events.recent(0, 100)) event |= e.type == "outlier.ejected" && e.instance == "api-2";
+  EXPECT_TRUE(event);
+}
+
+TEST(ServiceRoute, ARejoiningInstanceSlowStarts) {
+  Fixture f(2, [](config::ServiceSpec& s) { s.slow_start = 10000ms; s.load_balancer = config::LoadBalancerPolicy::weighted_round_robin; });
+  f.clock.advance(20s);
+  f.set_health(1, HealthStatus::critical);
+  f.set_health(1, HealthStatus::passing);
+  auto reasons = f.route()->reasons("api-1", f.clock.now());
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0].kind, "slow_start");
+  int to_new = 0;
+  for (int i = 0; i < 100; ++i) to_new += f.pick_id() == "api-1";
+  EXPECT_LT(to_new, 25);  // ~10% at the start of the ramp
+}
+
+TEST(ServiceRoute, KeepsHostStateAcrossRegistryUpdatesAndDropsGoneHosts) {
+  Fixture f(2);
+  f.route()->breaker("api-0")->force_open();
+  f.registry.upsert(f.record(2, HealthStatus::passing));
+  f.route()->update(f.registry, f.clock.now());
+  EXPECT_EQ(f.route()->breaker("api-0")->state(f.clock.now()), breaker::BreakerState::forced_open);
+  f.registry.remove("api-1");
+  f.route()->update(f.registry, f.clock.now());
+  EXPECT_EQ(f.route()->breaker("api-1"), nullptr);
+  EXPECT_EQ(f.route()->host_ids(), (std::vector<std::string>{"api-0", "api-2"}));
+}
+
+TEST(TrafficStats, SummarisesTheLastCompleteSecond) {
+  testing::FakeClock clock;
+  TrafficStats stats;
+  for (int i = 0; i < 100; ++i) stats.record(i < 10 ? 503 : 200, std::chrono::microseconds(1000 * (i + 1)), clock.now());
+  clock.advance(1s);
+  auto s = stats.last_second(clock.now());
+  EXPECT_EQ(s.requests, 100u);
+  EXPECT_DOUBLE_EQ(s.error_rate, 0.1);
+  EXPECT_NEAR(s.p99_ms, 99.0, 1.0);
+  EXPECT_EQ(stats.errors(), 10u);
+  clock.advance(5s);
+  EXPECT_EQ(stats.last_second(clock.now()).requests, 0u);
+}
+
+}  // namespace
+}  // namespace meshd::gateway
