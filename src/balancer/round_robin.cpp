@@ -5,8 +5,9 @@
 namespace meshd::balancer {
 
 Host* RoundRobin::choose(const std::vector<Host*>& candidates, const PickContext& ctx) {
-  std::vector<double> weights;
-  weights.reserve(candidates.size());
+  // Reused across picks: this runs once per request.
+  static thread_local std::vector<double> weights;
+  weights.clear();
   for (Host* h : candidates) weights.push_back(slow_start_factor(*h, ctx.now, slow_start()));
   return smooth_weighted_pick(candidates, weights);
 }

@@ -16,11 +16,11 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   Impl(asio::io_context& io, RouteTable& routes, const core::TimeSource& clock, std::function<double()> random01,
        GatewayOptions options)
       : ctx(std::make_shared<GatewayContext>(io, routes, clock, std::move(random01), options)),
-        acceptor(io),
+        acceptor(io.get_executor()),
         sweeper(io) {}
 
   void accept() {
-    acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+    acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec, Socket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
@@ -40,7 +40,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   }
 
   std::shared_ptr<GatewayContext> ctx;
-  tcp::acceptor acceptor;
+  Acceptor acceptor;
   asio::steady_timer sweeper;
 };
 

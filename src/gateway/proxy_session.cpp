@@ -32,8 +32,8 @@ bool idempotent(http::verb v) {
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
  public:
-  ProxySession(std::shared_ptr<GatewayContext> ctx, tcp::socket socket)
-      : ctx_(std::move(ctx)), client_(std::move(socket)), retry_timer_(ctx_->io) {
+  ProxySession(std::shared_ptr<GatewayContext> ctx, Socket socket)
+      : ctx_(std::move(ctx)), client_(std::move(socket)), retry_timer_(ctx_->io.get_executor()) {
     ++ctx_->connections;
     beast::error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
@@ -125,11 +125,12 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
     host_ = pick->host;
     host_id_ = host_->id;
     result_recorded_ = false;
-    tried_.insert(host_->id);
+    ureq_sent_ = false;
+    if (can_retry_ && route_->spec().retry.attempts > 1) tried_.insert(host_->id);
     ++host_->active_requests;
     attempt_started_ = Clock::now();
     std::string key = host_->address + ":" + std::to_string(host_->port);
-    conn_ = ctx_->pool.take(key);
+    conn_ = ctx_->pool.take(key, now);
     reused_ = conn_ != nullptr;
     if (conn_) return send_request_header();
     conn_ = std::make_unique<UpstreamConnection>(ctx_->io);
@@ -147,27 +148,20 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
     });
   }
 
+  // The header goes out with the first piece of the body when that piece
+  // is already here (one write instead of two); otherwise alone, so a slow
+  // uploader's request still reaches the instance at once.
   void send_request_header() {
     conn_->stream.expires_after(route_->spec().timeout);
-    ureq_.body().data = nullptr;
-    ureq_.body().more = has_body_;
     userializer_.emplace(ureq_);
-    http::async_write_header(conn_->stream, *userializer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->upstream_failed(self->reused_ ? Outcome::reset : Outcome::connect_failure, "write: " + ec.message());
-      if (self->has_body_) return self->relay_request_body();
-      self->read_response_header();
-    });
+    if (has_body_ && cbuf_.size() > 0) return read_request_chunk();
+    ureq_.body().data = nullptr;
+    ureq_.body().size = 0;
+    ureq_.body().more = has_body_;
+    write_request(has_body_);
   }
 
-  void relay_request_body() {
-    if (parser_->is_done()) {
-      ureq_.body().data = nullptr;
-      ureq_.body().more = false;
-      return http::async_write(conn_->stream, *userializer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (ec && ec != http::error::need_buffer) return self->upstream_failed(Outcome::reset, "write: " + ec.message());
-        self->read_response_header();
-      });
-    }
+  void read_request_chunk() {
     parser_->get().body().data = rbuf_.data();
     parser_->get().body().size = rbuf_.size();
     client_.expires_after(ctx_->options.body_timeout);
@@ -177,13 +171,20 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
       auto& body = self->parser_->get().body();
       self->ureq_.body().data = self->rbuf_.data();
       self->ureq_.body().size = self->rbuf_.size() - body.size;
-      self->ureq_.body().more = true;
-      self->conn_->stream.expires_after(self->ctx_->options.body_timeout);
-      http::async_write(self->conn_->stream, *self->userializer_, [self](beast::error_code e, std::size_t) {
-        if (e == http::error::need_buffer) e = {};
-        if (e) return self->upstream_failed(Outcome::reset, "write: " + e.message());
-        self->relay_request_body();
-      });
+      self->ureq_.body().more = !self->parser_->is_done();
+      self->write_request(self->ureq_.body().more);
+    });
+  }
+
+  void write_request(bool more) {
+    http::async_write(conn_->stream, *userializer_, [self = shared_from_this(), more](beast::error_code ec, std::size_t) {
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec)
+        return self->upstream_failed(self->reused_ && !self->ureq_sent_ ? Outcome::reset : Outcome::connect_failure,
+                                     "write: " + ec.message());
+      self->ureq_sent_ = true;
+      if (more) return self->read_request_chunk();
+      self->read_response_header();
     });
   }
 
@@ -225,25 +226,18 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
     if (!rparser_->is_done() && !res.has_content_length() && !res.chunked() && client_version_ < 11)
       client_keep_alive_ = false;  // body ends when the upstream closes: so must we
     cres_.keep_alive(client_keep_alive_);
-    cres_.body().data = nullptr;
-    cres_.body().more = !rparser_->is_done();
     cserializer_.emplace(cres_);
-    client_.expires_after(ctx_->options.body_timeout);
-    http::async_write_header(client_, *cserializer_, [self = shared_from_this()](beast::error_code e, std::size_t) {
-      if (e) return self->abort_both();
-      self->relay_response_body();
-    });
+    // As for requests: header and the first piece of body in one write when
+    // the body is already buffered (the common small response), header
+    // alone when it is not (a stream, a slow producer).
+    if (!rparser_->is_done() && conn_->buffer.size() > 0) return read_response_chunk();
+    cres_.body().data = nullptr;
+    cres_.body().size = 0;
+    cres_.body().more = !rparser_->is_done();
+    write_response(cres_.body().more);
   }
 
-  void relay_response_body() {
-    if (rparser_->is_done()) {
-      cres_.body().data = nullptr;
-      cres_.body().more = false;
-      return http::async_write(client_, *cserializer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (ec && ec != http::error::need_buffer) return self->abort_both();
-        self->exchange_done();
-      });
-    }
+  void read_response_chunk() {
     rparser_->get().body().data = wbuf_.data();
     rparser_->get().body().size = wbuf_.size();
     conn_->stream.expires_after(ctx_->options.body_timeout);
@@ -253,13 +247,18 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
       auto& body = self->rparser_->get().body();
       self->cres_.body().data = self->wbuf_.data();
       self->cres_.body().size = self->wbuf_.size() - body.size;
-      self->cres_.body().more = true;
-      self->client_.expires_after(self->ctx_->options.body_timeout);
-      http::async_write(self->client_, *self->cserializer_, [self](beast::error_code e, std::size_t) {
-        if (e == http::error::need_buffer) e = {};
-        if (e) return self->abort_both();
-        self->relay_response_body();
-      });
+      self->cres_.body().more = !self->rparser_->is_done();
+      self->write_response(self->cres_.body().more);
+    });
+  }
+
+  void write_response(bool more) {
+    client_.expires_after(ctx_->options.body_timeout);
+    http::async_write(client_, *cserializer_, [self = shared_from_this(), more](beast::error_code ec, std::size_t) {
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return self->abort_both();
+      if (more) return self->read_response_chunk();
+      self->exchange_done();
     });
   }
 
@@ -405,9 +404,9 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   }
 
   std::shared_ptr<GatewayContext> ctx_;
-  beast::tcp_stream client_;
+  Stream client_;
   beast::flat_buffer cbuf_;
-  asio::steady_timer retry_timer_;
+  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor> retry_timer_;
   std::string client_ip_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
   http::request<http::buffer_body> ureq_;
@@ -435,12 +434,13 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   bool can_retry_ = false;
   bool reused_ = false;
   bool stale_retried_ = false;
+  bool ureq_sent_ = false;
   bool result_recorded_ = false;
 };
 
 }  // namespace
 
-void start_proxy_session(std::shared_ptr<GatewayContext> context, tcp::socket socket) {
+void start_proxy_session(std::shared_ptr<GatewayContext> context, Socket socket) {
   std::make_shared<ProxySession>(std::move(context), std::move(socket))->start();
 }
 

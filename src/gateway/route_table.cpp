@@ -135,7 +135,11 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx, const 
     else eligible.push_back(e.host.get());
   }
   bool panicking = false;
-  const auto& candidates = balancer::apply_panic_threshold(eligible, all, spec_->panic_threshold, &panicking);
+  // The common case, enough healthy instances, needs no copy.
+  std::vector<balancer::Host*> panic_set;
+  if (static_cast<double>(eligible.size()) < spec_->panic_threshold * static_cast<double>(all.size()))
+    panic_set = balancer::apply_panic_threshold(eligible, all, spec_->panic_threshold, &panicking);
+  const auto& candidates = panicking ? panic_set : eligible;
   int open = 0;
   for (auto* h : candidates) {
     if (entries_.at(h->id).breaker->can_acquire(ctx.now)) admitted.push_back(h);

@@ -21,14 +21,14 @@ bool still_open(UpstreamConnection& c) {
 
 }  // namespace
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, core::TimePoint now) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
   while (!list.empty()) {
     auto c = std::move(list.front());
     list.pop_front();
-    if (still_open(*c)) return c;
+    if (now - c->idle_since < std::chrono::seconds(1) || still_open(*c)) return c;
   }
   return nullptr;
 }
