@@ -56,6 +56,7 @@ std::unique_ptr<breaker::CircuitBreaker> ServiceRoute::make_breaker(const std::s
   return std::make_unique<breaker::CircuitBreaker>(
       spec_->circuit_breaker, [this, service, id](breaker::BreakerState from, breaker::BreakerState to,
                                                   const std::string& reason) {
+        ++breaker_transitions_;
         if (!events_) return;
         events_->publish("breaker.transition", service, id,
                          id + ": breaker " + breaker::to_string(from) + " -> " + breaker::to_string(to) +
@@ -181,7 +182,9 @@ void ServiceRoute::on_result(const std::string& host_id, Outcome outcome, std::c
     e.breaker->on_success(ms, now);
   }
   if (outcome != Outcome::connect_failure) e.host->record_latency(ms);
-  if (auto until = outlier_.on_result(host_id, failure, now); until && events_) {
+  auto until = outlier_.on_result(host_id, failure, now);
+  if (until) ++ejections_;
+  if (until && events_) {
     auto secs = std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count();
     events_->publish("outlier.ejected", spec_->name, host_id,
                      host_id + ": ejected by outlier detection for " + std::to_string(secs) + "ms after " +

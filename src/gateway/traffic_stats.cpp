@@ -36,6 +36,12 @@ void TrafficStats::roll(core::TimePoint now) {
   sec_samples_.clear();
 }
 
+const std::vector<double>& TrafficStats::latency_bounds() {
+  static const std::vector<double> bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  return bounds;
+}
+
 void TrafficStats::record(int status, std::chrono::microseconds latency, core::TimePoint now) {
   roll(now);
   ++requests_;
@@ -47,6 +53,11 @@ void TrafficStats::record(int status, std::chrono::microseconds latency, core::T
     ++sec_errors_;
   }
   double ms = static_cast<double>(latency.count()) / 1000.0;
+  double seconds = ms / 1000.0;
+  const auto& bounds = latency_bounds();
+  auto bucket = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+  ++latency_counts_[bucket];
+  latency_sum_ += seconds;
   ++sec_seen_;
   if (sec_samples_.size() < kMaxSamples) {
     sec_samples_.push_back(ms);

@@ -20,6 +20,7 @@ HealthTracker::HealthTracker(const config::HealthSpec& spec, core::TimePoint sta
 bool HealthTracker::record(const CheckResult& result, core::TimePoint now) {
   last_output_ = result.output.substr(0, kMaxCheckOutput);
   last_check_ = now;
+  last_duration_ = result.duration;
   HealthStatus before = status_;
   if (result.status == HealthStatus::passing || result.status == HealthStatus::warning) {
     failures_ = 0;

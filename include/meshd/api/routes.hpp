@@ -31,6 +31,8 @@ struct ApiContext {
   core::Scheduler* scheduler = nullptr;
   std::function<double()> random01;
   gateway::RouteTable* routes = nullptr;
+  /// WebSocket clients connected now (for /metrics); may be empty.
+  std::function<std::size_t()> websocket_clients;
 };
 
 /// Registers the REST surface of SPEC section 5 implemented so far, with
@@ -38,6 +40,8 @@ struct ApiContext {
 void register_routes(Router& router, ApiContext& context);
 /// Discovery, registration, TTL and instance overrides (src/api/registry_routes.cpp).
 void register_registry_routes(Router& router, ApiContext& context);
+/// GET /metrics (src/api/metrics_route.cpp).
+void register_metrics_route(Router& router, ApiContext& context);
 /// Resolve/report for proxyless clients and the breakers (src/api/traffic_routes.cpp).
 void register_traffic_routes(Router& router, ApiContext& context);
 

@@ -71,6 +71,8 @@ class ServiceRoute {
   balancer::RetryBudget& retry_budget() { return retry_budget_; }
   TrafficStats& stats() { return stats_; }
   std::vector<std::string> host_ids() const;
+  std::uint64_t breaker_transitions() const { return breaker_transitions_; }
+  std::uint64_t ejections() const { return ejections_; }
 
  private:
   struct Entry {
@@ -90,6 +92,8 @@ class ServiceRoute {
   TrafficStats stats_;
   std::map<std::string, Entry> entries_;
   std::vector<balancer::Host*> scratch_eligible_, scratch_all_, scratch_admitted_;
+  std::uint64_t breaker_transitions_ = 0;
+  std::uint64_t ejections_ = 0;
 };
 
 /// Every service's route, by name.

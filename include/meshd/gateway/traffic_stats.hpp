@@ -27,6 +27,12 @@ class TrafficStats {
   /// Responses by class: [1xx, 2xx, 3xx, 4xx, 5xx].
   const std::array<std::uint64_t, 5>& by_class() const { return by_class_; }
 
+  /// Latency histogram (seconds) for /metrics: upper bounds, and counts per
+  /// bucket (not cumulative) with one more for +Inf.
+  static const std::vector<double>& latency_bounds();
+  const std::vector<std::uint64_t>& latency_counts() const { return latency_counts_; }
+  double latency_sum_seconds() const { return latency_sum_; }
+
   struct Summary {
     double rps = 0;
     double error_rate = 0;  // 0..1
@@ -42,6 +48,8 @@ class TrafficStats {
 
   std::uint64_t requests_ = 0, errors_ = 0, retries_ = 0, rejected_ = 0;
   std::array<std::uint64_t, 5> by_class_{};
+  std::vector<std::uint64_t> latency_counts_ = std::vector<std::uint64_t>(latency_bounds().size() + 1, 0);
+  double latency_sum_ = 0;
   std::int64_t second_ = -1;
   std::uint64_t sec_requests_ = 0, sec_errors_ = 0, sec_seen_ = 0;
   std::vector<double> sec_samples_;

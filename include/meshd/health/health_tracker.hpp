@@ -34,6 +34,8 @@ class HealthTracker {
   HealthStatus status() const { return status_; }
   const std::string& last_output() const { return last_output_; }
   std::optional<core::TimePoint> last_check() const { return last_check_; }
+  /// How long the last probe took.
+  core::Duration last_duration() const { return last_duration_; }
   bool in_start_period(core::TimePoint now) const { return now < started_ + spec_.start_period; }
   /// Delay before the next probe, without jitter: `interval` while passing;
   /// otherwise `unhealthy_interval`, or by default min(interval, 1s).
@@ -47,6 +49,7 @@ class HealthTracker {
   int failures_ = 0;
   std::string last_output_;
   std::optional<core::TimePoint> last_check_;
+  core::Duration last_duration_{0};
 };
 
 }  // namespace meshd::health

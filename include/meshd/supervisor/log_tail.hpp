@@ -31,7 +31,11 @@ struct LogLine {
 /// read on meshd's log thread, the API reads on the control loop.
 class LogTail {
  public:
-  explicit LogTail(std::size_t capacity = 1000, std::size_t max_line = 4096);
+  /// At most `lines_per_second` lines per second enter the tail (and reach
+  /// live subscribers); the rest are counted and announced with a marker
+  /// line, while the log files still get every byte. This bounds the cost
+  /// per byte of a child that floods its output.
+  explicit LogTail(std::size_t capacity = 1000, std::size_t max_line = 4096, std::size_t lines_per_second = 2000);
 
   void feed(const std::string& instance, LogStream stream, const char* data, std::size_t size,
             std::int64_t time_ms);
@@ -41,6 +45,11 @@ class LogTail {
   /// The newest `n` lines (oldest first), optionally of one stream.
   std::vector<LogLine> tail(std::size_t n, const LogStream* stream = nullptr) const;
 
+  /// Lines skipped by the rate limit so far.
+  std::uint64_t lines_skipped() const {
+    std::lock_guard lock(mutex_);
+    return skipped_total_;
+  }
   std::uint64_t lines_seen() const {
     std::lock_guard lock(mutex_);
     return next_seq_ - 1;
@@ -53,8 +62,15 @@ class LogTail {
   mutable std::mutex mutex_;
   void push(const std::string& instance, LogStream stream, std::string text, std::int64_t time_ms);
 
+  bool admit(std::int64_t time_ms, const std::string& instance, LogStream stream);
+
   std::size_t capacity_;
   std::size_t max_line_;
+  std::size_t lines_per_second_;
+  std::int64_t second_ = -1;
+  std::size_t this_second_ = 0;
+  std::uint64_t skipped_ = 0;        // in the current burst, not yet announced
+  std::uint64_t skipped_total_ = 0;
   std::deque<LogLine> lines_;
   std::map<std::pair<std::string, int>, std::string> partial_;
   std::uint64_t next_seq_ = 1;

@@ -77,3 +77,24 @@ TEST(RotatingFile, RotatesPastMaxSizeAndKeepsOnlyKeepFiles) {
 
 }  // namespace
 }  // namespace meshd::supervisor
+
+namespace meshd::supervisor {
+namespace {
+
+TEST(LogTail, AFloodIsRateLimitedWithACountedMarker) {
+  LogTail tail(100, 4096, 10);
+  std::string chunk;
+  for (int i = 0; i < 50; ++i) chunk += "line " + std::to_string(i) + "\n";
+  tail.feed("a-0", LogStream::stdout_stream, chunk.data(), chunk.size(), 5000);  // second 5
+  tail.feed("a-0", LogStream::stdout_stream, chunk.data(), chunk.size(), 5500);  // still second 5
+  EXPECT_EQ(tail.tail(100).size(), 10u);
+  EXPECT_EQ(tail.lines_skipped(), 90u);
+  tail.feed("a-0", LogStream::stdout_stream, "next\n", 5, 6000);  // a new second announces the skip
+  auto lines = tail.tail(100);
+  ASSERT_EQ(lines.size(), 12u);
+  EXPECT_NE(lines[10].text.find("90 lines not shown"), std::string::npos);
+  EXPECT_EQ(lines[11].text, "next");
+}
+
+}  // namespace
+}  // namespace meshd::supervisor
