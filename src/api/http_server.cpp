@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 namespace meshd::api {
 namespace {
@@ -14,6 +15,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using Upgrade = HttpServer::Upgrade;
 
 Request to_request(http::request<http::string_body>& req, const std::string& remote, bool& bad_path) {
   Request out;
@@ -35,8 +37,12 @@ Request to_request(http::request<http::string_body>& req, const std::string& rem
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Router& router, const HttpServerOptions& options)
-      : stream_(std::move(socket)), router_(router), options_(options) {
+  Session(tcp::socket socket, const Router& router, const HttpServerOptions& options,
+          std::shared_ptr<const Upgrade> upgrade)
+      : stream_(std::move(socket)),
+        router_(router),
+        options_(options),
+        upgrade_(std::move(upgrade)) {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
@@ -68,14 +74,42 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    bool is_upgrade = beast::websocket::is_upgrade(req);
     bool bad_path = false;
     Request request = to_request(req, remote_, bad_path);
     if (bad_path) return reply_and_close(400, "invalid_argument", "malformed percent-encoding in the URL");
     head_ = request.method == "HEAD";
+    if (upgrade_ && request.path == upgrade_->path)
+      return on_upgrade(std::move(request), is_upgrade);
     stream_.expires_never();  // a blocking query may take its time
     // The responder keeps the session alive until the handler answers,
     // which for a blocking query is up to its wait time later.
     router_.dispatch(request, [self = shared_from_this()](Response response) { self->write(std::move(response)); });
+  }
+
+  // GET /ws: the WebSocket session takes the socket; this session ends.
+  void on_upgrade(Request request, bool is_upgrade) {
+    if (request.method != "GET") {
+      auto r = error_response(core::ErrorCode::method_not_allowed,
+                              request.method + " is not allowed on " + request.path);
+      r.headers.emplace_back("Allow", "GET");
+      return write(std::move(r));
+    }
+    if (!is_upgrade) {
+      auto r = json_response(
+          426, {{"error",
+                 {{"code", "upgrade_required"},
+                  {"message",
+                   request.path + " is a WebSocket endpoint: it needs 'Upgrade: websocket'"}}}});
+      r.headers.emplace_back("Upgrade", "websocket");
+      return write(std::move(r));
+    }
+    if (auto refused = upgrade_->check(request)) {
+      keep_alive_ = false;  // a refused handshake ends the connection, as browsers expect
+      return write(std::move(*refused));
+    }
+    stream_.expires_never();
+    upgrade_->accept(stream_.release_socket(), request);
   }
 
   void write(Response response) {
@@ -141,19 +175,22 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 16 * 1024> discard_{};
   std::size_t drained_ = 0;
   unsigned version_ = 11;
+  std::shared_ptr<const Upgrade> upgrade_;
 };
 
 }  // namespace
 
 struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener> {
-  Listener(asio::io_context& io, const Router& r, const HttpServerOptions& o) : acceptor(io), router(r), options(o) {}
+  Listener(asio::io_context& io, const Router& r, const HttpServerOptions& o,
+           std::shared_ptr<const Upgrade> u)
+      : acceptor(io), router(r), options(o), upgrade(std::move(u)) {}
 
   void accept() {
     acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), self->router, self->options)->start();
+        std::make_shared<Session>(std::move(socket), self->router, self->options, self->upgrade)->start();
       }
       self->accept();
     });
@@ -162,6 +199,7 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
   tcp::acceptor acceptor;
   const Router& router;
   HttpServerOptions options;
+  std::shared_ptr<const Upgrade> upgrade;
 };
 
 HttpServer::HttpServer(asio::io_context& io, const Router& router, HttpServerOptions options)
@@ -170,7 +208,7 @@ HttpServer::HttpServer(asio::io_context& io, const Router& router, HttpServerOpt
 HttpServer::~HttpServer() { stop(); }
 
 config::Endpoint HttpServer::listen(const config::Endpoint& endpoint) {
-  listener_ = std::make_shared<Listener>(io_, router_, options_);
+  listener_ = std::make_shared<Listener>(io_, router_, options_, upgrade_);
   boost::system::error_code ec;
   auto address = asio::ip::make_address(endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host, ec);
   if (ec) throw std::runtime_error("cannot listen on " + endpoint.to_string() + ": not an IP address");
@@ -184,6 +222,10 @@ config::Endpoint HttpServer::listen(const config::Endpoint& endpoint) {
   listener_->accept();
   auto bound = acc.local_endpoint();
   return config::Endpoint{bound.address().to_string(), bound.port()};
+}
+
+void HttpServer::set_upgrade(Upgrade upgrade) {
+  upgrade_ = std::make_shared<const Upgrade>(std::move(upgrade));
 }
 
 void HttpServer::stop() {

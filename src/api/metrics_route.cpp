@@ -2,6 +2,7 @@
 // time from what the supervisor, registry and routes already keep.
 #include "meshd/api/routes.hpp"
 #include "meshd/breaker/breaker_state.hpp"
+#include "meshd/health/health_checker.hpp"
 #include "meshd/metrics/family_builder.hpp"
 #include "meshd/metrics/process_stats.hpp"
 
@@ -78,6 +79,11 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx) {
     }
   }
 
+  FamilyBuilder lateness("meshd_health_check_lateness_seconds",
+                         "How late health probes started against their schedule", MetricType::Histogram);
+  const auto& late = health::probe_lateness();
+  lateness.histogram({}, health::ProbeLateness::bounds(), late.counts, late.sum_seconds);
+
   auto p = metrics::read_process_stats();
   FamilyBuilder cpu("meshd_process_cpu_seconds_total", "CPU time meshd used (user + system)", MetricType::Counter);
   cpu.counter({}, p.cpu_seconds);
@@ -96,7 +102,7 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx) {
   events.counter({}, static_cast<double>(ctx.events->last_seq()));
 
   for (FamilyBuilder* f : {&up, &state, &restarts, &health, &uptime, &check, &requests, &latency, &retries, &rejected,
-                           &ejections, &transitions, &breaker_state, &active, &cpu, &rss, &fds, &start, &ws, &dropped,
+                           &ejections, &transitions, &breaker_state, &active, &lateness, &cpu, &rss, &fds, &start, &ws, &dropped,
                            &events})
     out.push_back(f->build());
   return out;

@@ -48,7 +48,7 @@ nlohmann::json instance_view(const registry::InstanceRecord& record, const regis
     for (const auto& r : route->reasons(record.id, now))
       if (r.kind != "slow_start") j["in_rotation"] = false;
   } else {
-    j["breaker"] = route ? "closed" : nullptr;
+    j["breaker"] = route ? nlohmann::json("closed") : nlohmann::json(nullptr);
   }
   if (record.origin == registry::Origin::external) j["state"] = process ? supervisor::to_string(process->state()) : "running";
   if (process) {

@@ -1,6 +1,26 @@
 #include "meshd/health/health_checker.hpp"
 
+#include <algorithm>
+
 namespace meshd::health {
+
+const std::vector<double>& ProbeLateness::bounds() {
+  static const std::vector<double> b = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+  return b;
+}
+
+void ProbeLateness::record(core::Duration late) {
+  double s = std::max(0.0, std::chrono::duration<double>(late).count());
+  const auto& b = bounds();
+  ++counts[static_cast<std::size_t>(std::lower_bound(b.begin(), b.end(), s) - b.begin())];
+  sum_seconds += s;
+  max_seconds = std::max(max_seconds, s);
+}
+
+ProbeLateness& probe_lateness() {
+  static ProbeLateness lateness;
+  return lateness;
+}
 
 HealthChecker::HealthChecker(core::Scheduler& scheduler, config::HealthSpec spec,
                              std::unique_ptr<Prober> prober, std::function<double()> random01,
@@ -75,7 +95,12 @@ void HealthChecker::arm_ttl() {
 }
 
 void HealthChecker::schedule_probe(core::Duration base) {
-  probe_timer_.arm(base + jitter(), [this] { probe(); });
+  auto delay = base + jitter();
+  probe_due_ = scheduler_.clock().now() + delay;
+  probe_timer_.arm(delay, [this] {
+    probe_lateness().record(std::chrono::duration_cast<core::Duration>(scheduler_.clock().now() - probe_due_));
+    probe();
+  });
 }
 
 void HealthChecker::probe() {

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "meshd/api/router.hpp"
 #include "meshd/config/types.hpp"
@@ -34,12 +37,25 @@ class HttpServer {
   /// Stops accepting; open sessions finish their current exchange.
   void stop();
 
+  /// Takes over the connections that ask for a WebSocket upgrade on `path`
+  /// (GET /ws). Other requests to `path` get 405 or 426.
+  struct Upgrade {
+    std::string path;
+    /// Called first: a response refuses the upgrade (401, 403); nullopt accepts it.
+    std::function<std::optional<Response>(const Request&)> check;
+    /// Owns the connection from then on; `request` is the upgrade request.
+    std::function<void(boost::asio::ip::tcp::socket, const Request&)> accept;
+  };
+  /// Call before listen().
+  void set_upgrade(Upgrade upgrade);
+
   struct Listener;  // defined in the .cpp
 
  private:
   boost::asio::io_context& io_;
   const Router& router_;
   HttpServerOptions options_;
+  std::shared_ptr<const Upgrade> upgrade_;
   std::shared_ptr<Listener> listener_;
 };
 

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -10,6 +12,18 @@
 #include "meshd/health/prober.hpp"
 
 namespace meshd::health {
+
+/// How late probes start against their schedule, over every checker of
+/// the process (the loop is single-threaded). For /metrics and benchmarks:
+/// a busy loop shows here first.
+struct ProbeLateness {
+  static const std::vector<double>& bounds();  // seconds
+  std::vector<std::uint64_t> counts = std::vector<std::uint64_t>(bounds().size() + 1, 0);
+  double sum_seconds = 0;
+  double max_seconds = 0;
+  void record(core::Duration late);
+};
+ProbeLateness& probe_lateness();
 
 /// The one probe loop of one instance; every consumer (supervisor,
 /// registry, balancer) reads its result instead of probing again.
@@ -62,6 +76,7 @@ class HealthChecker {
   bool running_ = false;
   std::uint64_t generation_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  core::TimePoint probe_due_{};
 };
 
 }  // namespace meshd::health
