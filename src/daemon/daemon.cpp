@@ -207,10 +207,12 @@ int Daemon::run() {
   api::register_routes(s.router, s.api_context);
   api::register_registry_routes(s.router, s.api_context);
   api::register_traffic_routes(s.router, s.api_context);
+  api::register_metrics_route(s.router, s.api_context);
   api::register_dashboard_routes(s.router);
   s.http = std::make_unique<api::HttpServer>(s.io, s.router);
   s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context);
   s.http->set_upgrade(s.streams->upgrade());
+  s.api_context.websocket_clients = [&s] { return s.streams ? s.streams->hub().clients() : std::size_t{0}; };
   auto bound = s.http->listen(cfg->mesh.listen);
   write_file_atomically(data_dir / "listen", bound.to_string() + "\n");
   bool loopback = bound.host.rfind("127.", 0) == 0 || bound.host == "::1";

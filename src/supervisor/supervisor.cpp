@@ -43,9 +43,11 @@ core::Status Supervisor::start_service(const std::string& name) {
   Service* service = find(name);
   if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
   service->set_wanted(true);
-  for (auto& i : service->instances())
+  for (auto& i : service->instances()) {
+    i->clear_restarts();
     if (i->state() == ProcessState::exited || i->state() == ProcessState::failed)
       i->mark_pending("start requested");
+  }
   events_.publish("service.command", name, "", "start requested for " + name, {{"command", "start"}});
   evaluate();
   return core::ok_status();

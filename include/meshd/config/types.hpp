@@ -37,7 +37,7 @@ struct RestartSpec {
   int max_restarts = 10;           // within `window`, then the instance is `failed`
   Duration window{5 * 60 * 1000};
   // Extension: the backoff delay resets to `initial` once an instance has run
-  // (and passed its check, if it has one) this long without exiting.
+  // this long without exiting.
   Duration reset_after{60 * 1000};
 };
 

@@ -72,6 +72,8 @@ class Instance {
   void stop();
   /// Stop, then start again once the old process is gone.
   void restart();
+  /// Forgets earlier crashes (an operator's start), like `systemctl reset-failed`.
+  void clear_restarts() { restarts_.clear(); }
   /// Waiting on dependencies (only from stopped/exited/failed).
   void mark_pending(std::string reason);
   /// A TTL heartbeat for a ttl check. False when the check is not ttl.
