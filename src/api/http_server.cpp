@@ -81,6 +81,19 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = request.method == "HEAD";
     if (upgrade_ && request.path == upgrade_->path)
       return on_upgrade(std::move(request), is_upgrade);
+    cors_origin_.clear();
+    if (auto origin = request.header("origin"); !origin.empty() && cors_allowed(origin)) {
+      cors_origin_ = origin;
+      // A preflight: answer it here, for every route.
+      if (request.method == "OPTIONS" && !request.header("access-control-request-method").empty()) {
+        Response r;
+        r.status = 204;
+        r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+        r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+        r.headers.emplace_back("Access-Control-Max-Age", "600");
+        return write(std::move(r));
+      }
+    }
     stream_.expires_never();  // a blocking query may take its time
     // The responder keeps the session alive until the handler answers,
     // which for a blocking query is up to its wait time later.
@@ -112,6 +125,12 @@ class Session : public std::enable_shared_from_this<Session> {
     upgrade_->accept(stream_.release_socket(), request);
   }
 
+  bool cors_allowed(const std::string& origin) const {
+    for (const auto& o : options_.cors_origins)
+      if (o == "*" || o == origin) return true;
+    return false;
+  }
+
   void write(Response response) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_);
@@ -119,6 +138,11 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(http::field::server, "meshd");
     res->set(http::field::content_type, response.content_type);
     for (const auto& [k, v] : response.headers) res->set(k, v);
+    if (!cors_origin_.empty()) {
+      res->set(http::field::access_control_allow_origin, cors_origin_);
+      res->set(http::field::vary, "Origin");
+      res->set(http::field::access_control_expose_headers, "X-Mesh-Index");
+    }
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
@@ -172,6 +196,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
   bool keep_alive_ = true;
   bool head_ = false;
+  std::string cors_origin_;  // echoed in Access-Control-Allow-Origin when allowed
   std::array<char, 16 * 1024> discard_{};
   std::size_t drained_ = 0;
   unsigned version_ = 11;

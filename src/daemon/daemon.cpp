@@ -209,7 +209,9 @@ int Daemon::run() {
   api::register_traffic_routes(s.router, s.api_context);
   api::register_metrics_route(s.router, s.api_context);
   api::register_dashboard_routes(s.router);
-  s.http = std::make_unique<api::HttpServer>(s.io, s.router);
+  api::HttpServerOptions http_options;
+  http_options.cors_origins = cfg->mesh.cors_origins;
+  s.http = std::make_unique<api::HttpServer>(s.io, s.router, http_options);
   s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context);
   s.http->set_upgrade(s.streams->upgrade());
   s.api_context.websocket_clients = [&s] { return s.streams ? s.streams->hub().clients() : std::size_t{0}; };

@@ -141,3 +141,19 @@ def test_events_survive_a_restart_of_meshd(tmp_path):
         assert len(starts) == 2 and starts[1]["seq"] > last
         later = m2.events(since=last)
         assert later and all(e["seq"] > last for e in later)
+
+
+def test_cors_is_off_by_default_and_follows_configured_origins(tmp_path):
+    port = free_ports(1)[0]
+    with Meshd(tmp_path, basic(port)) as m:
+        _, headers, _ = m.api("GET", "/api/v1/health", headers={"Origin": "http://evil.example"})
+        assert "Access-Control-Allow-Origin" not in headers
+    with Meshd(tmp_path, basic(port, mesh={"cors_origins": ["http://ui.example"]}), name="cors") as m:
+        _, headers, _ = m.api("GET", "/api/v1/health", headers={"Origin": "http://ui.example"})
+        assert headers["Access-Control-Allow-Origin"] == "http://ui.example"
+        _, headers, _ = m.api("GET", "/api/v1/health", headers={"Origin": "http://evil.example"})
+        assert "Access-Control-Allow-Origin" not in headers
+        status, headers, _ = m.api("OPTIONS", "/api/v1/services/web/restart",
+                                   headers={"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"})
+        assert status == 204 and "POST" in headers["Access-Control-Allow-Methods"]
+        assert "Authorization" in headers["Access-Control-Allow-Headers"]

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +20,9 @@ struct HttpServerOptions {
   std::size_t header_limit = 16 * 1024;  // larger headers: 431
   std::size_t body_limit = 1024 * 1024;  // larger bodies: 413
   core::Duration idle_timeout{60000};    // a keep-alive connection idle this long is closed
+  /// Browser origins allowed to call the API cross-site (CORS); empty: off.
+  /// "*" allows any origin (without credentials).
+  std::vector<std::string> cors_origins;
 };
 
 /// The HTTP/1.1 server on `mesh.listen` (Beast): a listener that owns the
