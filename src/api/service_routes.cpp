@@ -2,6 +2,7 @@
 
 #include "meshd/api/routes.hpp"
 #include "meshd/api/views.hpp"
+#include "meshd/config/to_json.hpp"
 
 namespace meshd::api {
 namespace {
@@ -151,6 +152,15 @@ void register_routes(Router& router, ApiContext& ctx) {
              }));
   router.add("GET", "/api/v1/events",
              read([&ctx](const Request& req, const Params&, Respond respond) { events(ctx, req, std::move(respond)); }));
+  // The effective config after overlays and command-line flags, secrets
+  // redacted, with the version stored for it.
+  router.add("GET", "/api/v1/config", read([&ctx](const Request&, const Params&, Respond respond) {
+               auto history = ctx.database->config_history(1);
+               nlohmann::json body = {{"config", config::to_json(*ctx.config)},
+                                      {"version", history.empty() ? nlohmann::json(nullptr)
+                                                                  : nlohmann::json(history.front().version)}};
+               respond(json_response(200, body));
+             }));
   router.add("GET", "/api/v1/version", [&ctx](const Request&, const Params&, Respond respond) {
     respond(json_response(200, {{"name", "meshd"}, {"version", ctx.version}}));
   });

@@ -157,3 +157,19 @@ def test_cors_is_off_by_default_and_follows_configured_origins(tmp_path):
                                    headers={"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"})
         assert status == 204 and "POST" in headers["Access-Control-Allow-Methods"]
         assert "Authorization" in headers["Access-Control-Allow-Headers"]
+
+
+def test_config_endpoint_redacts_secrets(tmp_path):
+    port = free_ports(1)[0]
+    cfg = basic(port, mesh={"api_token": "s3cret"})
+    cfg["services"]["web"]["env"] = {"DB_PASSWORD": "hunter2", "LOG_LEVEL": "info"}
+    with Meshd(tmp_path, cfg) as m:
+        status, _, body = m.api("GET", "/api/v1/config")
+        assert status == 200
+        text = str(body)
+        assert "s3cret" not in text and "hunter2" not in text
+        assert body["config"]["mesh"]["api_token"] == "<redacted>"
+        web = body["config"]["services"]["web"]
+        assert web["env"] == {"DB_PASSWORD": "<redacted>", "LOG_LEVEL": "info"}
+        assert web["health"]["interval"] == "200ms" and web["port"] == port
+        assert isinstance(body["version"], int)
