@@ -161,6 +161,22 @@ void register_routes(Router& router, ApiContext& ctx) {
                                                                   : nlohmann::json(history.front().version)}};
                respond(json_response(200, body));
              }));
+  // Declared tests (SPEC 7), through the gateway; the last run is kept
+  // for the dashboard.
+  router.add("POST", "/api/v1/tests/run", write([&ctx](const Request&, const Params&, Respond respond) {
+               if (!ctx.run_tests)
+                 return respond(error_response(ErrorCode::unavailable,
+                                               "declared tests run through the gateway, and mesh.gateway is off"));
+               ctx.run_tests([&ctx, respond = std::move(respond)](nlohmann::json run) mutable {
+                 ctx.last_test_run = run;
+                 respond(json_response(200, run));
+               });
+             }));
+  router.add("GET", "/api/v1/tests", read([&ctx](const Request&, const Params&, Respond respond) {
+               respond(json_response(200, ctx.last_test_run.is_null() ? nlohmann::json({{"results", nlohmann::json::array()},
+                                                                                         {"ran", false}})
+                                                                      : ctx.last_test_run));
+             }));
   router.add("GET", "/api/v1/version", [&ctx](const Request&, const Params&, Respond respond) {
     respond(json_response(200, {{"name", "meshd"}, {"version", ctx.version}}));
   });

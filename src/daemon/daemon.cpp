@@ -17,6 +17,7 @@
 
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/routes.hpp"
+#include "meshd/api/test_runner.hpp"
 #include "meshd/api/static_files.hpp"
 #include "meshd/core/asio_scheduler.hpp"
 #include "meshd/core/child_reaper.hpp"
@@ -55,6 +56,7 @@ struct Daemon::State {
   std::unique_ptr<registry::Registrations> registrations;
   std::unique_ptr<gateway::RouteTable> routes;
   std::unique_ptr<gateway::Gateway> gateway;
+  std::unique_ptr<api::TestRunner> tests;
   api::Router router;
   api::ApiContext api_context;
   std::unique_ptr<api::HttpServer> http;
@@ -228,6 +230,24 @@ int Daemon::run() {
     auto gw = s.gateway->listen(*cfg->mesh.gateway);
     write_file_atomically(data_dir / "gateway", gw.to_string() + "\n");
     spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", gw.to_string(), gw.to_string());
+    s.tests = std::make_unique<api::TestRunner>(s.io, gw);
+    s.api_context.run_tests = [&s](std::function<void(nlohmann::json)> done) {
+      auto started = s.clock.wall_now();
+      s.tests->run(*s.config, [&s, started, done = std::move(done)](std::vector<api::TestResult> results) {
+        nlohmann::json list = nlohmann::json::array();
+        int passed = 0;
+        for (const auto& r : results) {
+          list.push_back(r.to_json());
+          passed += r.passed;
+        }
+        int failed = static_cast<int>(results.size()) - passed;
+        s.events->publish("tests.run", "", "", "declared tests: " + std::to_string(passed) + " passed, " +
+                                                 std::to_string(failed) + " failed",
+                          {{"passed", passed}, {"failed", failed}});
+        done({{"ran", true}, {"started_ms", core::to_unix_ms(started)}, {"passed", passed}, {"failed", failed},
+              {"results", list}});
+      });
+    };
   } else {
     std::error_code ignored;
     fs::remove(data_dir / "gateway", ignored);

@@ -243,3 +243,25 @@ def test_resolve_and_report_for_proxyless_clients(tmp_path):
         assert m.api("POST", "/api/v1/breakers/web/web-1/open")[0] == 200
         assert {m.get("/api/v1/resolve/web")["instance"]["id"] for _ in range(10)} == {"web-0"}
         assert m.api("GET", "/api/v1/resolve/nope")[0] == 404
+
+
+def test_declared_tests_run_through_the_gateway(tmp_path):
+    port = free_ports(1)[0]
+    svc = replicas(port, 1)
+    svc["tests"] = [
+        {"name": "answers health", "request": {"method": "GET", "path": "/health"},
+         "expect": {"status": 200, "body_contains": "ok", "max_latency": "2s"}},
+        {"name": "wrong status", "request": {"path": "/status/418"}, "expect": {"status": 200}},
+        {"name": "missing text", "request": {"path": "/"}, "expect": {"status": 200, "body_contains": "nope"}},
+    ]
+    with Meshd(tmp_path, mesh({"web": svc})) as m:
+        wait_passing(m, "web", 1)
+        assert m.get("/api/v1/tests")["ran"] is False
+        status, _, run = m.api("POST", "/api/v1/tests/run")
+        assert status == 200, run
+        assert (run["passed"], run["failed"]) == (1, 2)
+        by_name = {r["name"]: r for r in run["results"]}
+        assert by_name["answers health"]["passed"] and by_name["answers health"]["status"] == 200
+        assert "418" in by_name["wrong status"]["reason"]
+        assert "nope" in by_name["missing text"]["reason"]
+        assert m.get("/api/v1/tests")["results"] == run["results"]

@@ -33,6 +33,9 @@ struct ApiContext {
   gateway::RouteTable* routes = nullptr;
   /// WebSocket clients connected now (for /metrics); may be empty.
   std::function<std::size_t()> websocket_clients;
+  /// Runs the declared tests (null without a gateway) and keeps the last run.
+  std::function<void(std::function<void(nlohmann::json)>)> run_tests;
+  nlohmann::json last_test_run;
 };
 
 /// Registers the REST surface of SPEC section 5 implemented so far, with
