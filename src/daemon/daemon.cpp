@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "meshd/api/http_server.hpp"
+#include "meshd/api/openapi.hpp"
 #include "meshd/api/routes.hpp"
 #include "meshd/api/test_runner.hpp"
 #include "meshd/api/static_files.hpp"
@@ -211,6 +212,7 @@ int Daemon::run() {
   api::register_traffic_routes(s.router, s.api_context);
   api::register_metrics_route(s.router, s.api_context);
   api::register_dashboard_routes(s.router);
+  api::register_openapi_routes(s.router, kVersion);
   api::HttpServerOptions http_options;
   http_options.cors_origins = cfg->mesh.cors_origins;
   s.http = std::make_unique<api::HttpServer>(s.io, s.router, http_options);

@@ -173,3 +173,20 @@ def test_config_endpoint_redacts_secrets(tmp_path):
         assert web["env"] == {"DB_PASSWORD": "<redacted>", "LOG_LEVEL": "info"}
         assert web["health"]["interval"] == "200ms" and web["port"] == port
         assert isinstance(body["version"], int)
+
+
+def test_openapi_documents_every_route_and_docs_renders(tmp_path):
+    port = free_ports(1)[0]
+    with Meshd(tmp_path, basic(port)) as m:
+        doc = m.get("/openapi.json")
+        assert doc["openapi"].startswith("3.")
+        undocumented = [(p, op) for p, ops in doc["paths"].items() for op, v in ops.items() if v["summary"] == "undocumented"]
+        assert undocumented == []
+        for path in ("/api/v1/services", "/api/v1/discover/{service}", "/api/v1/registry", "/metrics",
+                     "/api/v1/breakers/{service}/{instance}/open", "/ws", "/api/v1/tests/run"):
+            assert path in doc["paths"], path
+        assert doc["paths"]["/api/v1/registry"]["post"]["security"]
+        status, headers, page = m.api("GET", "/docs")
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert "/openapi.json" in page and "<script" in page
+        assert "https://" not in page and "http://" not in page  # served offline, no CDN
