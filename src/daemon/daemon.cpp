@@ -20,6 +20,7 @@
 #include "meshd/api/routes.hpp"
 #include "meshd/api/test_runner.hpp"
 #include "meshd/api/static_files.hpp"
+#include "meshd/breaker/breaker_state.hpp"
 #include "meshd/core/asio_scheduler.hpp"
 #include "meshd/core/child_reaper.hpp"
 #include "meshd/core/process.hpp"
@@ -219,6 +220,30 @@ int Daemon::run() {
   s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context);
   s.http->set_upgrade(s.streams->upgrade());
   s.api_context.websocket_clients = [&s] { return s.streams ? s.streams->hub().clients() : std::size_t{0}; };
+  // The "metrics" topic: last second's rate, errors and latency per service.
+  s.streams->set_metrics_summary([&s] {
+    nlohmann::json services = nlohmann::json::object();
+    double total_rps = 0, total_errors = 0, p99 = 0;
+    for (const auto& [name, route] : s.routes->routes()) {
+      auto sum = route->stats().last_second(s.clock.now());
+      services[name] = {{"rps", sum.rps}, {"error_rate", sum.error_rate}, {"p99_ms", sum.p99_ms}};
+      total_rps += sum.rps;
+      total_errors += sum.error_rate * sum.rps;
+      p99 = std::max(p99, sum.p99_ms);
+    }
+    return nlohmann::json{{"services", services},
+                          {"gateway", {{"rps", total_rps},
+                                       {"error_rate", total_rps > 0 ? total_errors / total_rps : 0.0},
+                                       {"p99_ms", p99}}}};
+  });
+  s.streams->set_breakers([&s] {
+    nlohmann::json list = nlohmann::json::array();
+    auto now = s.clock.now();
+    for (const auto& [name, route] : s.routes->routes())
+      for (const auto& id : route->host_ids())
+        list.push_back({{"service", name}, {"instance", id}, {"state", breaker::to_string(route->breaker(id)->state(now))}});
+    return nlohmann::json{{"breakers", list}};
+  });
   auto bound = s.http->listen(cfg->mesh.listen);
   write_file_atomically(data_dir / "listen", bound.to_string() + "\n");
   bool loopback = bound.host.rfind("127.", 0) == 0 || bound.host == "::1";
