@@ -17,10 +17,28 @@ Response unknown_service(const std::string& name) {
   return error_response(ErrorCode::not_found, "no service named '" + name + "'");
 }
 
+// The list is the API's hottest and largest answer (hundreds of KB with a
+// few hundred services). Every state change publishes an event, so the
+// event sequence is the cache key; traffic counters inside the views
+// (requests in flight, latency) may be up to kListMaxAge old.
+constexpr core::Duration kListMaxAge{100};
+
 void services_list(ApiContext& ctx, Respond respond) {
+  auto now = ctx.scheduler->clock().now();
+  auto& cache = ctx.services_list_cache;
+  if (cache.body && cache.seq == ctx.events->last_seq() && now - cache.built < kListMaxAge) {
+    Response r;
+    r.body = *cache.body;
+    return respond(std::move(r));
+  }
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& s : ctx.supervisor->services()) list.push_back(service_view(*ctx.supervisor, *ctx.registry, *s, route_of(ctx, s->name()), ctx.scheduler->clock().now()));
-  respond(json_response(200, {{"services", list}}));
+  for (const auto& s : ctx.supervisor->services())
+    list.push_back(service_view(*ctx.supervisor, *ctx.registry, *s, route_of(ctx, s->name()), now));
+  Response r = json_response(200, {{"services", list}});
+  cache.body = std::make_shared<const std::string>(r.body);
+  cache.seq = ctx.events->last_seq();
+  cache.built = now;
+  respond(std::move(r));
 }
 
 void service_one(ApiContext& ctx, const std::string& name, Respond respond) {

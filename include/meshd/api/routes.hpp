@@ -36,6 +36,12 @@ struct ApiContext {
   /// Runs the declared tests (null without a gateway) and keeps the last run.
   std::function<void(std::function<void(nlohmann::json)>)> run_tests;
   nlohmann::json last_test_run;
+  /// GET /api/v1/services, serialised, with the event seq it reflects.
+  struct ListCache {
+    std::shared_ptr<const std::string> body;
+    std::int64_t seq = -1;
+    core::TimePoint built{};
+  } services_list_cache;
 };
 
 /// Registers the REST surface of SPEC section 5 implemented so far, with
