@@ -64,8 +64,21 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
     if (!d) return respond(error_response(ErrorCode::invalid_argument, "'wait' must be a duration like 30s or 500ms"));
     wait = std::min(*d, kMaxWait);
   }
+  // One body per (service, index, filter): a blocking query's watchers all
+  // wake at the same index, and repeated reads of a big service cost one
+  // serialisation instead of one per request.
   auto answer = [&ctx, service, tag, passing](Respond& r) {
-    r(with_index(json_response(200, discover_body(ctx, service, tag, passing)), ctx.registry->index(service)));
+    auto current = ctx.registry->index(service);
+    std::string key = service + '\n' + tag + '\n' + (passing ? "1" : "0");
+    if (ctx.discover_cache.size() > 512 && !ctx.discover_cache.count(key)) ctx.discover_cache.clear();  // tags are caller-chosen
+    auto& entry = ctx.discover_cache[key];
+    if (!entry.body || entry.index != current) {
+      entry.body = std::make_shared<const std::string>(json_response(200, discover_body(ctx, service, tag, passing)).body);
+      entry.index = current;
+    }
+    Response res;
+    res.body = *entry.body;
+    r(with_index(std::move(res), current));
   };
   if (!index || ctx.registry->index(service) > *index) return answer(respond);
 

@@ -268,6 +268,10 @@ void StreamWiring::Impl::mark_dirty() {
 void StreamWiring::Impl::flush() {
   flush_scheduled = false;
   last_flush = clock.now();
+  // Nobody listens: building every view would only stall the loop (at
+  // thousands of instances, tens of milliseconds). A later subscriber gets
+  // a fresh snapshot, and the comparison baseline below stays valid.
+  if (!hub->subscribers("services") && !hub->subscribers("health")) return;
   auto seq = ctx.events->last_seq();
   // Recompute every view and send those that changed: a change to one
   // service can change another (degraded_by, waiting_on) without a hook

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -42,6 +43,12 @@ struct ApiContext {
     std::int64_t seq = -1;
     core::TimePoint built{};
   } services_list_cache;
+  /// GET /api/v1/discover bodies by "service\ntag\npassing", valid for one index.
+  struct DiscoverCache {
+    std::shared_ptr<const std::string> body;
+    std::uint64_t index = 0;
+  };
+  std::map<std::string, DiscoverCache> discover_cache;
 };
 
 /// Registers the REST surface of SPEC section 5 implemented so far, with
