@@ -229,3 +229,56 @@ def wait_all_passing(meshd, instances, timeout, interval=0.1):
         time.sleep(interval)
     missing = sorted(i for i in instances if health.get(i) != "passing")
     raise RuntimeError(f"not all passing after {timeout}s; {len(missing)} not passing, e.g. {missing[:5]}")
+
+
+def print_table(results, value_header="measured", width=75):
+    """The results table (target, measured, met) and then each row's detail."""
+    rows = [("scenario", "metric", value_header, "target", "met")]
+    for r in results:
+        met = "" if "met" not in r else ("yes" if r["met"] else "NO")
+        if r.get("error"):
+            met = "ERROR"
+        rows.append((r["scenario"], r["metric"], r.get("value", ""), r.get("target", ""), met))
+    widths = [min(width, max(len(row[c]) for row in rows)) for c in range(5)]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(widths[c]) for c, cell in enumerate(row)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    for r in results:
+        if r.get("detail"):
+            print(f"- {r['scenario']}: {r['metric']}: {r['detail']}")
+
+
+def run_scenarios(title, scenarios, args, value_header="measured"):
+    """Runs the chosen scenarios (args.only, else all), each reporting into a
+    shared results list; a scenario that fails is reported and the rest go
+    on. Prints the table; returns the exit code (1 if any could not run)."""
+    results, errors = [], 0
+    version = subprocess.run([MESHD, "version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, timeout=10).stdout.strip()
+    built_ns = os.stat(MESHD).st_mtime_ns
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(built_ns / 1e9))
+    print(f"meshd {title} benchmarks, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs (shared), "
+          f"load average {os.getloadavg()[0]:.2f} at start{' (quick)' if args.quick else ''}")
+    print(f"{MESHD}: {version}, built {built}; repo HEAD {head}")
+    for name in args.only or list(scenarios):
+        log(f"--- {name}")
+        t0 = time.monotonic()
+        try:
+            scenarios[name](args, results)
+        except Exception as e:  # report and go on with the next scenario
+            errors += 1
+            results.append(dict(scenario=name, metric="could not run", value=f"{type(e).__name__}: {e}"[:300],
+                                error=True))
+            log(f"{name} failed: {e!r}")
+        log(f"--- {name} took {time.monotonic() - t0:.0f} s")
+    print()
+    print_table(results, value_header)
+    print(f"\nload average at end {os.getloadavg()[0]:.2f}")
+    if os.stat(MESHD).st_mtime_ns != built_ns:
+        print(f"warning: {MESHD} was rebuilt while the benchmarks ran; the figures may mix two builds")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
+    return 1 if errors else 0

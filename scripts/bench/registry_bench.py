@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import CLK_TCK, MESHD, REPO, Meshd, free_ports, log, percentile, proc_stat, schedstat, thread_cpu
+from benchlib import run_scenarios, CLK_TCK, MESHD, REPO, Meshd, free_ports, log, percentile, proc_stat, schedstat, thread_cpu
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; SCM_TIMESTAMPNS has the same value
 
@@ -702,24 +702,6 @@ def scenario_discover(args, results):
 SCENARIOS = {"poller": scenario_poller, "watchers": scenario_watchers, "discover": scenario_discover}
 
 
-def print_table(results):
-    rows = [("scenario", "metric", "measured", "target", "met")]
-    for r in results:
-        met = "" if "met" not in r else ("yes" if r["met"] else "NO")
-        if r.get("error"):
-            met = "ERROR"
-        rows.append((r["scenario"], r["metric"], r.get("value", ""), r.get("target", ""), met))
-    widths = [min(75, max(len(row[c]) for row in rows)) for c in range(5)]
-    for i, row in enumerate(rows):
-        print("  ".join(cell.ljust(widths[c]) for c, cell in enumerate(row)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    print()
-    for r in results:
-        if r.get("detail"):
-            print(f"- {r['scenario']}: {r['metric']}: {r['detail']}")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="shorter windows, fewer rounds and trials")
@@ -736,34 +718,7 @@ def main():
 
     if os.cpu_count() and os.cpu_count() >= 2:
         os.sched_setaffinity(0, {1})  # the bench client (and wrk, nginx) on CPU 1, meshd on CPU 0
-    results, errors = [], 0
-    version = subprocess.run([MESHD, "version"], capture_output=True, text=True, timeout=10).stdout.strip()
-    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, timeout=10).stdout.strip()
-    built_ns = os.stat(MESHD).st_mtime_ns
-    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(built_ns / 1e9))
-    print(f"meshd registry benchmarks, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs (shared), "
-          f"load average {os.getloadavg()[0]:.2f} at start{' (quick)' if args.quick else ''}")
-    print(f"{MESHD}: {version}, built {built}; repo HEAD {head}")
-    for name in args.only or list(SCENARIOS):
-        log(f"--- {name}")
-        t0 = time.monotonic()
-        try:
-            SCENARIOS[name](args, results)
-        except Exception as e:  # report and go on with the next scenario
-            errors += 1
-            results.append(dict(scenario=name, metric="could not run", value=f"{type(e).__name__}: {e}"[:300],
-                                error=True))
-            log(f"{name} failed: {e!r}")
-        log(f"--- {name} took {time.monotonic() - t0:.0f} s")
-    print()
-    print_table(results)
-    print(f"\nload average at end {os.getloadavg()[0]:.2f}")
-    if os.stat(MESHD).st_mtime_ns != built_ns:
-        print(f"warning: {MESHD} was rebuilt while the benchmarks ran; the figures may mix two builds")
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
-    return 1 if errors else 0
+    return run_scenarios("registry", SCENARIOS, args, value_header="measured")
 
 
 if __name__ == "__main__":

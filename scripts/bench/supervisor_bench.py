@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import (DEMO, MB, MESHD, REPO, EventReader, Meshd, demo, free_ports, log, percentile, proc_stat,
+from benchlib import (run_scenarios, DEMO, MB, MESHD, REPO, EventReader, Meshd, demo, free_ports, log, percentile, proc_stat,
                       proc_status, schedstat, wait_all_passing)
 from flood_lib import BIG_WRITER, flood_meshd, flood_ref_devnull_or_file, flood_ref_pipe
 
@@ -398,24 +398,6 @@ def scenario_flood(args, results):
 SCENARIOS = {"startup": scenario_startup, "crash": scenario_crash, "rss": scenario_rss, "flood": scenario_flood}
 
 
-def print_table(results):
-    rows = [("scenario", "metric", "value", "target", "met")]
-    for r in results:
-        met = "" if "met" not in r else ("yes" if r["met"] else "NO")
-        if r.get("error"):
-            met = "ERROR"
-        rows.append((r["scenario"], r["metric"], r.get("value", ""), r.get("target", ""), met))
-    widths = [min(70, max(len(row[c]) for row in rows)) for c in range(5)]
-    for n, row in enumerate(rows):
-        print("  ".join(cell.ljust(widths[c]) for c, cell in enumerate(row)))
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
-    print()
-    for r in results:
-        if r.get("detail"):
-            print(f"- {r['scenario']}: {r['metric']}: {r['detail']}")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="one trial, shorter intervals")
@@ -435,34 +417,7 @@ def main():
         print("error: taskset (util-linux) is needed to pin meshd and its children", file=sys.stderr)
         return 2
 
-    results, errors = [], 0
-    version = subprocess.run([MESHD, "version"], capture_output=True, text=True, timeout=10).stdout.strip()
-    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, timeout=10).stdout.strip()
-    built_ns = os.stat(MESHD).st_mtime_ns
-    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(built_ns / 1e9))
-    print(f"meshd supervisor benchmarks, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f} at start{' (quick)' if args.quick else ''}")
-    print(f"{MESHD}: {version}, built {built}; repo HEAD {head}")
-    for name in args.only or list(SCENARIOS):
-        log(f"--- {name}")
-        t0 = time.monotonic()
-        try:
-            SCENARIOS[name](args, results)
-        except Exception as e:  # report and go on with the next scenario
-            errors += 1
-            results.append(dict(scenario=name, metric="could not run", value=f"{type(e).__name__}: {e}"[:300],
-                                error=True))
-            log(f"{name} failed: {e!r}")
-        log(f"--- {name} took {time.monotonic() - t0:.0f} s")
-    print()
-    print_table(results)
-    print(f"\nload average at end {os.getloadavg()[0]:.2f}")
-    if os.stat(MESHD).st_mtime_ns != built_ns:
-        print(f"warning: {MESHD} was rebuilt while the benchmarks ran; the figures may mix two builds")
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
-    return 1 if errors else 0
+    return run_scenarios("supervisor", SCENARIOS, args, value_header="value")
 
 
 if __name__ == "__main__":
