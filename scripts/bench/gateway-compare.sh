@@ -5,10 +5,13 @@
 # outlier detection, retries and request stats on (the defaults).
 #
 # Usage: scripts/bench/gateway-compare.sh [-d SECONDS] [-c CONNECTIONS]
+# MESHD=path/to/meshd runs another build (e.g. a saved copy of the one
+# before a change) in the same place.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COMPARE=${PROXY_COMPARE:-../shared/bench/proxy-compare.sh}
-[[ -x build/meshd ]] || scripts/build.sh
+MESHD=${MESHD:-build/meshd}
+[[ -x $MESHD ]] || scripts/build.sh
 WORK=$(mktemp -d /tmp/meshd-gw-bench.XXXXXX)
 GW_PORT=${GW_PORT:-18000}
 cat >"$WORK/bench.yaml" <<YAML
@@ -24,8 +27,8 @@ services:
     health: { type: tcp, interval: 1s }
     load_balancer: round_robin
 YAML
-taskset -c 0 build/meshd run -c "$WORK/bench.yaml" >"$WORK/meshd.log" 2>&1 &
-MESHD=$!
-trap 'kill $MESHD 2>/dev/null; wait $MESHD 2>/dev/null; rm -rf "$WORK"' EXIT
+taskset -c 0 "$MESHD" run -c "$WORK/bench.yaml" >"$WORK/meshd.log" 2>&1 &
+MESHD_PID=$!
+trap 'kill $MESHD_PID 2>/dev/null; wait $MESHD_PID 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do [[ -s $WORK/data/gateway ]] && break; sleep 0.05; done
 bash "$COMPARE" "$@" "meshd=http://127.0.0.1:${GW_PORT}/bench/"

@@ -5,21 +5,20 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/basic_stream.hpp>
 
 #include "meshd/gateway/gateway.hpp"
 #include "upstream_pool.hpp"
 
 namespace meshd::gateway {
 
-// The gateway's sockets and streams name the io_context's executor type
-// instead of Asio's type-erased any_io_executor: on a path that runs four
-// I/O operations per request, the erased executor's copies showed up in
-// profiles.
+// The gateway's sockets name the io_context's executor type instead of
+// Asio's type-erased any_io_executor: on a path that runs four I/O
+// operations per request, the erased executor's copies showed up in
+// profiles. Plain sockets rather than beast::basic_stream: its timeouts arm
+// and cancel a timer around every read and write.
 using Executor = boost::asio::io_context::executor_type;
 using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
 using Acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, Executor>;
-using Stream = boost::beast::basic_stream<boost::asio::ip::tcp, Executor, boost::beast::unlimited_rate_policy>;
 
 /// What every proxy session of one gateway shares.
 struct GatewayContext {

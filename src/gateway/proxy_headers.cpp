@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <set>
 
-#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
 #include <nlohmann/json.hpp>
 
 #include "meshd/balancer/hash.hpp"
@@ -15,102 +14,175 @@ namespace http = boost::beast::http;
 
 namespace {
 
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 // RFC 9110 7.6.1: hop-by-hop fields, plus any named in Connection.
-bool hop_by_hop(std::string_view name, std::string_view connection_value) {
-  static constexpr std::string_view fixed[] = {"connection",        "keep-alive", "proxy-connection", "te",
-                                               "trailer",           "transfer-encoding", "upgrade",
-                                               "proxy-authenticate", "proxy-authorization"};
-  for (auto f : fixed)
-    if (iequals(name, f)) return true;
+bool hop_by_hop(const HeaderField& f, std::string_view connection) {
+  switch (f.name) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization: return true;
+    default: break;
+  }
   std::size_t pos = 0;
-  while (pos < connection_value.size()) {
-    auto comma = connection_value.find(',', pos);
-    auto token = connection_value.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-    if (!token.empty() && iequals(token, name)) return true;
+  while (pos < connection.size()) {
+    auto comma = connection.find(',', pos);
+    auto token = connection.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (!token.empty() && iequals(token, f.name_string)) return true;
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
   }
   return false;
 }
 
-template <class Fields>
-void copy_end_to_end(const Fields& in, Fields& out) {
-  auto conn = in[http::field::connection];
-  std::string_view connection(conn.data(), conn.size());
-  for (const auto& f : in) {
-    std::string_view name(f.name_string().data(), f.name_string().size());
-    if (hop_by_hop(name, connection)) continue;
-    out.insert(f.name_string(), f.value());
+// Beast has no enum value for the X- fields meshd sets.
+bool is(const HeaderField& f, std::string_view name) {
+  return f.name == http::field::unknown && iequals(f.name_string, name);
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  char digits[24];
+  auto r = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, r.ptr);
+}
+
+void append_status_line(std::string& out, unsigned version, int status, std::string_view reason) {
+  out.append(version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ");
+  append_number(out, static_cast<std::uint64_t>(status));
+  out.push_back(' ');
+  if (reason.empty()) {
+    auto r = http::obsolete_reason(static_cast<http::status>(status));
+    out.append(r.data(), r.size());
+  } else {
+    out.append(reason);
   }
+  out.append("\r\n");
+}
+
+void append_connection(std::string& out, unsigned version, bool keep_alive) {
+  if (version >= 11 && !keep_alive) out.append("Connection: close\r\n");
+  if (version < 11 && keep_alive) out.append("Connection: keep-alive\r\n");
 }
 
 }  // namespace
 
-bool split_target(std::string_view target, std::string& service, std::string& rest) {
-  if (target.empty() || target.front() != '/') return false;
+std::string_view MessageHead::operator[](std::string_view name) const {
+  for (const auto& f : fields)
+    if (iequals(f.name_string, name)) return f.value;
+  return {};
+}
+
+bool MessageHead::has(std::string_view name) const {
+  return std::any_of(fields.begin(), fields.end(), [&](const HeaderField& f) { return iequals(f.name_string, name); });
+}
+
+std::optional<SplitTarget> split_target(std::string_view target) {
+  if (target.empty() || target.front() != '/') return std::nullopt;
   auto end = target.find_first_of("/?", 1);
   std::string_view name = target.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
-  if (name.empty() || name.size() > 63) return false;
+  if (name.empty() || name.size() > 63) return std::nullopt;
   for (char c : name)
     if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_' ||
           c == '-'))
-      return false;
-  service.assign(name);
-  if (end == std::string_view::npos) rest = "/";
-  else if (target[end] == '?') rest = "/" + std::string(target.substr(end));
-  else rest.assign(target.substr(end));
-  return true;
+      return std::nullopt;
+  return SplitTarget{name, end == std::string_view::npos ? std::string_view{} : target.substr(end)};
 }
 
-void build_upstream_request(const ProxyRequest& in, const std::string& rest, GatewayContext& ctx,
-                            const std::string& client_ip, ProxyRequest& out) {
-  out = ProxyRequest{};
-  out.method(in.method());
-  if (in.method() == http::verb::unknown) out.method_string(in.method_string());
-  out.target(rest);
-  out.version(11);
-  copy_end_to_end(in.base(), out.base());
-  auto xff = in["X-Forwarded-For"];
-  out.set("X-Forwarded-For", xff.empty() ? client_ip : std::string(xff) + ", " + client_ip);
-  if (in["X-Forwarded-Proto"].empty()) out.set("X-Forwarded-Proto", "http");
-  if (in["X-Request-Id"].empty())
-    out.set("X-Request-Id", ctx.request_id_prefix + "-" + std::to_string(++ctx.next_request));
-  if (in.chunked()) out.chunked(true);
-  out.keep_alive(true);
+void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::string& out) {
+  out.append(in.method_string).push_back(' ');
+  if (info.rest.empty() || info.rest.front() != '/') out.push_back('/');
+  out.append(info.rest).append(" HTTP/1.1\r\n");
+  std::string_view connection = in[http::field::connection];
+  std::string_view xff, proto, request_id;
+  bool seen_xff = false, seen_proto = false, seen_id = false;
+  for (const auto& f : in.fields) {
+    if (hop_by_hop(f, connection)) continue;
+    if (f.name == http::field::unknown) {
+      // As beast::http::fields::set would: the first value decides, and
+      // ours replaces every copy.
+      if (is(f, "X-Forwarded-For")) {
+        if (!seen_xff) xff = f.value, seen_xff = true;
+        continue;
+      }
+      if (is(f, "X-Forwarded-Proto")) {
+        if (!seen_proto) proto = f.value, seen_proto = true;
+        if (proto.empty()) continue;
+      } else if (is(f, "X-Request-Id")) {
+        if (!seen_id) request_id = f.value, seen_id = true;
+        if (request_id.empty()) continue;
+      }
+    }
+    append_field(out, f.name_string, f.value);
+  }
+  out.append("X-Forwarded-For: ");
+  if (!xff.empty()) out.append(xff).append(", ");
+  out.append(info.client_ip).append("\r\n");
+  if (proto.empty()) out.append("X-Forwarded-Proto: http\r\n");
+  if (request_id.empty()) {
+    out.append("X-Request-Id: ").append(info.request_id_prefix).push_back('-');
+    append_number(out, ++*info.next_request);
+    out.append("\r\n");
+  }
+  if (info.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  out.append("\r\n");
 }
 
-void build_client_response(const ProxyResponse& in, unsigned client_version, const std::string& instance,
-                           ProxyResponse& out) {
-  out = ProxyResponse{};
-  out.result(in.result_int());
-  out.reason(in.reason());
-  out.version(client_version);
-  copy_end_to_end(in.base(), out.base());
-  out.set("X-Mesh-Instance", instance);
-  bool has_body = !(in.result_int() / 100 == 1 || in.result_int() == 204 || in.result_int() == 304);
-  if (has_body && !in.has_content_length() && client_version >= 11) out.chunked(true);
+bool needs_chunking(const MessageHead& response, bool has_content_length, unsigned client_version) {
+  int s = response.status;
+  bool has_body = !(s / 100 == 1 || s == 204 || s == 304);
+  return has_body && !has_content_length && client_version >= 11;
 }
 
-std::optional<std::uint64_t> hash_for(const config::HashKey& key, const ProxyRequest& req,
-                                      const std::string& client_ip) {
+void write_client_head(const MessageHead& in, std::string_view instance, const ClientFraming& framing,
+                       std::string& out) {
+  append_status_line(out, framing.version, in.status, in.reason);
+  std::string_view connection = in[http::field::connection];
+  for (const auto& f : in.fields) {
+    if (hop_by_hop(f, connection) || is(f, "X-Mesh-Instance")) continue;
+    append_field(out, f.name_string, f.value);
+  }
+  append_field(out, "X-Mesh-Instance", instance);
+  if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  append_connection(out, framing.version, framing.keep_alive);
+  out.append("\r\n");
+}
+
+void write_local_response(int status, unsigned version, bool keep_alive, std::string_view body, std::string& out) {
+  append_status_line(out, version, status, {});
+  out.append("Server: meshd\r\nContent-Type: application/json\r\n");
+  append_connection(out, version, keep_alive);
+  out.append("Content-Length: ");
+  append_number(out, body.size());
+  out.append("\r\n\r\n").append(body);
+}
+
+std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req, std::string_view client_ip) {
   switch (key.kind) {
     case config::HashKey::Kind::none:
     case config::HashKey::Kind::client_ip: return balancer::hash_key(client_ip);
     case config::HashKey::Kind::header: {
-      auto v = req[key.name];
+      auto v = req[std::string_view(key.name)];
       if (v.empty()) return std::nullopt;
-      return balancer::hash_key(std::string_view(v.data(), v.size()));
+      return balancer::hash_key(v);
     }
     case config::HashKey::Kind::cookie: {
-      auto cookies = req[http::field::cookie];
-      std::string_view all(cookies.data(), cookies.size());
+      std::string_view all = req[http::field::cookie];
       std::size_t pos = 0;
       while (pos < all.size()) {
         auto semi = all.find(';', pos);

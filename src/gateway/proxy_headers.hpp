@@ -2,39 +2,70 @@
 
 // Header rewriting for the gateway: what is forwarded, what is hop-by-hop,
 // what meshd adds. Kept apart from the session's I/O so it reads as policy.
+// Heads are written straight into the connection's output buffer: no
+// message object is built per request.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/message.hpp>
-
-#include "gateway_context.hpp"
+#include "http_head.hpp"
+#include "meshd/config/types.hpp"
 
 namespace meshd::gateway {
 
-using ProxyRequest = boost::beast::http::request<boost::beast::http::buffer_body>;
-using ProxyResponse = boost::beast::http::response<boost::beast::http::buffer_body>;
+/// A request target split into the service and the path to forward.
+struct SplitTarget {
+  std::string_view service;
+  /// What follows the service name: "", "/a/b?q" or "?q". The forwarded
+  /// target is this with a leading "/" when it does not start with one.
+  std::string_view rest;
+};
 
-/// "/svc/a/b?q" -> ("svc", "/a/b?q"); "/svc" -> ("svc", "/"). False for a
+/// "/svc/a/b?q" -> ("svc", "/a/b?q"); "/svc" -> ("svc", ""). Empty for a
 /// target that is not origin-form or has an empty or invalid service name.
-bool split_target(std::string_view target, std::string& service, std::string& rest);
+std::optional<SplitTarget> split_target(std::string_view target);
 
-/// The request to send upstream: same method, `rest` as target, HTTP/1.1,
-/// the client's headers minus hop-by-hop ones, plus X-Forwarded-For,
-/// X-Forwarded-Proto and X-Request-Id (kept when the client sent one).
-void build_upstream_request(const ProxyRequest& in, const std::string& rest, GatewayContext& ctx,
-                            const std::string& client_ip, ProxyRequest& out);
+/// What the upstream request carries besides the client's header.
+struct ForwardInfo {
+  std::string_view rest;          // SplitTarget::rest
+  std::string_view client_ip;     // appended to X-Forwarded-For
+  std::string_view request_id_prefix;
+  std::uint64_t* next_request = nullptr;  // numbers X-Request-Id when the client sent none
+  bool chunked = false;           // the body is forwarded chunked
+};
 
-/// The response to send the client: status and headers from upstream
-/// minus hop-by-hop ones, X-Mesh-Instance added, framing for the client.
-void build_client_response(const ProxyResponse& in, unsigned client_version, const std::string& instance,
-                           ProxyResponse& out);
+/// Appends the request header to send upstream: same method, the rest of
+/// the target, HTTP/1.1, the client's fields minus hop-by-hop ones, plus
+/// X-Forwarded-For, X-Forwarded-Proto and X-Request-Id (kept when the
+/// client sent one), and Transfer-Encoding for a chunked body. No
+/// Connection field: HTTP/1.1 keeps the pooled connection alive.
+void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::string& out);
+
+/// How the response is framed for the client.
+struct ClientFraming {
+  unsigned version = 11;   // the client's HTTP version
+  bool keep_alive = true;  // said with Connection when the version's default differs
+  bool chunked = false;    // the body is re-chunked (it had no Content-Length)
+};
+
+/// Whether a response to `client_version` needs chunking: it has a body,
+/// no Content-Length and the client speaks HTTP/1.1.
+bool needs_chunking(const MessageHead& response, bool has_content_length, unsigned client_version);
+
+/// Appends the response header for the client: status and fields from
+/// upstream minus hop-by-hop ones, X-Mesh-Instance, and framing.
+void write_client_head(const MessageHead& in, std::string_view instance, const ClientFraming& framing,
+                       std::string& out);
+
+/// Appends a whole local response (an error of ours) with a JSON body.
+void write_local_response(int status, unsigned version, bool keep_alive, std::string_view body,
+                          std::string& out);
 
 /// The consistent-hash key of a request, by the service's hash_key.
-std::optional<std::uint64_t> hash_for(const config::HashKey& key, const ProxyRequest& req,
-                                      const std::string& client_ip);
+std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req,
+                                      std::string_view client_ip);
 
 /// {"error": {"code": ..., "message": ...}}.
 std::string json_error(const std::string& code, const std::string& message);

@@ -5,6 +5,7 @@
 
 #include "meshd/balancer/panic_threshold.hpp"
 #include "meshd/balancer/slow_start.hpp"
+#include "meshd/config/diff.hpp"
 
 namespace meshd::gateway {
 
@@ -31,24 +32,28 @@ ServiceRoute::ServiceRoute(std::shared_ptr<const config::ServiceSpec> spec, core
       retry_budget_(spec_->retry.budget) {}
 
 void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
-  bool new_balancer = spec->load_balancer != spec_->load_balancer || spec->slow_start != spec_->slow_start;
-  bool new_breakers = spec->circuit_breaker.enabled != spec_->circuit_breaker.enabled ||
-                      spec->circuit_breaker.failure_rate != spec_->circuit_breaker.failure_rate ||
-                      spec->circuit_breaker.window_calls != spec_->circuit_breaker.window_calls ||
-                      spec->circuit_breaker.open_for != spec_->circuit_breaker.open_for;
+  // A reload hands every route its new spec; only what changed starts
+  // afresh, so an unrelated change keeps breakers, ejections and budgets.
+  auto changed = config::differing_fields(*spec_, *spec);
+  auto has = [&changed](const char* key) { return std::find(changed.begin(), changed.end(), key) != changed.end(); };
+  bool new_balancer = has("load_balancer") || has("slow_start") || has("hash_key");
+  bool new_breakers = has("circuit_breaker");
+  bool new_outlier = has("outlier_detection");
+  bool new_budget = has("retry");
   spec_ = std::move(spec);
-  if (new_balancer) balancer_ = balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, 1);
   if (new_breakers)
     for (auto& [id, e] : entries_) e.breaker = make_breaker(id);
-  outlier_ = breaker::OutlierDetector(spec_->outlier_detection);
-  outlier_.set_hosts(host_ids());
-  retry_budget_ = balancer::RetryBudget(spec_->retry.budget);
-  std::vector<std::shared_ptr<balancer::Host>> hosts;
-  for (auto& [id, e] : entries_) {
-    e.host->weight = e.host->weight;  // weights come from the registry records
-    hosts.push_back(e.host);
+  if (new_outlier) {
+    outlier_ = breaker::OutlierDetector(spec_->outlier_detection);
+    outlier_.set_hosts(host_ids());
   }
-  balancer_->set_hosts(hosts);
+  if (new_budget) retry_budget_ = balancer::RetryBudget(spec_->retry.budget);
+  if (new_balancer) {
+    balancer_ = balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, 1);
+    std::vector<std::shared_ptr<balancer::Host>> hosts;
+    for (auto& [id, e] : entries_) hosts.push_back(e.host);
+    balancer_->set_hosts(hosts);
+  }
 }
 
 std::unique_ptr<breaker::CircuitBreaker> ServiceRoute::make_breaker(const std::string& id) {

@@ -24,7 +24,7 @@ def replicas(port, n=3, *args, **extra):
 
 def wait_passing(m, name, n):
     wait_until(lambda: len(m.get(f"/api/v1/discover/{name}?passing=true")["instances"]) == n,
-               timeout=15, what=f"{n} passing instances of {name}")
+               timeout=30, what=f"{n} passing instances of {name}")
 
 
 def test_even_spread_and_forwarding_headers(tmp_path):
@@ -265,3 +265,124 @@ def test_declared_tests_run_through_the_gateway(tmp_path):
         assert "418" in by_name["wrong status"]["reason"]
         assert "nope" in by_name["missing text"]["reason"]
         assert m.get("/api/v1/tests")["results"] == run["results"]
+
+
+class RawBackend:
+    """Answers every request on a connection with fixed bytes per path:
+    /eof ends its body by closing (HTTP/1.0 style), /chunked is chunked,
+    anything else has a Content-Length (and none for HEAD)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        buf = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                method, path = head.split(b" ")[:2]
+                if path.endswith(b"/eof"):
+                    conn.sendall(b"HTTP/1.0 200 OK\r\nX-App: eof\r\n\r\nhello-until-close")
+                    return
+                if path.endswith(b"/chunked"):
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 b"6\r\nhello-\r\n7\r\nchunked\r\n0\r\n\r\n")
+                    continue
+                body = b"" if method == b"HEAD" else b"plain"
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" + body)
+
+    def close(self):
+        self.sock.close()
+
+
+def read_response(f):
+    """(status line, headers dict with lower-case names, body) from a file
+    made by socket.makefile('rb'), following Content-Length or chunking."""
+    status = f.readline().decode().strip()
+    headers = {}
+    while True:
+        line = f.readline().decode()
+        if line in ("\r\n", ""):
+            break
+        k, v = line.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    return status, headers
+
+
+def test_framing_pipelining_head_and_http10(tmp_path):
+    be = RawBackend()
+    try:
+        services = {"raw": {"address": [f"127.0.0.1:{be.port}"], "health": {"type": "tcp", "interval": "200ms"}}}
+        with Meshd(tmp_path, mesh(services)) as m:
+            wait_passing(m, "raw", 1)
+            host, p = m.gateway.replace("http://", "").split(":")
+            with socket.create_connection((host, int(p)), timeout=5) as s:
+                # Three pipelined requests on one connection, answered in order.
+                s.sendall(b"GET /raw/a HTTP/1.1\r\nHost: x\r\n\r\n"
+                          b"HEAD /raw/b HTTP/1.1\r\nHost: x\r\n\r\n"
+                          b"GET /raw/chunked HTTP/1.1\r\nHost: x\r\n\r\n")
+                f = s.makefile("rb")
+                status, h = read_response(f)
+                assert status == "HTTP/1.1 200 OK" and h["x-mesh-instance"] and f.read(int(h["content-length"])) == b"plain"
+                status, h = read_response(f)  # HEAD: a length, no body
+                assert status == "HTTP/1.1 200 OK" and h["content-length"] == "5"
+                status, h = read_response(f)
+                assert status == "HTTP/1.1 200 OK" and h["transfer-encoding"] == "chunked"
+                body = b""
+                while True:
+                    size = int(f.readline().strip(), 16)
+                    chunk = f.read(size + 2)[:size]
+                    if size == 0:
+                        break
+                    body += chunk
+                assert body == b"hello-chunked"
+                # A body that ends at the upstream's close is re-chunked for
+                # an HTTP/1.1 client, which keeps its connection.
+                s.sendall(b"GET /raw/eof HTTP/1.1\r\nHost: x\r\n\r\n")
+                status, h = read_response(f)
+                assert status == "HTTP/1.1 200 OK" and h["x-app"] == "eof" and h["transfer-encoding"] == "chunked"
+                body = b""
+                while True:
+                    size = int(f.readline().strip(), 16)
+                    chunk = f.read(size + 2)[:size]
+                    if size == 0:
+                        break
+                    body += chunk
+                assert body == b"hello-until-close"
+            # HTTP/1.0: no chunking; the same body is ended by closing.
+            with socket.create_connection((host, int(p)), timeout=5) as s:
+                s.sendall(b"GET /raw/eof HTTP/1.0\r\n\r\n")
+                data = b""
+                while True:
+                    piece = s.recv(65536)
+                    if not piece:
+                        break
+                    data += piece
+                head, body = data.split(b"\r\n\r\n", 1)
+                assert head.startswith(b"HTTP/1.0 200 OK") and b"chunked" not in head.lower()
+                assert body == b"hello-until-close"
+            with socket.create_connection((host, int(p)), timeout=5) as s:
+                s.sendall(b"GET /raw/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                f = s.makefile("rb")
+                status, h = read_response(f)
+                assert status == "HTTP/1.0 200 OK" and h["connection"] == "keep-alive"
+                assert f.read(5) == b"plain"
+    finally:
+        be.close()

@@ -1,9 +1,8 @@
 #include "../../../src/gateway/proxy_headers.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
-#include "fakes/fake_clock.hpp"
+#include "../../../src/gateway/input_buffer.hpp"
 #include "meshd/balancer/hash.hpp"
 
 namespace meshd::gateway {
@@ -12,87 +11,188 @@ namespace {
 namespace http = boost::beast::http;
 
 TEST(SplitTarget, TakesTheFirstSegmentAsTheService) {
-  std::string svc, rest;
-  ASSERT_TRUE(split_target("/hyperrag/api/x?y=1", svc, rest));
-  EXPECT_EQ(svc, "hyperrag");
-  EXPECT_EQ(rest, "/api/x?y=1");
-  ASSERT_TRUE(split_target("/hyperrag", svc, rest));
-  EXPECT_EQ(rest, "/");
-  ASSERT_TRUE(split_target("/hyperrag?q=2", svc, rest));
-  EXPECT_EQ(rest, "/?q=2");
-  EXPECT_FALSE(split_target("/", svc, rest));
-  EXPECT_FALSE(split_target("http://evil/x", svc, rest));
-  EXPECT_FALSE(split_target("/Bad%20Name/x", svc, rest));
-  EXPECT_FALSE(split_target("*", svc, rest));
+  auto s = split_target("/hyperrag/api/x?y=1");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->service, "hyperrag");
+  EXPECT_EQ(s->rest, "/api/x?y=1");
+  s = split_target("/hyperrag");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->rest, "");
+  s = split_target("/hyperrag?q=2");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->rest, "?q=2");
+  EXPECT_FALSE(split_target("/"));
+  EXPECT_FALSE(split_target("http://evil/x"));
+  EXPECT_FALSE(split_target("/Bad%20Name/x"));
+  EXPECT_FALSE(split_target("*"));
 }
 
-struct Ctx {
-  boost::asio::io_context io;
-  testing::FakeClock clock;
-  core::EventBus events{clock};
-  RouteTable routes{&events, 1};
-  GatewayContext ctx{io, routes, clock, [] { return 0.5; }, GatewayOptions{}};
+// Parses one whole message from `raw` the way the gateway does; the body
+// goes to `body`, framed chunked when `chunk_out`. The raw text must
+// outlive the returned head (its fields are views into it).
+template <bool isRequest>
+struct Parsed {
+  MessageHead head;
+  std::string body;
+  BodySink sink;
+  std::optional<HeadParser<isRequest>> parser;
+  std::size_t header_bytes = 0;
+  boost::beast::error_code ec;
+
+  Parsed(std::string_view raw, bool chunk_out = false, std::size_t limit = 1 << 20) {
+    sink.out = &body;
+    sink.limit = limit;
+    parser.emplace(head, sink);
+    header_bytes = parser->put(boost::asio::buffer(raw.data(), raw.size()), ec);
+    sink.chunked = chunk_out;
+    raw.remove_prefix(header_bytes);
+    while (!ec && !parser->is_done() && !raw.empty()) {
+      auto n = parser->put(boost::asio::buffer(raw.data(), raw.size()), ec);
+      if (n == 0) break;
+      raw.remove_prefix(n);
+    }
+  }
 };
 
-TEST(UpstreamRequest, DropsHopByHopAndAddsForwardingHeaders) {
-  Ctx c;
-  c.ctx.request_id_prefix = "abc";
-  ProxyRequest in;
-  in.method(http::verb::post);
-  in.target("/svc/x");
-  in.set(http::field::host, "example");
-  in.set(http::field::connection, "keep-alive, X-Secret-Hop");
-  in.set("X-Secret-Hop", "1");
-  in.set("Keep-Alive", "timeout=5");
-  in.set("X-Forwarded-For", "10.0.0.1");
-  in.set(http::field::content_length, "5");
-  ProxyRequest out;
-  build_upstream_request(in, "/x", c.ctx, "127.0.0.1", out);
-  EXPECT_EQ(out.target(), "/x");
-  EXPECT_EQ(out.method(), http::verb::post);
-  EXPECT_EQ(out["X-Secret-Hop"], "");
-  EXPECT_EQ(out["Keep-Alive"], "");
-  EXPECT_EQ(out[http::field::host], "example");
-  EXPECT_EQ(out["X-Forwarded-For"], "10.0.0.1, 127.0.0.1");
-  EXPECT_EQ(out["X-Forwarded-Proto"], "http");
-  EXPECT_EQ(out["X-Request-Id"], "abc-1");
-  EXPECT_EQ(out[http::field::content_length], "5");
-
-  in.set("X-Request-Id", "mine");
-  build_upstream_request(in, "/x", c.ctx, "127.0.0.1", out);
-  EXPECT_EQ(out["X-Request-Id"], "mine");
+std::string upstream_head(const MessageHead& in, std::string_view rest, std::uint64_t& n, bool chunked = false) {
+  std::string out;
+  write_upstream_head(in, ForwardInfo{rest, "127.0.0.1", "abc", &n, chunked}, out);
+  return out;
 }
 
-TEST(ClientResponse, AddsTheInstanceAndRechunksAnUnframedBody) {
-  ProxyResponse in;
-  in.result(200);
-  in.set(http::field::transfer_encoding, "chunked");
-  in.set("X-App", "yes");
-  ProxyResponse out;
-  build_client_response(in, 11, "api-1", out);
-  EXPECT_EQ(out["X-Mesh-Instance"], "api-1");
-  EXPECT_EQ(out["X-App"], "yes");
-  EXPECT_TRUE(out.chunked());
-  ProxyResponse sized;
-  sized.result(200);
-  sized.set(http::field::content_length, "12");
-  build_client_response(sized, 11, "api-1", out);
-  EXPECT_FALSE(out.chunked());
-  EXPECT_EQ(out[http::field::content_length], "12");
+TEST(UpstreamHead, DropsHopByHopAndAddsForwardingHeaders) {
+  std::string raw =
+      "POST /svc/x?q=1 HTTP/1.1\r\nHost: example\r\nConnection: keep-alive, X-Secret-Hop\r\n"
+      "X-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Forwarded-For: 10.0.0.1\r\nContent-Length: 5\r\n"
+      "Proxy-Authorization: basic x\r\n\r\nhello";
+  Parsed<true> req(raw);
+  ASSERT_FALSE(req.ec) << req.ec.message();
+  std::uint64_t n = 0;
+  EXPECT_EQ(upstream_head(req.head, "/x?q=1", n),
+            "POST /x?q=1 HTTP/1.1\r\nHost: example\r\nContent-Length: 5\r\n"
+            "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Request-Id: abc-1\r\n\r\n");
+  EXPECT_EQ(req.body, "hello");
+  EXPECT_EQ(n, 1u);
+}
+
+TEST(UpstreamHead, KeepsTheClientsRequestIdAndProtoAndSlashesTheRest) {
+  std::string raw = "GET /svc HTTP/1.1\r\nx-request-id: mine\r\nX-Forwarded-Proto: https\r\n\r\n";
+  Parsed<true> req(raw);
+  std::uint64_t n = 0;
+  EXPECT_EQ(upstream_head(req.head, "", n),
+            "GET / HTTP/1.1\r\nx-request-id: mine\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(upstream_head(req.head, "?q", n).substr(0, 18), "GET /?q HTTP/1.1\r\n");
+}
+
+TEST(UpstreamHead, ReframesAChunkedBody) {
+  std::string raw =
+      "PUT /svc/up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n";
+  Parsed<true> req(raw, true);
+  ASSERT_FALSE(req.ec) << req.ec.message();
+  ASSERT_TRUE(req.parser->is_done());
+  std::uint64_t n = 0;
+  auto head = upstream_head(req.head, "/up", n, req.parser->chunked());
+  EXPECT_NE(head.find("\r\nTransfer-Encoding: chunked\r\n\r\n"), std::string::npos) << head;
+  EXPECT_EQ(req.body, "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+}
+
+TEST(BodySink, StopsAtItsLimitAndTheParserResumes) {
+  std::string body(1000, 'x');
+  std::string raw = "POST /s/x HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + body;
+  Parsed<true> req(raw, false, 300);
+  ASSERT_FALSE(req.ec);
+  EXPECT_FALSE(req.parser->is_done());
+  EXPECT_LE(req.body.size(), 300u);  // flat memory: never more than the limit buffered
+  std::string all = req.body;
+  std::string_view rest(raw);
+  rest.remove_prefix(req.header_bytes + req.body.size());
+  while (!req.parser->is_done()) {
+    req.body.clear();
+    auto n = req.parser->put(boost::asio::buffer(rest.data(), rest.size()), req.ec);
+    ASSERT_FALSE(req.ec);
+    ASSERT_GT(n, 0u);
+    rest.remove_prefix(n);
+    all += req.body;
+  }
+  EXPECT_EQ(all, body);
+}
+
+TEST(RequestParser, RejectsWhatBeastRejects) {
+  Parsed<true> bad("BLAH\r\n\r\n");
+  EXPECT_TRUE(bad.ec);
+  std::string big = "GET /s/x HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
+  MessageHead head;
+  BodySink sink;
+  RequestParser p(head, sink);
+  p.header_limit(16 * 1024);
+  boost::beast::error_code ec;
+  p.put(boost::asio::buffer(big.data(), big.size()), ec);
+  EXPECT_EQ(ec, http::error::header_limit);
+}
+
+TEST(ClientHead, AddsTheInstanceAndRechunksAnUnframedBody) {
+  std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-App: yes\r\nX-Mesh-Instance: forged\r\n\r\n";
+  Parsed<false> res(raw);
+  ASSERT_FALSE(res.ec);
+  EXPECT_TRUE(needs_chunking(res.head, false, 11));
+  EXPECT_FALSE(needs_chunking(res.head, false, 10));
+  EXPECT_FALSE(needs_chunking(res.head, true, 11));
+  std::string out;
+  write_client_head(res.head, "api-1", ClientFraming{11, true, true}, out);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nX-App: yes\r\nX-Mesh-Instance: api-1\r\nTransfer-Encoding: chunked\r\n\r\n");
+}
+
+TEST(ClientHead, SaysConnectionWhenTheVersionsDefaultDiffers) {
+  std::string raw = "HTTP/1.1 404 \r\nContent-Length: 12\r\nConnection: close\r\n\r\n";
+  Parsed<false> res(raw);
+  std::string out;
+  write_client_head(res.head, "a", ClientFraming{11, false, false}, out);
+  EXPECT_EQ(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 12\r\nX-Mesh-Instance: a\r\nConnection: close\r\n\r\n");
+  out.clear();
+  write_client_head(res.head, "a", ClientFraming{10, true, false}, out);
+  EXPECT_EQ(out, "HTTP/1.0 404 Not Found\r\nContent-Length: 12\r\nX-Mesh-Instance: a\r\nConnection: keep-alive\r\n\r\n");
+  std::string no_content = "HTTP/1.1 204 No Content\r\n\r\n";
+  EXPECT_FALSE(needs_chunking(Parsed<false>(no_content).head, false, 11));
+}
+
+TEST(LocalResponse, IsJsonWithItsLength) {
+  std::string out;
+  write_local_response(503, 11, false, R"({"a":1})", out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 503 Service Unavailable\r\nServer: meshd\r\nContent-Type: application/json\r\n"
+            "Connection: close\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
+  EXPECT_EQ(json_error("x", "y"), R"({"error":{"code":"x","message":"y"}})");
 }
 
 TEST(HashFor, ReadsHeaderCookieOrClientIp) {
-  ProxyRequest req;
-  req.set("X-User", "alice");
-  req.set(http::field::cookie, "a=1; session=xyz; b=2");
-  config::HashKey header{config::HashKey::Kind::header, "X-User"};
+  std::string raw = "GET /s/x HTTP/1.1\r\nX-User: alice\r\nCookie: a=1; session=xyz; b=2\r\n\r\n";
+  Parsed<true> req(raw);
+  config::HashKey header{config::HashKey::Kind::header, "x-user"};
   config::HashKey cookie{config::HashKey::Kind::cookie, "session"};
   config::HashKey ip{config::HashKey::Kind::client_ip, ""};
-  EXPECT_EQ(hash_for(header, req, "1.2.3.4"), balancer::hash_key("alice"));
-  EXPECT_EQ(hash_for(cookie, req, "1.2.3.4"), balancer::hash_key("xyz"));
-  EXPECT_EQ(hash_for(ip, req, "1.2.3.4"), balancer::hash_key("1.2.3.4"));
+  EXPECT_EQ(hash_for(header, req.head, "1.2.3.4"), balancer::hash_key("alice"));
+  EXPECT_EQ(hash_for(cookie, req.head, "1.2.3.4"), balancer::hash_key("xyz"));
+  EXPECT_EQ(hash_for(ip, req.head, "1.2.3.4"), balancer::hash_key("1.2.3.4"));
   config::HashKey missing{config::HashKey::Kind::header, "X-None"};
-  EXPECT_FALSE(hash_for(missing, req, "1.2.3.4").has_value());
+  EXPECT_FALSE(hash_for(missing, req.head, "1.2.3.4").has_value());
+}
+
+TEST(InputBuffer, KeepsUnreadBytesInPlaceUntilAReadNeedsTheRoom) {
+  InputBuffer b(8);
+  auto space = b.prepare();
+  std::memcpy(space.data(), "abcdefgh", 8);
+  b.commit(8);
+  EXPECT_TRUE(b.full());
+  auto view = b.data();
+  b.consume(5);
+  EXPECT_EQ(view.substr(5), "fgh");  // still valid: nothing moved
+  EXPECT_EQ(b.data(), "fgh");
+  EXPECT_EQ(b.prepare().size(), 5u);  // now the rest moves to the front
+  EXPECT_EQ(b.data(), "fgh");
+  b.consume(3);
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(b.prepare().size(), 8u);
 }
 
 }  // namespace

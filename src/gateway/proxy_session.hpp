@@ -1,0 +1,203 @@
+#pragma once
+// Internal to the gateway: one client connection (proxy_session.cpp has the
+// request and response path, proxy_session_failures.cpp retries, errors
+// and closing).
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <set>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "connection_deadlines.hpp"
+#include "gateway_context.hpp"
+#include "http_head.hpp"
+#include "meshd/balancer/retry_budget.hpp"
+#include "proxy_headers.hpp"
+
+namespace meshd::gateway::detail {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
+
+// Read size, and the most body one write carries.
+constexpr std::size_t kChunk = 64 * 1024;
+
+inline bool idempotent(http::verb v) {
+  return v == http::verb::get || v == http::verb::head || v == http::verb::options || v == http::verb::put ||
+         v == http::verb::delete_ || v == http::verb::trace;
+}
+
+inline bool would_block(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+class ProxySession : public std::enable_shared_from_this<ProxySession> {
+ public:
+  ProxySession(std::shared_ptr<GatewayContext> ctx, Socket socket)
+      : ctx_(std::move(ctx)),
+        client_(std::move(socket)),
+        in_(kChunk),
+        deadlines_(client_.get_executor(), *this),
+        retry_timer_(client_.get_executor()) {
+    ++ctx_->connections;
+    error_code ec;
+    auto ep = client_.remote_endpoint(ec);
+    if (!ec) client_ip_ = ep.address().to_string();
+    client_.non_blocking(true, ec);
+    sink_.out = &out_;
+    sink_.limit = kChunk;
+  }
+  ~ProxySession() {
+    --ctx_->connections;
+    record_result(Outcome::cancelled);
+    release_host();
+  }
+
+  void start() { read_request(); }
+
+ private:
+  // ---- client request -------------------------------------------------------
+  void read_request();
+
+  void receive_request();
+
+  void parse_request();
+
+  void on_request_head(std::size_t header_bytes);
+
+  // Parses what `in` holds of the message body into out_, framed for the
+  // other side, until out_ is full, `in` is empty or the message is done.
+  template <class Parser>
+  bool feed(Parser& parser, InputBuffer& in) {
+    error_code ec;
+    while (!parser.is_done() && in.size() > 0 && sink_.room() > 0) {
+      std::size_t n = parser.put(asio::buffer(in.data().data(), in.size()), ec);
+      in.consume(n);
+      if (ec == http::error::need_more) return in.full();  // a chunk header larger than the buffer
+      if (ec) return true;
+      if (n == 0) break;
+    }
+    return false;
+  }
+
+  // ---- one attempt on one instance -------------------------------------------
+  void attempt();
+
+  void send_request();
+
+  // Writes out_ to the instance, then on_request_written.
+  void write_upstream();
+
+  void on_request_written(error_code ec);
+
+  // Moves the request body on: what is buffered goes upstream, else more
+  // is read from the client.
+  void pump_request_body();
+
+  // ---- upstream response --------------------------------------------------
+  void read_response();
+
+  void receive_response();
+
+  void parse_response();
+
+  void on_response_head(std::size_t header_bytes);
+
+  // Moves the response on: header and buffered body go to the client in
+  // one write (the common small response); a body still coming is read
+  // from the instance piece by piece.
+  void pump_response_body();
+
+  // Writes out_ to the client, then on_client_written.
+  void write_client();
+
+  void on_client_written(error_code ec);
+
+  void exchange_done();
+
+  // ---- failures and retries -------------------------------------------------
+  bool may_retry(unsigned on) const;
+
+  void upstream_failed(Outcome outcome, const std::string& what);
+
+  void retry();
+
+  void fail_after_attempts();
+
+  // Feeds the attempt's outcome to breakers and outlier detection, once.
+  void record_result(Outcome outcome, std::chrono::microseconds latency = {});
+
+  // The attempt no longer occupies its instance.
+  void release_host();
+
+  void drop_connection();
+
+  void abort_both();
+
+  // ---- local responses ------------------------------------------------------
+  void local_error(int status, const std::string& code, const std::string& message, bool keep_alive);
+
+  // Half-close and discard what the client still sends, so it reads our
+  // error instead of a reset (see src/api/http_server.cpp).
+  void linger();
+  void drain();
+
+  void close_client();
+
+  // ---- deadlines ------------------------------------------------------------
+  friend class ConnectionDeadlines<ProxySession>;
+  using Side = ConnectionDeadlines<ProxySession>::Side;
+  void set_client_deadline(Clock::duration d) { deadlines_.set(Side::client, d); }
+  void set_upstream_deadline(Clock::duration d) { deadlines_.set(Side::upstream, d); }
+  void on_deadline(Side side);
+
+  std::shared_ptr<GatewayContext> ctx_;
+  Socket client_;
+  InputBuffer in_;
+  std::string out_;  // the next write, either way
+  BodySink sink_;
+  MessageHead req_, res_;
+  std::optional<RequestParser> reqp_;
+  std::optional<ResponseParser> respp_;
+  ConnectionDeadlines<ProxySession> deadlines_;
+  Timer retry_timer_;
+  std::string client_ip_;
+  std::string service_;
+  std::string pool_key_;
+  std::shared_ptr<ServiceRoute> route_;  // kept alive across a reload that drops the service
+  std::shared_ptr<balancer::Host> host_;
+  std::string host_id_;
+  std::unique_ptr<UpstreamConnection> conn_;
+  std::optional<std::uint64_t> hash_;
+  std::set<std::string> tried_;
+  Clock::time_point started_{}, attempt_started_{};
+  Outcome last_outcome_ = Outcome::success;
+  std::string last_error_;
+  unsigned client_version_ = 11;
+  int attempts_ = 0;
+  std::size_t drained_ = 0;
+  bool first_request_ = true;
+  bool header_started_ = false;
+  bool client_keep_alive_ = true;
+  bool head_ = false;
+  bool has_body_ = false;
+  bool can_retry_ = false;
+  bool reused_ = false;
+  bool stale_retried_ = false;
+  bool request_sent_ = false;
+  bool upstream_timed_out_ = false;
+  bool result_recorded_ = false;
+  bool local_response_ = false;
+};
+
+}  // namespace meshd::gateway::detail

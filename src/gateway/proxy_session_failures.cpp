@@ -1,0 +1,132 @@
+// Retries, failures, local error responses, deadlines and closing of a
+// gateway connection (see proxy_session.hpp).
+#include "proxy_session.hpp"
+
+namespace meshd::gateway::detail {
+
+bool ProxySession::may_retry(unsigned on) const {
+  const auto& r = route_->spec().retry;
+  return can_retry_ && attempts_ < r.attempts && (r.on & on) != 0;
+}
+
+void ProxySession::upstream_failed(Outcome outcome, const std::string& what) {
+  deadlines_.clear(Side::upstream);
+  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - attempt_started_);
+  // A pooled connection the instance closed while idle is not the
+  // instance's fault: try again on a fresh connection, uncounted.
+  bool stale = reused_ && (outcome == Outcome::reset) && can_retry_ && !stale_retried_;
+  drop_connection();
+  if (stale) {
+    stale_retried_ = true;
+    record_result(Outcome::cancelled, latency);
+    release_host();
+    --attempts_;
+    return attempt();
+  }
+  record_result(outcome, latency);
+  release_host();
+  last_error_ = what;
+  unsigned flag = outcome == Outcome::timeout           ? config::retry_timeout
+                  : outcome == Outcome::connect_failure ? config::retry_connect_failure
+                                                        : config::retry_reset;
+  if (may_retry(flag)) return retry();
+  fail_after_attempts();
+}
+
+void ProxySession::retry() {
+  auto now = ctx_->clock.now();
+  if (!route_->retry_budget().try_retry(now)) {
+    last_error_ += " (retry budget exhausted)";
+    return fail_after_attempts();
+  }
+  tried_.insert(host_id_);  // the next attempt prefers another instance
+  route_->stats().record_retry();
+  auto delay = balancer::retry_backoff(route_->spec().retry.backoff, attempts_, ctx_->random01());
+  retry_timer_.expires_after(delay);
+  retry_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->attempt();
+  });
+}
+
+void ProxySession::fail_after_attempts() {
+  bool timeout = last_outcome_ == Outcome::timeout;
+  int status = timeout ? 504 : 502;
+  route_->stats().record(status, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_),
+                         ctx_->clock.now());
+  std::string msg = (timeout ? "upstream timed out" : "upstream failed") + std::string(" after ") +
+                    std::to_string(attempts_) + (attempts_ == 1 ? " attempt" : " attempts") +
+                    (last_error_.empty() ? "" : ": " + last_error_);
+  local_error(status, timeout ? "upstream_timeout" : "upstream_failure", msg, reqp_->is_done() && client_keep_alive_);
+}
+
+void ProxySession::record_result(Outcome outcome, std::chrono::microseconds latency) {
+  if (!host_ || result_recorded_) return;
+  result_recorded_ = true;
+  if (outcome != Outcome::cancelled) last_outcome_ = outcome;
+  route_->on_result(host_id_, outcome, latency, ctx_->clock.now());
+}
+
+void ProxySession::release_host() {
+  if (host_) --host_->active_requests;
+  host_.reset();
+}
+
+void ProxySession::drop_connection() {
+  if (!conn_) return;
+  error_code ignored;
+  conn_->socket.shutdown(tcp::socket::shutdown_both, ignored);
+  conn_->socket.close(ignored);
+  conn_.reset();
+}
+
+void ProxySession::abort_both() {
+  record_result(Outcome::cancelled);
+  release_host();
+  drop_connection();
+  close_client();
+}
+
+void ProxySession::local_error(int status, const std::string& code, const std::string& message, bool keep_alive) {
+  release_host();
+  client_keep_alive_ = keep_alive;
+  out_.clear();
+  write_local_response(status, client_version_ ? client_version_ : 11, keep_alive, json_error(code, message), out_);
+  local_response_ = true;
+  write_client();
+}
+
+void ProxySession::linger() {
+  error_code ignored;
+  client_.shutdown(tcp::socket::shutdown_send, ignored);
+  set_client_deadline(std::chrono::seconds(2));
+  drain();
+}
+
+void ProxySession::drain() {
+  in_.clear();
+  client_.async_read_some(in_.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->drained_ += n;
+    if (ec || self->drained_ > 8 * 1024 * 1024) return self->close_client();
+    self->drain();
+  });
+}
+
+void ProxySession::close_client() {
+  error_code ignored;
+  client_.shutdown(tcp::socket::shutdown_both, ignored);
+  client_.close(ignored);
+  retry_timer_.cancel();
+  deadlines_.cancel();
+}
+
+void ProxySession::on_deadline(Side side) {
+  error_code ignored;
+  if (side == Side::client) {
+    client_.close(ignored);  // whatever waits on the client fails and ends the connection
+  } else {
+    upstream_timed_out_ = true;  // the waiting operation fails as a timeout
+    if (conn_) conn_->socket.close(ignored);
+  }
+}
+
+}  // namespace meshd::gateway::detail
