@@ -23,5 +23,8 @@ function(meshd_unit_test name)
   add_executable(unit_${name} ${sources})
   target_include_directories(unit_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(unit_${name} PRIVATE meshd_${name} ${T_DEPS} GTest::gtest GTest::gtest_main meshd_warnings)
-  gtest_discover_tests(unit_${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS unit)
+  # The tests that read files of the repository find it through
+  # MESHD_SOURCE_DIR (__FILE__ is relative when ccache rewrites paths).
+  gtest_discover_tests(unit_${name} DISCOVERY_TIMEOUT 30
+                       PROPERTIES LABELS unit ENVIRONMENT "MESHD_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()

@@ -12,10 +12,14 @@ Scenarios (targets from the issue):
             meshd_health_check_lateness_seconds histogram) using < 50% of a core
   watchers  1,000 blocking queries on one service: each answered within 10 ms
             of a change (kernel receive timestamps, SO_TIMESTAMPNS); watchers
-            of a quiet service stay asleep
+            of a quiet service stay asleep. Then the same rounds against a
+            reference floor: a bare Python server on CPU 0 that sends one
+            prebuilt answer to every parked socket in one loop
   discover  GET /api/v1/discover/{service} with 5,000 instances: p99 < 1 ms
             (http.client over one keep-alive connection, then wrk -c1 and
-            meshd's CPU per request for the server's own cost)
+            meshd's CPU per request for the server's own cost). Then the
+            same client loop and wrk against nginx on CPU 0 serving the
+            same bytes as static files, for reference
 
 Python 3 standard library only (plus nginx and wrk, if installed). Exits
 non-zero only when a scenario could not be run (an error), never because a
@@ -218,8 +222,10 @@ http {{
 class Nginx:
     """nginx on CPU 1 serving 200 "ok" on the given 127.0.0.1 ports (one worker)."""
 
-    def __init__(self, ports):
+    def __init__(self, ports, cpu=1, files=None):
         self.ports = ports
+        self.cpu = cpu
+        self.files = files  # {name: bytes}: served from a root dir with keep-alive, instead of "ok"
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="meshd-bench-nginx-", dir="/tmp"))
         self.proc = None
 
@@ -227,10 +233,21 @@ class Nginx:
         try:
             servers = "\n".join(f"  server {{ listen 127.0.0.1:{p}; location / {{ return 200 \"ok\\n\"; }} }}"
                                 for p in self.ports)
+            conf_text = NGINX_CONF.format(dir=self.dir, servers=servers)
+            if self.files is not None:
+                root = self.dir / "root"
+                root.mkdir()
+                os.chmod(self.dir, 0o755)  # nginx's worker runs as nobody
+                for name, data in self.files.items():
+                    (root / name).write_bytes(data)
+                servers = "\n".join(f"  server {{ listen 127.0.0.1:{p}; root {root}; default_type application/json; }}"
+                                    for p in self.ports)
+                conf_text = NGINX_CONF.format(dir=self.dir, servers=servers).replace(
+                    "keepalive_timeout 0;", "keepalive_timeout 60; keepalive_requests 1000000;")
             conf = self.dir / "nginx.conf"
-            conf.write_text(NGINX_CONF.format(dir=self.dir, servers=servers))
+            conf.write_text(conf_text)
             self.out = open(self.dir / "nginx.out", "wb")
-            self.proc = subprocess.Popen(["taskset", "-c", "1", "nginx", "-p", str(self.dir), "-c", str(conf),
+            self.proc = subprocess.Popen(["taskset", "-c", str(self.cpu), "nginx", "-p", str(self.dir), "-c", str(conf),
                                           "-e", str(self.dir / "error.log")],
                                          stdout=self.out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             deadline = time.monotonic() + 10
@@ -532,6 +549,11 @@ def scenario_watchers(args, results):
             sel.close()
             api.close()
 
+    # The same rounds against a server that does nothing but send one
+    # prebuilt answer to every parked socket: what is left of meshd's figure
+    # above this floor is meshd's own.
+    floor = floor_rounds(n, rounds, per_round[0]["body"])
+    floor_lat = [x for rd in floor for x in rd["lat"]]
     all_lat = [x for rd in per_round for x in rd["lat"]]
     rows = "; ".join(f"round {i + 1} ({rd['what']}): p50 {percentile(rd['lat'], 50):.2f} / p99 "
                      f"{percentile(rd['lat'], 99):.2f} / max {max(rd['lat']):.2f} ms, meshd's loop on CPU {rd['on_ms']:.1f} ms "
@@ -550,6 +572,15 @@ def scenario_watchers(args, results):
                f"bytes of body; meshd's loop runnable but waiting for CPU 0 "
                f"{statistics.median(rd['wait_ms'] for rd in per_round):.1f} ms per round (median)"))
     results.append(dict(
+        scenario="watchers", metric=f"reference floor: {n} parked sockets answered by a bare Python loop",
+        value=f"p50 {percentile(floor_lat, 50):.2f} / p99 {percentile(floor_lat, 99):.2f} / max {max(floor_lat):.2f} ms",
+        detail=f"the same client, rounds and answer size against floor_server (one prebuilt response, one send() "
+               f"per socket, pinned to CPU 0, run right after meshd); per round p50/p99/max: "
+               + ", ".join(f"{percentile(rd['lat'], 50):.2f}/{percentile(rd['lat'], 99):.2f}/{max(rd['lat']):.2f}"
+                           for rd in floor)
+               + f" ms; its CPU per round {statistics.median(rd['cpu_ms'] for rd in floor):.0f} ms (median); "
+                 f"meshd's p99 is {percentile(all_lat, 99) / percentile(floor_lat, 99):.1f}x the floor's"))
+    results.append(dict(
         scenario="watchers", metric=f"{n_quiet} watchers of a quiet service woken by the {rounds} changes",
         value=f"{quiet_woken}", target="0", met=quiet_woken == 0,
         detail="index per change (watched -> in the answers -> 50 ms later; the changed instance's health in "
@@ -558,6 +589,113 @@ def scenario_watchers(args, results):
                            for a, b, c, e in changes)
                + f"; meshd fds: {fds0} before the watchers, {fds_open} with them open, {fds_after} 1 s after the "
                  f"{n_quiet} parked quiet watchers closed their sockets"))
+
+
+# ------------------------------------------- scenario 2b: the floor for it
+
+def floor_server(port_file, body_len):
+    """The reference for scenario 2, run pinned to CPU 0 like meshd: a plain
+    Python server that parks every GET and, on a POST, builds one response
+    (meshd's headers, a body of `body_len` bytes, a new X-Mesh-Index) and
+    sends that same buffer to every parked socket, one send() each, in one
+    loop. Nothing a server could do with one core is cheaper than that loop,
+    so its wake-up latency is what the client, the kernel and the machine
+    cost on their own."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(4096)
+    ls.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ, None)
+    bufs, parked, index = {}, [], 1
+    body = b"x" * body_len
+    pathlib.Path(port_file).write_text(str(ls.getsockname()[1]))
+    while True:
+        for key, _ in sel.select():
+            if key.data is None:
+                conn, _ = ls.accept()
+                conn.setblocking(False)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sel.register(conn, selectors.EVENT_READ, conn)
+                bufs[conn] = b""
+                continue
+            conn = key.data
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                sel.unregister(conn)
+                bufs.pop(conn, None)
+                if conn in parked:
+                    parked.remove(conn)
+                conn.close()
+                continue
+            bufs[conn] += data
+            while b"\r\n\r\n" in bufs[conn]:
+                head, _, bufs[conn] = bufs[conn].partition(b"\r\n\r\n")
+                if head.startswith(b"POST"):
+                    index += 1
+                    res = (b"HTTP/1.1 200 OK\r\nServer: meshd\r\nContent-Type: application/json\r\n"
+                           b"X-Mesh-Index: %d\r\nContent-Length: %d\r\n\r\n" % (index, len(body))) + body
+                    for s in parked:
+                        s.send(res)
+                    parked.clear()
+                    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+                else:
+                    parked.append(conn)
+
+
+def floor_rounds(n, rounds, body_len):
+    """Scenario 2's rounds against floor_server: per-round wake latencies (ms)."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix="meshd-bench-floor-", dir="/tmp"))
+    port_file = work / "port"
+    proc = subprocess.Popen(["taskset", "-c", "0", sys.executable, __file__, "--floor-server", str(port_file),
+                             str(body_len)], stdin=subprocess.DEVNULL)
+    sel = selectors.DefaultSelector()
+    watchers, out = [], []
+    try:
+        deadline = time.monotonic() + 10
+        while not (port_file.exists() and port_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        addr = ("127.0.0.1", int(port_file.read_text()))
+        control = http.client.HTTPConnection(*addr, timeout=30)
+        for _ in range(n):
+            w = Watcher(addr, "svc")
+            w.ask(1)
+            sel.register(w.sock, selectors.EVENT_READ, w)
+            watchers.append(w)
+        for r in range(rounds):
+            time.sleep(1.0)
+            if drain_now(sel):
+                raise RuntimeError("the floor server answered before the change")
+            c0 = proc_stat(proc.pid)[1]
+            t0 = time.time_ns()
+            control.request("POST", "/change", body=b"")
+            control.getresponse().read()
+            pending = set(watchers)
+            deadline = time.monotonic() + 15
+            while pending and time.monotonic() < deadline:
+                for key, _ in sel.select(timeout=0.5):
+                    if key.data in pending and key.data.on_readable():
+                        pending.discard(key.data)
+            if pending:
+                raise RuntimeError(f"floor round {r + 1}: {len(pending)} of {n} not answered within 15 s")
+            lat = [(w.done_ns - t0) / 1e6 for w in watchers]
+            out.append(dict(lat=lat, cpu_ms=1000 * (proc_stat(proc.pid)[1] - c0)))
+            log(f"floor round {r + 1}: wake p50 {percentile(lat, 50):.2f} p99 {percentile(lat, 99):.2f} "
+                f"max {max(lat):.2f} ms; server CPU {out[-1]['cpu_ms']:.0f} ms")
+            for w in watchers:
+                w.ask(1)
+        control.close()
+    finally:
+        for w in watchers:
+            w.close()
+        sel.close()
+        proc.kill()
+        proc.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+    return out
 
 
 # ----------------------------------------------------- scenario 3: discover
@@ -653,8 +791,35 @@ def scenario_discover(args, results):
                         w["cpu_ms"] = 1000 * (c1 - c0) / w["requests"]
                         wrk[key].append(w)
                         log(f"discover trial {t + 1} wrk {key}: {w}")
+            big_body = api.call("GET", paths["big"][0])[2]
+            one_body = api.call("GET", paths["one"][0])[2]
         finally:
             api.close()
+
+    # The reference: nginx (1 worker, pinned to CPU 0 like meshd) serving the
+    # same two answers as static files, read by the same client loop and wrk.
+    floor = {k: [] for k in ("big", "one")}
+    floor_wrk = {k: [] for k in ("big", "one")}
+    if shutil.which("nginx"):
+        port = free_ports(1)[0]
+        with Nginx([port], cpu=0, files={"big.json": big_body, "one.json": one_body}):
+            ref = type("Ref", (), {"base": f"http://127.0.0.1:{port}"})()
+            fapi = Api(ref)
+            try:
+                for t in range(trials):
+                    for key in floor:
+                        timed_gets(fapi, f"/{key}.json", 20, 5)
+                        lat, _ = timed_gets(fapi, f"/{key}.json", count, paths[key][1])
+                        floor[key].append(lat)
+                        log(f"discover floor trial {t + 1} nginx {key}: {len(lat)} GETs, p50 "
+                            f"{percentile(lat, 50):.3f} p99 {percentile(lat, 99):.3f} ms")
+                        if shutil.which("wrk"):
+                            out = subprocess.run(["taskset", "-c", "1", "wrk", "-c1", "-t1", f"-d{wrk_s}s",
+                                                  "--latency", f"{ref.base}/{key}.json"], capture_output=True,
+                                                 text=True, timeout=wrk_s + 30)
+                            floor_wrk[key].append(parse_wrk(out.stdout))
+            finally:
+                fapi.close()
 
     def agg(lats, q):
         return statistics.median(percentile(lat, q) for lat in lats)
@@ -688,6 +853,21 @@ def scenario_discover(args, results):
                    + ", ".join(f"{w['50']:.3f}/{w['99']:.3f}/{w['rps']:.0f}" for w in ws)
                    + "); wrk corrects its percentiles for coordinated omission, so one long stall of the loop "
                      "counts as many slow requests"))
+    for key in floor:
+        if not floor[key]:
+            continue
+        ws = floor_wrk[key]
+        wrk_part = ""
+        if ws:
+            med = lambda k: statistics.median(w[k] for w in ws)
+            wrk_part = f"; wrk -c1 -t1 -d{wrk_s}s: p50 {med('50'):.3f} / p99 {med('99'):.3f} ms, {med('rps'):.0f} req/s"
+        results.append(dict(
+            scenario="discover", metric=f"reference floor: nginx on CPU 0 serving {key}'s answer as a file",
+            value=f"p50 {agg(floor[key], 50):.3f} / p99 {agg(floor[key], 99):.3f} ms",
+            detail=f"the same bytes ({len(big_body if key == 'big' else one_body)} B), the same http.client loop; "
+                   f"per trial p50/p99/max: "
+                   + ", ".join(f"{percentile(lat, 50):.3f}/{percentile(lat, 99):.3f}/{max(lat):.1f}"
+                               for lat in floor[key]) + " ms" + wrk_part))
     results.append(dict(scenario="discover", metric=f"meshd idle with {n} registered instances",
                         value=f"{100 * idle['share']:.1f}% of a core",
                         detail=f"over {idle_s} s with no client and no checks; its event loop was on CPU "
@@ -703,6 +883,9 @@ SCENARIOS = {"poller": scenario_poller, "watchers": scenario_watchers, "discover
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--floor-server":  # scenario 2's reference, run by floor_rounds
+        floor_server(sys.argv[2], int(sys.argv[3]))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="shorter windows, fewer rounds and trials")
     ap.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only this scenario (repeatable)")

@@ -1,12 +1,15 @@
 #include "meshd/api/http_server.hpp"
 
 #include <array>
+#include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+
+#include "response_head.hpp"
 
 namespace meshd::api {
 namespace {
@@ -97,7 +100,49 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();  // a blocking query may take its time
     // The responder keeps the session alive until the handler answers,
     // which for a blocking query is up to its wait time later.
-    router_.dispatch(request, [self = shared_from_this()](Response response) { self->write(std::move(response)); });
+    awaiting_ = true;
+    hangup_ = std::make_shared<Hangup>();
+    request.hangup = hangup_;
+    router_.dispatch(request, [self = shared_from_this()](Response response) { self->respond(std::move(response)); });
+    // Not answered yet: a parked blocking query. Watch the socket meanwhile,
+    // so that a client that hangs up is let go now rather than when its
+    // wait ends (Go's net/http does the same with a background read).
+    if (awaiting_) watch_peer();
+  }
+
+  void respond(Response response) {
+    if (!awaiting_) return;  // the client is gone (or a handler answered twice)
+    awaiting_ = false;
+    if (auto hangup = std::move(hangup_)) hangup->forget();
+    write(std::move(response));
+  }
+
+  void watch_peer() {
+    watching_ = true;
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this()](beast::error_code ec) { self->on_peer_ready(ec); });
+  }
+
+  // The socket became readable while a request is parked, or the wait was
+  // cancelled because the answer is being written.
+  void on_peer_ready(beast::error_code ec) {
+    watching_ = false;
+    if (next_after_watch_) {  // the answer went out meanwhile: carry on
+      next_after_watch_ = false;
+      return next();
+    }
+    if (!awaiting_ || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      char byte = 0;
+      stream_.socket().non_blocking(true, ec);
+      if (!ec) stream_.socket().receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) return watch_peer();
+      if (!ec) return;  // the next request, pipelined: it waits its turn in the kernel
+    }
+    // End of stream or an error: nobody is left to answer.
+    awaiting_ = false;
+    if (auto hangup = std::move(hangup_)) hangup->fire();
+    close();
   }
 
   // GET /ws: the WebSocket session takes the socket; this session ends.
@@ -131,28 +176,52 @@ class Session : public std::enable_shared_from_this<Session> {
     return false;
   }
 
+  // One gathered write of the head and the body; a shared body (a cached
+  // discover answer) is written from the cache without a copy.
   void write(Response response) {
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(version_);
-    res->result(static_cast<unsigned>(response.status));
-    res->set(http::field::server, "meshd");
-    res->set(http::field::content_type, response.content_type);
-    for (const auto& [k, v] : response.headers) res->set(k, v);
-    if (!cors_origin_.empty()) {
-      res->set(http::field::access_control_allow_origin, cors_origin_);
-      res->set(http::field::vary, "Origin");
-      res->set(http::field::access_control_expose_headers, "X-Mesh-Index");
+    if (watching_) {  // the watch for a hang-up ends; on_write waits for it
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);
     }
-    res->body() = std::move(response.body);
-    res->keep_alive(keep_alive_);
-    res->prepare_payload();
-    if (head_) res->body().clear();
+    std::shared_ptr<const std::string> body = std::move(response.shared_body);
+    if (!body) body = std::make_shared<const std::string>(std::move(response.body));
+    HeadOptions options{version_, keep_alive_, cors_origin_};
+    auto head = std::make_shared<const std::string>(response_head(response, body->size(), options));
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(*head), asio::buffer(*body)};
+    if (head_ || status_has_no_body(response.status)) buffers[1] = asio::const_buffer();
+    // Most answers fit in the socket's send buffer: send them now, without
+    // an async operation and the stream's timeout timer (a timer-queue
+    // insert and removal each, a thousand when a blocking query wakes).
+    // Whatever does not fit goes out asynchronously, under the timeout.
+    beast::error_code ec;
+    std::size_t sent = 0;
+    stream_.socket().non_blocking(true, ec);
+    if (!ec) sent = stream_.socket().send(buffers, 0, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+    if (ec || sent == asio::buffer_size(buffers)) {
+      asio::post(stream_.get_executor(), [self = shared_from_this(), ec] { self->on_write(ec); });
+      return;
+    }
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    rest.consume(sent);
     stream_.expires_after(options_.idle_timeout);
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec) return self->close();
-      if (!self->keep_alive_) return self->linger();
-      self->read();
+    asio::async_write(stream_, rest, [self = shared_from_this(), head, body](beast::error_code e, std::size_t) {
+      self->on_write(e);
     });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (ec) return close();
+    if (watching_) {  // the cancelled watch has not completed yet
+      next_after_watch_ = true;
+      return;
+    }
+    next();
+  }
+
+  void next() {
+    if (!keep_alive_) return linger();
+    read();
   }
 
   void reply_and_close(int status, const std::string& code, const std::string& message) {
@@ -201,6 +270,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t drained_ = 0;
   unsigned version_ = 11;
   std::shared_ptr<const Upgrade> upgrade_;
+  bool awaiting_ = false;          // a request was dispatched and is not answered yet
+  bool watching_ = false;          // an async_wait for a hang-up is outstanding
+  bool next_after_watch_ = false;  // the answer is written; go on once the wait completes
+  std::shared_ptr<Hangup> hangup_;
 };
 
 }  // namespace

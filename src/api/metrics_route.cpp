@@ -95,6 +95,9 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx) {
   start.gauge({}, p.start_time_seconds);
   FamilyBuilder ws("meshd_websocket_clients", "WebSocket clients connected to /ws", MetricType::Gauge);
   ws.gauge({}, ctx.websocket_clients ? static_cast<double>(ctx.websocket_clients()) : 0);
+  FamilyBuilder parked("meshd_registry_blocking_queries",
+                       "Blocking discover queries waiting for their service to change", MetricType::Gauge);
+  parked.gauge({}, static_cast<double>(ctx.registry->watchers()));
   FamilyBuilder dropped("meshd_store_dropped_writes_total", "Database writes dropped (queue full or refused)",
                         MetricType::Counter);
   dropped.counter({}, static_cast<double>(ctx.database->dropped_writes()));
@@ -102,7 +105,7 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx) {
   events.counter({}, static_cast<double>(ctx.events->last_seq()));
 
   for (FamilyBuilder* f : {&up, &state, &restarts, &health, &uptime, &check, &requests, &latency, &retries, &rejected,
-                           &ejections, &transitions, &breaker_state, &active, &lateness, &cpu, &rss, &fds, &start, &ws, &dropped,
+                           &ejections, &transitions, &breaker_state, &active, &lateness, &cpu, &rss, &fds, &start, &ws, &parked, &dropped,
                            &events})
     out.push_back(f->build());
   return out;

@@ -66,10 +66,11 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
   }
   // One body per (service, index, filter): a blocking query's watchers all
   // wake at the same index, and repeated reads of a big service cost one
-  // serialisation instead of one per request.
-  auto answer = [&ctx, service, tag, passing](Respond& r) {
+  // serialisation instead of one per request. Every answer shares the
+  // cached bytes; the server writes them without a copy.
+  std::string key = service + '\n' + tag + '\n' + (passing ? "1" : "0");
+  auto answer = [&ctx, service, key = std::move(key), tag, passing](Respond& r) {
     auto current = ctx.registry->index(service);
-    std::string key = service + '\n' + tag + '\n' + (passing ? "1" : "0");
     if (ctx.discover_cache.size() > 512 && !ctx.discover_cache.count(key)) ctx.discover_cache.clear();  // tags are caller-chosen
     auto& entry = ctx.discover_cache[key];
     if (!entry.body || entry.index != current) {
@@ -77,13 +78,14 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
       entry.index = current;
     }
     Response res;
-    res.body = *entry.body;
+    res.shared_body = entry.body;
     r(with_index(std::move(res), current));
   };
   if (!index || ctx.registry->index(service) > *index) return answer(respond);
 
   // Block until the service's index moves past `index` or the wait ends,
-  // whichever is first; jitter spreads the wake-ups of many watchers.
+  // whichever is first; jitter spreads the wake-ups of many watchers. A
+  // client that hangs up first is let go at once.
   struct Pending {
     Respond respond;
     core::Scheduler::TimerId timer = 0;
@@ -92,12 +94,18 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
   };
   auto pending = std::make_shared<Pending>();
   pending->respond = std::move(respond);
-  auto finish = [&ctx, pending, answer]() mutable {
+  auto release = [&ctx](Pending& p) {
+    p.done = true;
+    if (p.timer) ctx.scheduler->cancel(p.timer);
+    if (p.watch) ctx.registry->cancel(p.watch);
+    p.timer = 0;
+    p.watch = 0;
+  };
+  auto finish = [pending, answer, release]() mutable {
     if (pending->done) return;
-    pending->done = true;
-    if (pending->timer) ctx.scheduler->cancel(pending->timer);
-    if (pending->watch) ctx.registry->cancel(pending->watch);
+    release(*pending);
     answer(pending->respond);
+    pending->respond = nullptr;
   };
   auto jitter = core::Duration(static_cast<long long>(ctx.random01() * static_cast<double>(wait.count()) / 16.0));
   pending->timer = ctx.scheduler->schedule(wait + jitter, [pending, finish]() mutable {
@@ -108,6 +116,12 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
     pending->watch = 0;
     finish();
   });
+  if (req.hangup && !pending->done)
+    req.hangup->on_hangup([pending, release] {
+      if (pending->done) return;
+      release(*pending);
+      pending->respond = nullptr;
+    });
 }
 
 std::optional<nlohmann::json> parse_body(const Request& req, Respond& respond, bool optional) {

@@ -73,25 +73,34 @@ void Registrations::start(Registration registration, bool persist) {
   entry->registration = std::move(registration);
   entry->joined_ms = core::to_unix_ms(clock_.wall_now());
   const auto& reg = entry->registration;
-  if (persist) store_.save_registration(reg.id, reg.to_json().dump());
   health::ProbeTarget target;
   target.host = reg.address;
   target.port = reg.port;
   target.spec = reg.check;
   Entry* raw = entry.get();
   std::string id = reg.id;
+  // The registry first, then the event and the store: watchers of the
+  // service are answered before the database writer thread is woken to
+  // compete with them for the CPU.
   entry->checker = make_checker_(target, [this, raw](health::HealthStatus status, const std::string& output) {
     const auto& r = raw->registration;
-    events_.publish("health.transition", r.service, r.id,
-                    r.id + ": health " + health::to_string(raw->last) + " -> " + health::to_string(status) +
-                        (output.empty() ? "" : " (" + output + ")"),
-                    {{"from", health::to_string(raw->last)}, {"to", health::to_string(status)}, {"output", output}});
+    auto from = raw->last;
     raw->last = status;
     publish(*raw);
+    events_.publish("health.transition", r.service, r.id,
+                    r.id + ": health " + health::to_string(from) + " -> " + health::to_string(status) +
+                        (output.empty() ? "" : " (" + output + ")"),
+                    {{"from", health::to_string(from)}, {"to", health::to_string(status)}, {"output", output}});
   });
   entries_[id] = std::move(entry);
-  publish(*raw);
+  // Start the check before the instance is shown: a check of type none
+  // passes inside start(), so such an instance appears once, already
+  // passing, instead of as "unknown" and again a moment later. Other
+  // checks report later, and the instance is shown as "unknown" until
+  // then: two changes a client can see, two index bumps.
   raw->checker->start();
+  publish(*raw);
+  if (persist) store_.save_registration(id, raw->registration.to_json().dump());
 }
 
 void Registrations::publish(const Entry& entry) {

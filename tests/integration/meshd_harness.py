@@ -5,6 +5,7 @@ conditions with bounded polling."""
 import json
 import os
 import pathlib
+import random
 import signal
 import socket
 import subprocess
@@ -24,12 +25,30 @@ def free_port():
         return s.getsockname()[1]
 
 
-def free_ports(n):
-    """n distinct free ports, each with the next one free too (for replicas)."""
-    ports = set()
-    while len(ports) < n:
-        ports.add(free_port())
-    return sorted(ports)
+def _bindable(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_ports(n, span=3):
+    """n ports, each with the span-1 ports after it free too (for replicas
+    at port + i). Drawn below the kernel's ephemeral range (32768+), where
+    the outgoing connections of the tests themselves cannot take them."""
+    rng = random.Random()
+    ports = []
+    for _ in range(10000):
+        if len(ports) == n:
+            return sorted(ports)
+        base = rng.randrange(20000, 32768 - span)
+        if any(abs(base - p) < span for p in ports):
+            continue
+        if all(_bindable(base + k) for k in range(span)):
+            ports.append(base)
+    raise AssertionError(f"no {n} free port spans of {span} found")
 
 
 def demo(*args):

@@ -187,3 +187,62 @@ def test_a_hanging_upstream_does_not_stall_other_checks(tmp_path):
             wait_until(lambda: m.service("web")["health"] == "critical", timeout=3, what="web critical")
     finally:
         listener.close()
+
+
+def parked_queries(m):
+    """meshd_registry_blocking_queries from /metrics: blocking queries parked now."""
+    status, _, text = m.api("GET", "/metrics")
+    assert status == 200
+    for line in text.splitlines():
+        if line.startswith("meshd_registry_blocking_queries "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no meshd_registry_blocking_queries in /metrics")
+
+
+def read_response(sock):
+    """(status, {lower-case header: value}, body) of one HTTP/1.1 response with a Content-Length."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, "meshd closed the connection"
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, "meshd closed the connection"
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_a_parked_query_whose_client_hangs_up_is_let_go(tmp_path):
+    web = free_ports(1)[0]
+    with Meshd(tmp_path, config(web)) as m:
+        index = m.get("/api/v1/discover/pg")["index"]
+        host, port = m.base[len("http://"):].rsplit(":", 1)
+        socks = []
+        try:
+            for _ in range(3):
+                s = socket.create_connection((host, int(port)), timeout=10)
+                s.sendall(f"GET /api/v1/discover/pg?index={index}&wait=5m HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                socks.append(s)
+            wait_until(lambda: parked_queries(m) == 3, what="3 parked queries")
+            # Two clients give up long before their 5 minutes are over.
+            socks.pop().close()
+            socks.pop().close()
+            wait_until(lambda: parked_queries(m) == 1, timeout=5, what="the 2 abandoned queries let go")
+            # The one still connected is answered as usual by the next change.
+            body = {"service": "pg", "id": "pg-1", "address": "127.0.0.1", "port": 5999}
+            assert m.api("POST", "/api/v1/registry", body)[0] == 201
+            socks[0].settimeout(10)
+            status, headers, _ = read_response(socks[0])
+            assert status == 200 and int(headers["x-mesh-index"]) > index
+            # The connection stays usable (keep-alive) after a parked query.
+            socks[0].sendall(b"GET /api/v1/discover/pg HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, _, body = read_response(socks[0])
+            assert status == 200 and b'"pg-1"' in body
+            wait_until(lambda: parked_queries(m) == 0, what="no parked queries")
+        finally:
+            for s in socks:
+                s.close()

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,6 +14,25 @@
 
 namespace meshd::api {
 
+/// Tells a handler that answers later (a parked blocking query) that its
+/// client hung up first, so that it can stop waiting and let go of the
+/// connection. The HTTP server fires it on the control loop, at most once.
+class Hangup {
+ public:
+  /// `fn` runs if the client goes away before the request is answered.
+  void on_hangup(std::function<void()> fn) { fn_ = std::move(fn); }
+  void fire() {
+    auto fn = std::move(fn_);
+    fn_ = nullptr;
+    if (fn) fn();
+  }
+  /// Drops the callback (the request was answered): it may hold the session.
+  void forget() { fn_ = nullptr; }
+
+ private:
+  std::function<void()> fn_;
+};
+
 /// A parsed HTTP request, free of Beast types so that handlers compile
 /// fast and test without sockets.
 struct Request {
@@ -23,6 +43,8 @@ struct Request {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string remote_address;
+  /// Set by the HTTP server; null where there is no connection (tests).
+  std::shared_ptr<Hangup> hangup;
 
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
@@ -35,6 +57,11 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// When set, the body instead of `body`: bytes shared by many responses
+  /// (a cached discover answer), written without a copy.
+  std::shared_ptr<const std::string> shared_body;
+
+  const std::string& body_text() const { return shared_body ? *shared_body : body; }
 };
 
 /// Completes a request; may be called later (blocking queries), once, on

@@ -59,6 +59,33 @@ TEST(Registrations, AddChecksAndPublishesToTheRegistry) {
   EXPECT_EQ(f.store.regs.count("pg-1"), 1u);
 }
 
+// A blocking query wakes on every index bump; each bump should be a change
+// a client can see.
+TEST(Registrations, AnInstanceWithoutACheckAppearsOnceAlreadyPassing) {
+  Fixture f;
+  auto before = f.registry.index("pg");
+  int woken = 0;
+  f.registry.watch("pg", before, [&] { ++woken; });
+  ASSERT_TRUE(f.regs->add(f.reg("pg-1", "none")).ok());
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(f.registry.find("pg-1")->health, health::HealthStatus::passing);
+  auto after = f.registry.index("pg");
+  EXPECT_GT(after, before);
+  f.scheduler.advance(10s);
+  EXPECT_EQ(f.registry.index("pg"), after);  // nothing more to tell
+  EXPECT_EQ(f.store.regs.count("pg-1"), 1u);
+}
+
+TEST(Registrations, AnInstanceWithACheckIsShownUnknownThenWithItsResult) {
+  Fixture f;
+  ASSERT_TRUE(f.regs->add(f.reg("pg-1", "tcp")).ok());
+  EXPECT_EQ(f.registry.find("pg-1")->health, health::HealthStatus::unknown);
+  auto shown = f.registry.index("pg");
+  f.scheduler.advance(1ms);  // the first probe passes
+  EXPECT_EQ(f.registry.find("pg-1")->health, health::HealthStatus::passing);
+  EXPECT_GT(f.registry.index("pg"), shown);
+}
+
 TEST(Registrations, UnknownServiceAndDuplicateIdsChangeNothing) {
   Fixture f;
   auto bad = f.reg("x-1");
