@@ -108,6 +108,8 @@ export class LogTail {
   }
 
   appendQueued() {
+    // A frame queued just before Pause must not move the frozen view.
+    if (this.paused) return;
     const frag = document.createDocumentFragment();
     for (const l of this.queue) if (this.visible(l)) frag.append(this.lineEl(l));
     this.queue = [];
@@ -135,7 +137,11 @@ export class LogTail {
   togglePause() {
     this.paused = !this.paused;
     this.pauseButton.setAttribute('aria-pressed', String(this.paused));
-    if (!this.paused) {
+    if (this.paused) {
+      // Lines waiting for the next frame count as arrived while paused.
+      this.pending += this.queue.length;
+      this.queue = [];
+    } else {
       this.pending = 0;
       this.rerender();
     }
