@@ -2,7 +2,6 @@
 
 #include "meshd/api/routes.hpp"
 #include "meshd/api/views.hpp"
-#include "meshd/config/to_json.hpp"
 
 namespace meshd::api {
 namespace {
@@ -28,14 +27,15 @@ void services_list(ApiContext& ctx, Respond respond) {
   auto& cache = ctx.services_list_cache;
   if (cache.body && cache.seq == ctx.events->last_seq() && now - cache.built < kListMaxAge) {
     Response r;
-    r.body = *cache.body;
+    r.shared_body = cache.body;
     return respond(std::move(r));
   }
   nlohmann::json list = nlohmann::json::array();
   for (const auto& s : ctx.supervisor->services())
     list.push_back(service_view(*ctx.supervisor, *ctx.registry, *s, route_of(ctx, s->name()), now));
   Response r = json_response(200, {{"services", list}});
-  cache.body = std::make_shared<const std::string>(r.body);
+  cache.body = std::make_shared<const std::string>(std::move(r.body));
+  r.shared_body = cache.body;
   cache.seq = ctx.events->last_seq();
   cache.built = now;
   respond(std::move(r));
@@ -170,15 +170,6 @@ void register_routes(Router& router, ApiContext& ctx) {
              }));
   router.add("GET", "/api/v1/events",
              read([&ctx](const Request& req, const Params&, Respond respond) { events(ctx, req, std::move(respond)); }));
-  // The effective config after overlays and command-line flags, secrets
-  // redacted, with the version stored for it.
-  router.add("GET", "/api/v1/config", read([&ctx](const Request&, const Params&, Respond respond) {
-               auto history = ctx.database->config_history(1);
-               nlohmann::json body = {{"config", config::to_json(*ctx.config)},
-                                      {"version", history.empty() ? nlohmann::json(nullptr)
-                                                                  : nlohmann::json(history.front().version)}};
-               respond(json_response(200, body));
-             }));
   // Declared tests (SPEC 7), through the gateway; the last run is kept
   // for the dashboard.
   router.add("POST", "/api/v1/tests/run", write([&ctx](const Request&, const Params&, Respond respond) {

@@ -84,8 +84,13 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
     instances.push_back(std::move(view));
   }
   auto degraded = sup.degraded_by(service);
+  const auto& rollout = service.rollout();
+  nlohmann::json rollout_view = nullptr;  // never touched by a reload
+  if (!rollout.status.empty())
+    rollout_view = {{"status", rollout.status}, {"reason", rollout.reason}, {"fields", rollout.fields}};
   return {
       {"name", service.name()},
+      {"rollout", rollout_view},
       {"state", supervisor::to_string(service.state())},
       {"health", health::to_string(service.health())},
       {"degraded", degraded.has_value()},

@@ -1,5 +1,7 @@
 #include "meshd/config/loader.hpp"
 
+#include <cctype>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -162,6 +164,49 @@ Config load(const std::string& yaml, const std::string& source_name, const LoadO
 Config load_string(const std::string& yaml, const std::string& source_name,
                    const LoadOptions& options) {
   return load(yaml, source_name, options);
+}
+
+namespace {
+
+nlohmann::json node_to_json(const Node& node) {
+  switch (node.kind) {
+    case Node::Kind::null: return nullptr;
+    case Node::Kind::list: {
+      auto out = nlohmann::json::array();
+      for (const auto& item : node.items) out.push_back(node_to_json(item));
+      return out;
+    }
+    case Node::Kind::map: {
+      auto out = nlohmann::json::object();
+      for (const auto& entry : node.entries) out[entry.key] = node_to_json(entry.value);
+      return out;
+    }
+    case Node::Kind::scalar: break;
+  }
+  const std::string& s = node.scalar;
+  if (s == "true") return true;
+  if (s == "false") return false;
+  if (s == "null" || s == "~") return nullptr;
+  // Integers only when they read back identically ("08" stays a string).
+  if (!s.empty() && s.size() < 19 && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
+    std::size_t used = 0;
+    try {
+      long long v = std::stoll(s, &used);
+      if (used == s.size() && std::to_string(v) == s) return v;
+    } catch (const std::exception&) {
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json yaml_to_json(const std::string& yaml, const std::string& source_name) {
+  try {
+    return node_to_json(detail::read_yaml(yaml));
+  } catch (const detail::FieldError& e) {
+    throw ConfigError(source_name, e.mark().line, e.mark().column, e.what());
+  }
 }
 
 Config load_file(const std::string& path, const LoadOptions& options) {

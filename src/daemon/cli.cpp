@@ -81,7 +81,10 @@ Command parse_command_line(const std::vector<std::string>& args) {
     }
   }
   if (opts.config_path.empty()) return UsageError{command + " needs -c FILE"};
-  if (opts.dev && opts.environment.empty()) opts.environment = "dev";
+  if (opts.dev && opts.environment.empty()) {
+    opts.environment = "dev";
+    opts.environment_optional = true;
+  }
   if (opts.dev && !opts.log_level) opts.log_level = "debug";
   if (!run) return ValidateOptions{opts.config_path, opts.environment};
   return opts;

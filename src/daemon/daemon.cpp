@@ -1,6 +1,9 @@
 #include "meshd/daemon/daemon.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -24,6 +27,7 @@
 #include "meshd/core/asio_scheduler.hpp"
 #include "meshd/core/child_reaper.hpp"
 #include "meshd/core/process.hpp"
+#include "meshd/daemon/config_reloader.hpp"
 #include "meshd/daemon/logging.hpp"
 #include "meshd/daemon/readiness.hpp"
 #include "meshd/daemon/registry_sync.hpp"
@@ -63,6 +67,10 @@ struct Daemon::State {
   api::ApiContext api_context;
   std::unique_ptr<api::HttpServer> http;
   std::unique_ptr<StreamWiring> streams;  // GET /ws
+  std::unique_ptr<ConfigReloader> reloader;
+  // Routes of services a reload removed, kept until their instances have
+  // drained (in-flight requests are counted there).
+  std::map<std::string, std::shared_ptr<gateway::ServiceRoute>> retired_routes;
   std::unique_ptr<asio::signal_set> signals;
   std::mt19937_64 rng{std::random_device{}()};
   int lock_fd = -1;
@@ -72,6 +80,7 @@ struct Daemon::State {
   ~State() {
     // Order matters: the HTTP server and the supervisor (which kills any
     // process group still alive) go before the launcher's log thread.
+    reloader.reset();
     http.reset();
     gateway.reset();
     registrations.reset();
@@ -97,6 +106,24 @@ int lock_data_dir(const fs::path& dir) {
     throw std::runtime_error("another meshd is already using data_dir " + dir.string());
   }
   return fd;
+}
+
+// A port no one listens on now, for a replacement instance whose fixed
+// port is still held by the instance it replaces.
+std::optional<std::uint16_t> free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  std::optional<std::uint16_t> port;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
 }
 
 void write_file_atomically(const fs::path& path, const std::string& text) {
@@ -136,12 +163,14 @@ int Daemon::run() {
     else spdlog::info("[{}] {}", e.type, e.message);
   });
 
+  std::int64_t config_version = 1;
   {
     std::ifstream in(cfg->source_path);
     std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto history = s.database->config_history(1);
-    std::int64_t version = history.empty() ? 1 : history.front().version + 1;
-    s.database->append_config(store::ConfigVersion{version, core::to_unix_ms(s.clock.wall_now()), source, "startup"});
+    config_version = history.empty() ? 1 : history.front().version + 1;
+    s.database->append_config(
+        store::ConfigVersion{config_version, core::to_unix_ms(s.clock.wall_now()), source, "startup"});
   }
 
   s.launcher = std::make_unique<supervisor::OsProcessLauncher>(*s.reaper, (data_dir / "logs").string(), s.clock);
@@ -155,11 +184,15 @@ int Daemon::run() {
   deps.random01 = [&s] { return std::uniform_real_distribution<double>(0.0, 1.0)(s.rng); };
   deps.in_flight = [&s](const std::string& id) {
     if (!s.routes) return 0;
-    auto dash = id.rfind('-');
-    auto route = s.routes->find(id.substr(0, dash));
+    // "api-0", or "api-0.2" for a replacement made by a reload.
+    std::string service = id.substr(0, id.rfind('-'));
+    auto route = s.routes->find(service);
+    if (!route)
+      if (auto it = s.retired_routes.find(service); it != s.retired_routes.end()) route = it->second;
     auto host = route ? route->host(id) : nullptr;
     return host ? host->active_requests : 0;
   };
+  deps.free_port = free_loopback_port;
   deps.base_env = core::current_environment();
   deps.base_dir = fs::current_path().string();
   s.supervisor = std::make_unique<supervisor::Supervisor>(deps, *s.events, cfg);
@@ -179,6 +212,15 @@ int Daemon::run() {
   }
   for (const auto& svc : s.supervisor->services()) sync_service(*s.registry, *svc);
   s.supervisor->on_change = [&s](const supervisor::Service& svc) { sync_service(*s.registry, svc); };
+  s.supervisor->on_services_changed = [&s] {
+    std::vector<std::string> now;
+    for (const auto& svc : s.supervisor->services()) now.push_back(svc->name());
+    s.registry->set_services(now);
+    for (const auto& svc : s.supervisor->services()) sync_service(*s.registry, *svc);
+  };
+  s.supervisor->on_service_added = [&s](supervisor::Service& svc) {
+    if (s.streams) s.streams->attach_logs(svc);
+  };
   s.registrations = std::make_unique<registry::Registrations>(
       *s.registry, *s.instance_store, *s.events,
       [&s, deps](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {
@@ -212,6 +254,7 @@ int Daemon::run() {
   api::register_registry_routes(s.router, s.api_context);
   api::register_traffic_routes(s.router, s.api_context);
   api::register_metrics_route(s.router, s.api_context);
+  api::register_config_routes(s.router, s.api_context);
   api::register_dashboard_routes(s.router);
   api::register_openapi_routes(s.router, kVersion);
   api::HttpServerOptions http_options;
@@ -281,6 +324,45 @@ int Daemon::run() {
     spdlog::info("no mesh.gateway: the data path is off (resolve/report still work)");
   }
 
+  // Reloads (SPEC 6): SIGHUP, the API, /admin/config, and --dev's file watch.
+  ConfigReloader::Hooks hooks;
+  hooks.begin = [&s](const std::shared_ptr<const config::Config>& next, const config::ConfigDiff& diff) {
+    for (const auto& d : diff.services)
+      if (d.change == config::ServiceChange::removed)
+        if (auto route = s.routes->find(d.name)) s.retired_routes[d.name] = route;
+    s.api_context.config = next;
+    s.routes->set_config(next);
+    for (const auto& [name, route] : s.routes->routes()) route->update(*s.registry, s.clock.now());
+    spdlog::set_level(spdlog::level::from_str(next->mesh.log_level));
+  };
+  hooks.finished = [&s](const std::shared_ptr<const config::Config>& running) {
+    s.config = running;
+    s.api_context.config = running;
+    s.routes->set_config(running);
+    for (const auto& [name, route] : s.routes->routes()) route->update(*s.registry, s.clock.now());
+    s.retired_routes.clear();
+    spdlog::set_level(spdlog::level::from_str(running->mesh.log_level));
+  };
+  s.reloader = std::make_unique<ConfigReloader>(s.io, s.clock, options_, *s.supervisor, *s.database, *s.events, cfg,
+                                                config_version, std::move(hooks));
+  {
+    auto& control = s.api_context.config_control;
+    ConfigReloader* reloader = s.reloader.get();
+    control.reload_file = [reloader](bool wait, api::ApiContext::ConfigControl::Done done) {
+      reloader->reload_file("POST /api/v1/config/reload", wait, std::move(done));
+    };
+    control.reload_body = [reloader](const std::string& body, const std::string& type, bool wait,
+                                     api::ApiContext::ConfigControl::Done done) {
+      reloader->reload_body(body, type, wait, std::move(done));
+    };
+    control.rollback_to = [reloader](std::int64_t version, bool wait, api::ApiContext::ConfigControl::Done done) {
+      reloader->rollback_to(version, wait, std::move(done));
+    };
+    control.status = [reloader] { return reloader->status(); };
+    control.history = [reloader](int limit) { return reloader->history(limit); };
+  }
+  if (options_.dev) s.reloader->watch_file();
+
   s.signals = std::make_unique<asio::signal_set>(s.io, SIGTERM, SIGINT, SIGHUP);
   ::signal(SIGPIPE, SIG_IGN);
   std::function<void()> wait_signal;
@@ -288,7 +370,10 @@ int Daemon::run() {
     s.signals->async_wait([&s, &wait_signal](const boost::system::error_code& e, int sig) {
       if (e) return;
       if (sig == SIGHUP) {
-        spdlog::warn("SIGHUP: configuration reload is not implemented yet; the running config is unchanged");
+        if (s.stop_signals == 0) {
+          spdlog::info("SIGHUP: reloading {}", s.config->source_path);
+          s.reloader->reload_in_background("SIGHUP");
+        }
       } else if (++s.stop_signals == 1) {
         spdlog::info("{}: shutting down gracefully (send it again to kill everything now)", core::signal_name(sig));
         if (s.gateway) s.gateway->stop();

@@ -22,12 +22,38 @@ config::Endpoint parse_flag_endpoint(const std::string& flag, const std::string&
   return config::Endpoint{host, static_cast<std::uint16_t>(port)};
 }
 
+// Loads with the overlay of `options`; --dev's implicit "dev" overlay is
+// skipped when the file has none.
+template <typename Load>
+config::Config load_with_environment(const RunOptions& options, Load load) {
+  config::LoadOptions opts;
+  opts.environment = options.environment;
+  try {
+    return load(opts);
+  } catch (const config::ConfigError& e) {
+    if (!options.environment_optional || e.detail().rfind("unknown environment '", 0) != 0) throw;
+    opts.environment.clear();
+    return load(opts);
+  }
+}
+
 }  // namespace
 
 config::Config load_effective_config(const RunOptions& options) {
-  config::LoadOptions load;
-  load.environment = options.environment;
-  config::Config cfg = config::load_file(options.config_path, load);
+  return apply_run_flags(load_with_environment(options, [&](const config::LoadOptions& load) {
+                           return config::load_file(options.config_path, load);
+                         }),
+                         options);
+}
+
+config::Config load_config_text(const std::string& text, const std::string& source_name, const RunOptions& options) {
+  return apply_run_flags(load_with_environment(options, [&](const config::LoadOptions& load) {
+                           return config::load_string(text, source_name, load);
+                         }),
+                         options);
+}
+
+config::Config apply_run_flags(config::Config cfg, const RunOptions& options) {
   if (options.listen) cfg.mesh.listen = parse_flag_endpoint("--listen", *options.listen);
   if (options.gateway) {
     if (options.gateway->empty() || *options.gateway == "off") cfg.mesh.gateway.reset();

@@ -22,11 +22,13 @@ std::string format_delay(core::Duration d) {
 }  // namespace
 
 Instance::Instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, int index,
-                   std::shared_ptr<LogTail> tail, InstanceObserver& observer)
+                   std::shared_ptr<LogTail> tail, InstanceObserver& observer, InstanceOptions options)
     : deps_(deps),
       spec_(std::move(spec)),
       index_(index),
-      id_(spec_->name + "-" + std::to_string(index)),
+      generation_(options.generation),
+      id_(spec_->name + "-" + std::to_string(index) +
+          (options.generation > 0 ? "." + std::to_string(options.generation) : std::string())),
       tail_(std::move(tail)),
       observer_(observer),
       restarts_(spec_->restart),
@@ -35,7 +37,8 @@ Instance::Instance(const InstanceDeps& deps, std::shared_ptr<const config::Servi
       drain_timer_(*deps.scheduler) {
   if (spec_->managed()) {
     address_ = "127.0.0.1";
-    if (spec_->port) port_ = static_cast<std::uint16_t>(*spec_->port + index);
+    if (options.port) port_ = options.port;
+    else if (spec_->port) port_ = static_cast<std::uint16_t>(*spec_->port + index);
   } else {
     const auto& endpoint = spec_->addresses.at(static_cast<std::size_t>(index));
     address_ = endpoint.host;
@@ -66,6 +69,11 @@ Instance::~Instance() {
   if (pid_ > 0) deps_.launcher->signal_group(pid_, SIGKILL);
 }
 
+void Instance::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
+  spec_ = std::move(spec);
+  restarts_.set_spec(spec_->restart);
+}
+
 std::map<std::string, std::string> Instance::environment(const std::string& notify_address) const {
   auto env = deps_.base_env;
   config::InstanceVars vars{spec_->name, index_, port_};
@@ -94,6 +102,7 @@ void Instance::mark_pending(std::string reason) {
 }
 
 void Instance::start(bool manual) {
+  if (retired_) return;
   if (manual) restarts_.clear();
   stop_requested_ = false;
   if (state_ == ProcessState::stopping) {
@@ -265,6 +274,7 @@ void Instance::send_stop_signal() {
 }
 
 void Instance::restart() {
+  if (retired_) return;
   if (state_ == ProcessState::stopping) {
     start_after_stop_ = true;
     stop_requested_ = false;

@@ -9,6 +9,30 @@ Service::Service(const InstanceDeps& deps, std::shared_ptr<const config::Service
     instances_.push_back(std::make_unique<Instance>(deps, spec_, i, tail_, observer));
 }
 
+void Service::set_spec(std::shared_ptr<const config::ServiceSpec> spec, bool instances_too) {
+  spec_ = std::move(spec);
+  if (instances_too)
+    for (auto& i : instances_) i->set_spec(spec_);
+}
+
+Instance& Service::add_instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, int index,
+                                InstanceOptions options, InstanceObserver& observer) {
+  auto instance = std::make_unique<Instance>(deps, std::move(spec), index, tail_, observer, options);
+  Instance& ref = *instance;
+  auto at = instances_.begin();
+  while (at != instances_.end() && ((*at)->index() < index || ((*at)->index() == index && (*at)->generation() < options.generation))) ++at;
+  instances_.insert(at, std::move(instance));
+  return ref;
+}
+
+void Service::erase_instance(const Instance* instance) {
+  for (auto it = instances_.begin(); it != instances_.end(); ++it)
+    if (it->get() == instance) {
+      instances_.erase(it);
+      return;
+    }
+}
+
 Instance* Service::find_instance(const std::string& id) {
   for (auto& i : instances_)
     if (i->id() == id) return i.get();

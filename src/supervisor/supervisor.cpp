@@ -1,6 +1,7 @@
 #include "meshd/supervisor/supervisor.hpp"
 
 #include "meshd/config/graph.hpp"
+#include "rollout.hpp"
 
 namespace meshd::supervisor {
 
@@ -42,6 +43,10 @@ core::Status Supervisor::start_service(const std::string& name) {
   if (shutting_down_) return core::make_error(ErrorCode::conflict, "meshd is shutting down");
   Service* service = find(name);
   if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
+  if (service->retiring())
+    return core::make_error(ErrorCode::conflict, "'" + name + "' was removed from the config and is stopping");
+  if (under_rollout(name))
+    return core::make_error(ErrorCode::conflict, "'" + name + "' is being replaced by a config reload; try again when it is done");
   service->set_wanted(true);
   for (auto& i : service->instances()) {
     i->clear_restarts();
@@ -57,6 +62,10 @@ core::Status Supervisor::stop_service(const std::string& name) {
   if (shutting_down_) return core::make_error(ErrorCode::conflict, "meshd is shutting down");
   Service* service = find(name);
   if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
+  if (service->retiring())
+    return core::make_error(ErrorCode::conflict, "'" + name + "' was removed from the config and is stopping");
+  if (under_rollout(name))
+    return core::make_error(ErrorCode::conflict, "'" + name + "' is being replaced by a config reload; try again when it is done");
   service->set_wanted(false);
   events_.publish("service.command", name, "", "stop requested for " + name, {{"command", "stop"}});
   for (auto& i : service->instances()) i->stop();
@@ -67,6 +76,10 @@ core::Status Supervisor::restart_service(const std::string& name) {
   if (shutting_down_) return core::make_error(ErrorCode::conflict, "meshd is shutting down");
   Service* service = find(name);
   if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
+  if (service->retiring())
+    return core::make_error(ErrorCode::conflict, "'" + name + "' was removed from the config and is stopping");
+  if (under_rollout(name))
+    return core::make_error(ErrorCode::conflict, "'" + name + "' is being replaced by a config reload; try again when it is done");
   service->set_wanted(true);
   events_.publish("service.command", name, "", "restart requested for " + name, {{"command", "restart"}});
   for (auto& i : service->instances()) i->restart();
@@ -119,7 +132,7 @@ void Supervisor::request_evaluate() {
 void Supervisor::evaluate() {
   if (shutting_down_) return;
   for (auto& service : services_) {
-    if (!service->wanted()) continue;
+    if (!service->wanted() || service->retiring()) continue;
     std::vector<std::string> waiting;
     for (const auto& dep : service->spec().depends_on) {
       if (dependency_met(dep)) continue;
@@ -129,6 +142,7 @@ void Supervisor::evaluate() {
     }
     service->set_waiting_on(waiting);
     for (auto& instance : service->instances()) {
+      if (instance->retired()) continue;
       ProcessState s = instance->state();
       if (s != ProcessState::stopped && s != ProcessState::pending) continue;
       if (waiting.empty()) {
@@ -146,6 +160,7 @@ void Supervisor::shutdown(std::function<void()> done) {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_done_ = std::move(done);
+  abort_reload();
   for (auto& s : services_) s->set_wanted(false);
   events_.publish("daemon.shutdown", "", "", "stopping all services, dependents first");
   advance_shutdown();
@@ -202,6 +217,7 @@ void Supervisor::on_instance_state(Instance& instance, ProcessState before) {
     if (on_change) on_change(*s);
   }
   request_evaluate();
+  request_reload_step();
 }
 
 void Supervisor::on_instance_health(Instance& instance, health::HealthStatus before) {
@@ -215,6 +231,7 @@ void Supervisor::on_instance_health(Instance& instance, health::HealthStatus bef
   if (const Service* s = find(instance.service()))
     if (on_change) on_change(*s);
   request_evaluate();
+  request_reload_step();
 }
 
 std::optional<std::string> Supervisor::degraded_by(const Service& service) const {

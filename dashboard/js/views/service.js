@@ -173,6 +173,7 @@ export class ServiceView {
       ['Health check', svc.health_check || '—'],
       ['Load balancer', fmt.label(svc.load_balancer || '—')],
       ['Restarts', svc.restarts ?? 0],
+      ['Last reload', svc.rollout ? `${fmt.label(svc.rollout.status)}${svc.rollout.fields?.length ? ` (${svc.rollout.fields.join(', ')})` : ''}` : '—'],
       ['Uptime', h('span', { class: 'uptime' }, fmt.duration(serviceUptime(svc)))],
       ['Depends on', depLinks(svc.depends_on || [], svc.dependencies)],
       ['Dependents', depLinks(this.store.dependents(svc.name))],

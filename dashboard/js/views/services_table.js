@@ -29,6 +29,8 @@ export function serviceUptime(svc, now = Date.now()) {
 /** One line on why a service is not fine, for the first screen. */
 export function serviceReason(svc) {
   if (svc.degraded && svc.degraded_by) return `degraded: required dependency ${svc.degraded_by} is not healthy`;
+  if (svc.rollout?.status === 'rolling') return 'rolling out a new definition from a config reload';
+  if (svc.rollout?.status === 'rolled_back') return `rolled back to its previous definition: ${svc.rollout.reason}`;
   const waiting = Array.isArray(svc.waiting_on) ? svc.waiting_on : svc.waiting_on ? [svc.waiting_on] : [];
   if (svc.state === 'pending' && waiting.length) return `waiting on ${waiting.join(', ')}`;
   const instances = svc.instances || [];

@@ -37,6 +37,16 @@ struct ApiContext {
   /// Runs the declared tests (null without a gateway) and keeps the last run.
   std::function<void(std::function<void(nlohmann::json)>)> run_tests;
   nlohmann::json last_test_run;
+  /// Config reload (src/daemon/config_reloader.cpp); the routes answer 503
+  /// while these are empty.
+  struct ConfigControl {
+    using Done = std::function<void(int status, nlohmann::json body)>;
+    std::function<void(bool wait, Done)> reload_file;
+    std::function<void(const std::string& body, const std::string& content_type, bool wait, Done)> reload_body;
+    std::function<void(std::int64_t version, bool wait, Done)> rollback_to;
+    std::function<nlohmann::json()> status;
+    std::function<nlohmann::json(int limit)> history;
+  } config_control;
   /// GET /api/v1/services, serialised, with the event seq it reflects.
   struct ListCache {
     std::shared_ptr<const std::string> body;
@@ -56,6 +66,9 @@ struct ApiContext {
 void register_routes(Router& router, ApiContext& context);
 /// Discovery, registration, TTL and instance overrides (src/api/registry_routes.cpp).
 void register_registry_routes(Router& router, ApiContext& context);
+/// GET /api/v1/config, reload, history, rollback and POST /admin/config
+/// (src/api/config_routes.cpp).
+void register_config_routes(Router& router, ApiContext& context);
 /// GET /metrics (src/api/metrics_route.cpp).
 void register_metrics_route(Router& router, ApiContext& context);
 /// Resolve/report for proxyless clients and the breakers (src/api/traffic_routes.cpp).

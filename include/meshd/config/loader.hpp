@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "meshd/config/types.hpp"
 
 namespace meshd::config {
@@ -47,5 +49,11 @@ Config load_file(const std::string& path, const LoadOptions& options = {});
 /// The same, from text; `source_name` is used in error messages.
 Config load_string(const std::string& yaml, const std::string& source_name,
                    const LoadOptions& options = {});
+
+/// A YAML document as JSON, for JSON patches of a config (POST
+/// /admin/config): plain scalars that read as integers, numbers, booleans
+/// or null become those, everything else a string. `${VAR}` references are
+/// kept as text. Throws ConfigError on a YAML syntax error.
+nlohmann::json yaml_to_json(const std::string& yaml, const std::string& source_name);
 
 }  // namespace meshd::config

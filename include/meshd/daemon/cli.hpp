@@ -11,6 +11,9 @@ namespace meshd::daemon {
 struct RunOptions {
   std::string config_path;
   std::string environment;              // --env; --dev sets "dev"
+  /// Set by --dev without --env: the "dev" overlay applies when the file
+  /// has one, and a file without it still loads.
+  bool environment_optional = false;
   bool dev = false;
   std::vector<std::string> services;    // --service, repeatable
   std::optional<std::string> listen;    // --listen HOST:PORT

@@ -30,5 +30,10 @@ class Daemon {
 /// Loads the file named by `options` and applies the command-line
 /// overrides and the --service selection. Throws like Daemon::run().
 config::Config load_effective_config(const RunOptions& options);
+/// The same from text (a reload's body or a stored version).
+config::Config load_config_text(const std::string& text, const std::string& source_name, const RunOptions& options);
+/// The command-line overrides and the --service selection applied to a
+/// loaded config (also on every reload).
+config::Config apply_run_flags(config::Config cfg, const RunOptions& options);
 
 }  // namespace meshd::daemon

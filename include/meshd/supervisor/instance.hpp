@@ -50,8 +50,20 @@ struct InstanceDeps {
   /// Requests the data path has in flight on an instance; a stop waits for
   /// them (up to the shutdown timeout) before signalling. May be empty.
   std::function<int(const std::string& instance)> in_flight;
+  /// A free TCP port on 127.0.0.1 for a replacement instance whose fixed
+  /// port is still held by the instance it replaces; nullopt when none.
+  std::function<std::optional<std::uint16_t>()> free_port;
   std::map<std::string, std::string> base_env;  // meshd's environment
   std::string base_dir;                        // relative `cwd` values resolve from here (meshd's cwd)
+};
+
+/// How a reload creates an instance next to an existing one.
+struct InstanceOptions {
+  /// 0 for the instances made at startup ("api-0"); a reload's
+  /// replacements get the next one of their service ("api-0.1").
+  int generation = 0;
+  /// Overrides `port + index` (a replacement whose port is still in use).
+  std::optional<std::uint16_t> port;
 };
 
 /// One replica of a service (or one external address) and its serialized
@@ -61,8 +73,22 @@ struct InstanceDeps {
 class Instance {
  public:
   Instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, int index,
-           std::shared_ptr<LogTail> tail, InstanceObserver& observer);
+           std::shared_ptr<LogTail> tail, InstanceObserver& observer, InstanceOptions options = {});
   ~Instance();
+
+  /// A reload changed only what this instance reads when it uses it
+  /// (restart policy, shutdown, logs, traffic settings): the caller
+  /// guarantees the process-level fields (config::is_process_field) are equal.
+  void set_spec(std::shared_ptr<const config::ServiceSpec> spec);
+  const std::shared_ptr<const config::ServiceSpec>& spec_ptr() const { return spec_; }
+  /// Taken out of the service by a reload: stopped, never started again,
+  /// removed once its process is gone.
+  void retire() {
+    retired_ = true;
+    stop();
+  }
+  bool retired() const { return retired_; }
+  int generation() const { return generation_; }
 
   /// Starts the process (or, for an external address, the checks). A
   /// `manual` start forgets earlier crashes, like `systemctl reset-failed`.
@@ -111,6 +137,8 @@ class Instance {
   InstanceDeps deps_;
   std::shared_ptr<const config::ServiceSpec> spec_;
   int index_;
+  int generation_ = 0;
+  bool retired_ = false;
   std::string id_;
   std::string address_;
   std::optional<std::uint16_t> port_;

@@ -25,6 +25,8 @@ class RestartTracker {
 
   /// An operator started the instance by hand: forget past crashes.
   void clear();
+  /// New limits from a reload; the crash history is kept.
+  void set_spec(const config::RestartSpec& spec) { spec_ = spec; }
 
   int total_restarts() const { return total_; }
   int consecutive_crashes() const { return consecutive_; }

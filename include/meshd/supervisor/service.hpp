@@ -17,6 +17,13 @@ class Service {
  public:
   Service(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, InstanceObserver& observer);
 
+  /// What the last reload did to this service, for the API and dashboard.
+  struct Rollout {
+    std::string status;  // "" (never reloaded), "rolling", "applied", "rolled_back"
+    std::string reason;  // why it was rolled back
+    std::vector<std::string> fields;  // what the reload changed
+  };
+
   const std::string& name() const { return spec_->name; }
   const config::ServiceSpec& spec() const { return *spec_; }
   std::vector<std::unique_ptr<Instance>>& instances() { return instances_; }
@@ -24,6 +31,24 @@ class Service {
   Instance* find_instance(const std::string& id);
   const Instance* find_instance(const std::string& id) const;
   const std::shared_ptr<LogTail>& logs() const { return tail_; }
+  const std::shared_ptr<const config::ServiceSpec>& spec_ptr() const { return spec_; }
+
+  /// A reload: the service's definition, and with `instances_too` that of
+  /// every instance (only when their process-level fields are equal).
+  void set_spec(std::shared_ptr<const config::ServiceSpec> spec, bool instances_too);
+  /// A new instance of `spec` (the service's, or an older one while rolling
+  /// back) sharing the service's log tail; kept in index order. Not started.
+  Instance& add_instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, int index,
+                         InstanceOptions options, InstanceObserver& observer);
+  /// Destroys an instance whose process is gone.
+  void erase_instance(const Instance* instance);
+  /// A generation no instance of this service has had yet.
+  int next_generation() { return ++generation_; }
+  /// Removed from the file by a reload, and stopping.
+  bool retiring() const { return retiring_; }
+  void set_retiring() { retiring_ = true; }
+  const Rollout& rollout() const { return rollout_; }
+  void set_rollout(Rollout rollout) { rollout_ = std::move(rollout); }
 
   /// The service's state from its instances': running if any runs, else
   /// the most hopeful of starting, backoff, stopping, pending; exited when
@@ -49,6 +74,9 @@ class Service {
   std::shared_ptr<LogTail> tail_;
   std::vector<std::unique_ptr<Instance>> instances_;
   bool wanted_ = false;
+  bool retiring_ = false;
+  int generation_ = 0;
+  Rollout rollout_;
   std::vector<std::string> waiting_on_;
 };
 

@@ -7,12 +7,42 @@
 #include <string>
 #include <vector>
 
+#include "meshd/config/diff.hpp"
 #include "meshd/config/types.hpp"
 #include "meshd/core/error.hpp"
 #include "meshd/core/event_bus.hpp"
 #include "meshd/supervisor/service.hpp"
 
 namespace meshd::supervisor {
+
+class ServiceRollout;
+
+/// What a reload did to one service.
+struct ReloadOutcome {
+  std::string service;
+  config::ServiceChange change = config::ServiceChange::unchanged;
+  /// "unchanged", "updated" (in place), "scaled", "started", "stopped",
+  /// "replaced", "rolled_back", or "interrupted" (meshd shut down first).
+  std::string result = "unchanged";
+  std::string reason;               // for rolled_back: why
+  std::vector<std::string> fields;  // the keys that changed
+};
+
+struct ReloadReport {
+  std::vector<ReloadOutcome> services;
+  /// The config now running: the new one, with every rolled-back service
+  /// on its previous definition.
+  std::shared_ptr<const config::Config> running;
+  bool rolled_back() const {
+    for (const auto& s : services)
+      if (s.result == "rolled_back") return true;
+    return false;
+  }
+};
+
+/// How long a replacement instance has to pass its check: its
+/// health.start_period, or this when the period is 0.
+inline constexpr core::Duration kDefaultRolloutGate{30000};
 
 /// Runs the services of one config: starts each as soon as its
 /// dependencies meet their conditions (so independent chains proceed in
@@ -38,6 +68,26 @@ class Supervisor final : public InstanceObserver {
   core::Status stop_service(const std::string& name);
   core::Status restart_service(const std::string& name);
 
+  /// Applies a new, validated config (SPEC 6, docs/reload.md): added
+  /// services start in dependency order; removed ones drain and stop,
+  /// dependents first; a process-level change is a rolling replacement,
+  /// one replica at a time, each new instance gated on its check and the
+  /// whole service rolled back when one does not pass in time; replica
+  /// counts add or remove replicas; everything else changes in place.
+  /// Unchanged services keep their processes. `done` runs once all of it
+  /// is finished (possibly seconds later). conflict while another reload
+  /// runs or meshd is shutting down.
+  core::Status reload(std::shared_ptr<const config::Config> next, std::function<void(ReloadReport)> done);
+  bool reloading() const { return reload_ != nullptr; }
+  /// The services a running reload is still replacing (for the API).
+  std::vector<std::string> reload_pending() const;
+
+  /// A service created by a reload, before any of its processes starts
+  /// (so its log lines can be wired up).
+  std::function<void(Service&)> on_service_added;
+  /// The set of services changed (one was added, or a removed one is gone).
+  std::function<void()> on_services_changed;
+
   /// Stops everything, dependents before their dependencies, then calls
   /// `done` once every process is gone.
   void shutdown(std::function<void()> done);
@@ -58,6 +108,9 @@ class Supervisor final : public InstanceObserver {
   std::function<void(const Service&)> on_change;
 
  private:
+  friend class ServiceRollout;
+  struct Reload;
+
   void on_instance_state(Instance& instance, ProcessState before) override;
   void on_instance_health(Instance& instance, health::HealthStatus before) override;
   void request_evaluate();
@@ -66,12 +119,24 @@ class Supervisor final : public InstanceObserver {
   bool dependency_met(const config::Dependency& dep) const;
   bool dependency_failed(const config::Dependency& dep) const;
   void note_service_state(const Service& service);
+  void request_reload_step();
+  void reload_step();
+  void finish_reload();
+  /// Ends a running reload early (shutdown): `done` gets what was applied.
+  void abort_reload();
+  void order_services();
+  /// The port for instance `index` of `spec`: port + index, or a free one
+  /// when another instance holds that.
+  std::optional<std::uint16_t> port_for(const config::ServiceSpec& spec, int index) const;
+  bool under_rollout(const std::string& name) const;
 
   InstanceDeps deps_;
   core::EventBus& events_;
   std::shared_ptr<const config::Config> config_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order
   std::map<std::string, ProcessState> last_state_;
+  std::unique_ptr<Reload> reload_;
+  bool reload_step_pending_ = false;
   bool evaluate_pending_ = false;
   bool shutting_down_ = false;
   std::function<void()> shutdown_done_;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "meshd/config/loader.hpp"
+#include "meshd/daemon/daemon.hpp"
+
 namespace meshd::daemon {
 namespace {
 
@@ -27,7 +30,25 @@ TEST(Cli, DevMeansTheDevEnvironmentAndDebugLogs) {
   ASSERT_NE(run, nullptr);
   EXPECT_TRUE(run->dev);
   EXPECT_EQ(run->environment, "dev");
+  EXPECT_TRUE(run->environment_optional);
   EXPECT_EQ(*run->log_level, "debug");
+  auto named = std::get<RunOptions>(parse_command_line({"run", "-c", "f.yaml", "--dev", "--env", "staging"}));
+  EXPECT_EQ(named.environment, "staging");
+  EXPECT_FALSE(named.environment_optional);
+}
+
+// --dev applies the dev overlay when the file has one and loads any file;
+// --env dev insists on it.
+TEST(Cli, DevLoadsAFileWithoutADevOverlay) {
+  const std::string plain = "services:\n  a:\n    command: [/bin/true]\n";
+  const std::string with_dev = plain + "environments:\n  dev:\n    services:\n      a: {replicas: 2}\n";
+  auto dev = std::get<RunOptions>(parse_command_line({"run", "-c", "f.yaml", "--dev"}));
+  EXPECT_EQ(load_config_text(plain, "f.yaml", dev).find("a")->replicas, 1);
+  auto overlaid = load_config_text(with_dev, "f.yaml", dev);
+  EXPECT_EQ(overlaid.find("a")->replicas, 2);
+  EXPECT_EQ(overlaid.environment, "dev");
+  auto env = std::get<RunOptions>(parse_command_line({"run", "-c", "f.yaml", "--env", "dev"}));
+  EXPECT_THROW(load_config_text(plain, "f.yaml", env), config::ConfigError);
 }
 
 TEST(Cli, ValidateAndVersion) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/fake_launcher.hpp"
+#include "fakes/fake_readiness.hpp"
 #include "fakes/fake_scheduler.hpp"
 
 namespace meshd::supervisor {
@@ -11,17 +12,13 @@ namespace {
 using namespace std::chrono_literals;
 using health::HealthStatus;
 
-// A readiness channel the test fires by hand (READY=1).
-struct FakeReadiness final : ReadinessChannel {
-  std::string address() const override { return "@fake"; }
-};
-
 struct Fixture {
   testing::FakeClock clock;
   testing::FakeScheduler scheduler{clock};
   testing::FakeLauncher launcher;
   core::EventBus events{clock};
-  std::map<std::string, std::function<void()>> ready;  // by instance id
+  testing::FakeReadiness readiness;
+  std::map<std::string, std::function<void()>>& ready = readiness.ready;  // by instance id
   config::Config cfg;
   std::unique_ptr<Supervisor> sup;
 
@@ -44,13 +41,7 @@ struct Fixture {
     deps.scheduler = &scheduler;
     deps.launcher = &launcher;
     deps.random01 = [] { return 1.0; };
-    deps.make_readiness_channel = [this](const std::string& name, std::function<void()> on_ready) {
-      // name is meshd/<pid>/<instance>/<n>
-      auto a = name.find('/', 6);
-      auto b = name.find('/', a + 1);
-      ready[name.substr(a + 1, b - a - 1)] = std::move(on_ready);
-      return std::make_unique<FakeReadiness>();
-    };
+    deps.make_readiness_channel = readiness.factory();
     sup = std::make_unique<Supervisor>(deps, events, std::make_shared<const config::Config>(cfg));
     sup->start_all();
     scheduler.run_ready();

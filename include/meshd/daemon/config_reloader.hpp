@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "meshd/config/diff.hpp"
+#include "meshd/config/types.hpp"
+#include "meshd/core/clock.hpp"
+#include "meshd/core/event_bus.hpp"
+#include "meshd/daemon/cli.hpp"
+#include "meshd/store/database.hpp"
+#include "meshd/supervisor/supervisor.hpp"
+
+namespace meshd::daemon {
+
+/// Every way to reload the config (SIGHUP, POST /api/v1/config/reload,
+/// POST /admin/config, POST /api/v1/config/rollback, and the file watch of
+/// --dev) goes through here: load and validate completely first, then hand
+/// the difference to Supervisor::reload, keep each applied version in
+/// SQLite, and remember the last rejected one. One reload at a time: a
+/// request over HTTP while one runs gets 409; SIGHUP and file changes wait
+/// for it (the last one wins). See docs/reload.md.
+class ConfigReloader {
+ public:
+  struct Hooks {
+    /// Validated, about to be applied: the data path takes the new
+    /// traffic settings now.
+    std::function<void(const std::shared_ptr<const config::Config>& next, const config::ConfigDiff& diff)> begin;
+    /// Finished: `running` is what runs now (rolled-back services on their
+    /// old definitions).
+    std::function<void(const std::shared_ptr<const config::Config>& running)> finished;
+  };
+
+  /// An answer for the HTTP layer: status and JSON body.
+  using Done = std::function<void(int status, nlohmann::json body)>;
+
+  ConfigReloader(boost::asio::io_context& io, const core::TimeSource& clock, RunOptions options,
+                 supervisor::Supervisor& supervisor, store::Database& database, core::EventBus& events,
+                 std::shared_ptr<const config::Config> running, std::int64_t running_version, Hooks hooks);
+  ~ConfigReloader();
+
+  /// Re-reads the file given with -c. `wait`: answer when the rollout is
+  /// finished (200) rather than once it is accepted (202).
+  void reload_file(const std::string& trigger, bool wait, Done done);
+  /// POST /admin/config: the body is a whole config in YAML (or JSON), or,
+  /// with Content-Type application/json-patch+json or a JSON array body, an
+  /// RFC 6902 patch, or with application/merge-patch+json an RFC 7396
+  /// merge patch, applied to the last applied config's text.
+  void reload_body(const std::string& body, const std::string& content_type, bool wait, Done done);
+  /// POST /api/v1/config/rollback?to=N: the text stored for version N.
+  void rollback_to(std::int64_t version, bool wait, Done done);
+  /// SIGHUP and file changes: never refused; queued behind a running reload.
+  void reload_in_background(const std::string& trigger);
+
+  /// For GET /api/v1/config: the running version, the last rejected one,
+  /// and the reload in progress.
+  nlohmann::json status() const;
+  /// For GET /api/v1/config/history.
+  nlohmann::json history(int limit) const;
+  bool busy() const { return busy_; }
+
+  /// --dev: reload when the file changes on disk (polled, debounced).
+  void watch_file(core::Duration poll = core::Duration(500), core::Duration settle = core::Duration(300));
+
+ private:
+  struct Attempt {
+    std::string trigger;
+    std::string source;       // the YAML text
+    std::string source_name;  // for error messages
+    bool wait = false;
+    Done done;
+  };
+  void apply(Attempt attempt);
+  void reject(const Attempt& attempt, int status, const std::string& code, const std::string& message,
+              nlohmann::json detail);
+  void finished(const Attempt& attempt, std::int64_t version, const supervisor::ReloadReport& report,
+                nlohmann::json base);
+  void poll_file();
+
+  boost::asio::io_context& io_;
+  const core::TimeSource& clock_;
+  RunOptions options_;
+  supervisor::Supervisor& supervisor_;
+  store::Database& database_;
+  core::EventBus& events_;
+  std::shared_ptr<const config::Config> running_;
+  std::int64_t running_version_;
+  Hooks hooks_;
+  bool busy_ = false;
+  std::optional<std::string> queued_;  // a background trigger waiting for the running reload
+  nlohmann::json in_progress_;         // what the running reload changes
+  nlohmann::json rejected_;            // the last rejected attempt, or null
+  nlohmann::json last_result_;         // the last finished reload, or null
+  // --dev file watch
+  std::unique_ptr<boost::asio::steady_timer> watch_timer_;
+  core::Duration watch_poll_{500};
+  core::Duration watch_settle_{300};
+  std::string watch_stamp_;
+  std::string watch_pending_stamp_;
+  core::TimePoint watch_changed_at_{};
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace meshd::daemon

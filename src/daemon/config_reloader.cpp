@@ -1,0 +1,367 @@
+#include "meshd/daemon/config_reloader.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "meshd/config/loader.hpp"
+#include "meshd/daemon/daemon.hpp"
+
+namespace meshd::daemon {
+namespace {
+
+using nlohmann::json;
+
+json error_body(const std::string& code, const std::string& message, json detail = json::object()) {
+  json error = {{"code", code}, {"message", message}};
+  error.update(detail);
+  return {{"error", error}};
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string file_stamp(const std::string& path) {
+  std::error_code ec;
+  auto time = std::filesystem::last_write_time(path, ec);
+  if (ec) return "missing";
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return "missing";
+  return std::to_string(time.time_since_epoch().count()) + ":" + std::to_string(size);
+}
+
+}  // namespace
+
+ConfigReloader::ConfigReloader(boost::asio::io_context& io, const core::TimeSource& clock, RunOptions options,
+                               supervisor::Supervisor& supervisor, store::Database& database, core::EventBus& events,
+                               std::shared_ptr<const config::Config> running, std::int64_t running_version,
+                               Hooks hooks)
+    : io_(io),
+      clock_(clock),
+      options_(std::move(options)),
+      supervisor_(supervisor),
+      database_(database),
+      events_(events),
+      running_(std::move(running)),
+      running_version_(running_version),
+      hooks_(std::move(hooks)) {}
+
+ConfigReloader::~ConfigReloader() { alive_.reset(); }
+
+void ConfigReloader::reload_file(const std::string& trigger, bool wait, Done done) {
+  std::ifstream in(options_.config_path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    Attempt attempt{trigger, "", options_.config_path, wait, std::move(done)};
+    reject(attempt, 400, "invalid_config", options_.config_path + ": cannot read the file", json::object());
+    return;
+  }
+  apply(Attempt{trigger, text.str(), options_.config_path, wait, std::move(done)});
+}
+
+void ConfigReloader::reload_body(const std::string& body, const std::string& content_type, bool wait, Done done) {
+  std::string type = lower(content_type.substr(0, content_type.find(';')));
+  type.erase(std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }), type.end());
+  Attempt attempt{"POST /admin/config", "", "POST /admin/config", wait, std::move(done)};
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    reject(attempt, 400, "bad_request",
+           "empty body: send the whole config as YAML, or a JSON patch with Content-Type application/json-patch+json",
+           json::object());
+    return;
+  }
+  bool json_patch = type == "application/json-patch+json";
+  bool merge_patch = type == "application/merge-patch+json";
+  json patch;
+  if (json_patch || merge_patch || type == "application/json") {
+    patch = json::parse(body, nullptr, false);
+    if (patch.is_discarded()) {
+      reject(attempt, 400, "bad_request", "the body is not valid JSON (Content-Type " + type + ")", json::object());
+      return;
+    }
+    if (type == "application/json" && patch.is_array()) json_patch = true;
+  }
+  if (json_patch && !patch.is_array()) {
+    reject(attempt, 400, "bad_request", "a JSON patch (RFC 6902) is an array of operations", json::object());
+    return;
+  }
+  if (merge_patch && !patch.is_object()) {
+    reject(attempt, 400, "bad_request", "a merge patch (RFC 7396) is a JSON object", json::object());
+    return;
+  }
+  if (!json_patch && !merge_patch) {
+    attempt.source = body;  // a whole config; JSON is YAML too
+    apply(std::move(attempt));
+    return;
+  }
+  // A patch applies to the text of the config last applied.
+  auto latest = database_.config_history(1);
+  std::string base_text = latest.empty() ? std::string() : latest.front().source;
+  json base;
+  try {
+    base = config::yaml_to_json(base_text, "the running config");
+  } catch (const config::ConfigError& e) {
+    reject(attempt, 409, "conflict", std::string("the running config's text cannot be patched: ") + e.what(),
+           json::object());
+    return;
+  }
+  try {
+    if (json_patch) {
+      base = base.patch(patch);
+      attempt.trigger = "POST /admin/config (JSON patch)";
+    } else {
+      base.merge_patch(patch);
+      attempt.trigger = "POST /admin/config (merge patch)";
+    }
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    // "[json.exception.out_of_range.403] key 'x' not found" -> the message.
+    if (auto close = what.find("] "); close != std::string::npos) what = what.substr(close + 2);
+    reject(attempt, 400, "bad_request", "the patch does not apply: " + what, json::object());
+    return;
+  }
+  attempt.source = base.dump(2) + "\n";
+  attempt.source_name = "POST /admin/config (patched)";
+  apply(std::move(attempt));
+}
+
+void ConfigReloader::rollback_to(std::int64_t version, bool wait, Done done) {
+  for (const auto& v : database_.config_history(1 << 20)) {
+    if (v.version != version) continue;
+    apply(Attempt{"rollback to version " + std::to_string(version), v.source, "config version " + std::to_string(version),
+                  wait, std::move(done)});
+    return;
+  }
+  if (done)
+    done(404, error_body("not_found", "no config version " + std::to_string(version) +
+                                          "; GET /api/v1/config/history lists the versions kept"));
+}
+
+void ConfigReloader::reload_in_background(const std::string& trigger) {
+  if (busy_ || supervisor_.reloading()) {
+    spdlog::info("{}: a reload is still being applied; reloading again when it is done", trigger);
+    queued_ = trigger;
+    return;
+  }
+  reload_file(trigger, false, nullptr);
+}
+
+void ConfigReloader::reject(const Attempt& attempt, int status, const std::string& code, const std::string& message,
+                            json detail) {
+  spdlog::error("config reload ({}) rejected, nothing changed: {}", attempt.trigger, message);
+  json error = {{"code", code}, {"message", message}};
+  error.update(detail);
+  rejected_ = {{"time_ms", core::to_unix_ms(clock_.wall_now())}, {"trigger", attempt.trigger}, {"error", error}};
+  events_.publish("config.rejected", "", "", "config reload (" + attempt.trigger + ") rejected: " + message,
+                  {{"trigger", attempt.trigger}, {"error", error}});
+  if (attempt.done) attempt.done(status, {{"error", error}});
+}
+
+void ConfigReloader::apply(Attempt attempt) {
+  if (busy_ || supervisor_.reloading()) {
+    std::string pending;
+    for (const auto& n : supervisor_.reload_pending()) pending += (pending.empty() ? "" : ", ") + n;
+    if (attempt.done)
+      attempt.done(409, error_body("conflict", "a reload is still being applied" +
+                                                   (pending.empty() ? std::string() : " (replacing " + pending + ")") +
+                                                   "; try again when GET /api/v1/config shows it finished"));
+    return;
+  }
+  config::Config loaded;
+  try {
+    loaded = load_config_text(attempt.source, attempt.source_name, options_);
+  } catch (const config::ConfigError& e) {
+    json where = {{"file", e.file()}};
+    if (e.line() > 0) where["line"] = e.line();
+    if (e.column() > 0) where["column"] = e.column();
+    reject(attempt, 400, "invalid_config", e.what(), where);
+    return;
+  } catch (const std::exception& e) {
+    reject(attempt, 400, "invalid_config", e.what(), json::object());
+    return;
+  }
+  loaded.source_path = running_->source_path;
+  // What a running meshd cannot change keeps its running value: the
+  // listening sockets, the data dir, the log format and the CORS origins
+  // (copied into every connection). api_token, auth_reads and log_level
+  // change live.
+  std::vector<std::string> needs_restart;
+  const auto& m = running_->mesh;
+  if (!(loaded.mesh.listen == m.listen)) needs_restart.push_back("listen");
+  if (loaded.mesh.gateway != m.gateway) needs_restart.push_back("gateway");
+  if (loaded.mesh.data_dir != m.data_dir) needs_restart.push_back("data_dir");
+  if (loaded.mesh.log_format != m.log_format) needs_restart.push_back("log_format");
+  if (loaded.mesh.cors_origins != m.cors_origins) needs_restart.push_back("cors_origins");
+  loaded.mesh.cors_origins = m.cors_origins;
+  loaded.mesh.listen = m.listen;
+  loaded.mesh.gateway = m.gateway;
+  loaded.mesh.data_dir = m.data_dir;
+  loaded.mesh.log_format = m.log_format;
+  for (const auto& key : needs_restart)
+    spdlog::warn("config reload ({}): mesh.{} changed; it takes effect when meshd restarts", attempt.trigger, key);
+
+  auto next = std::make_shared<const config::Config>(std::move(loaded));
+  auto diff = config::diff_configs(*running_, *next);
+  json changes = json::array();
+  for (const auto& d : diff.services)
+    if (d.change != config::ServiceChange::unchanged)
+      changes.push_back({{"service", d.name}, {"change", config::to_string(d.change)}, {"fields", d.fields}});
+  json mesh = {{"applied", diff.mesh_fields}, {"needs_restart", needs_restart}};
+  if (diff.empty()) {
+    spdlog::info("config reload ({}): nothing changed", attempt.trigger);
+    if (attempt.done)
+      attempt.done(200, {{"changed", false}, {"version", running_version_}, {"trigger", attempt.trigger},
+                         {"mesh", mesh}});
+    return;
+  }
+  auto history = database_.config_history(1);
+  std::int64_t version = std::max<std::int64_t>(running_version_, history.empty() ? 0 : history.front().version) + 1;
+  json base = {{"changed", true}, {"version", version}, {"trigger", attempt.trigger}, {"changes", changes}, {"mesh", mesh}};
+  busy_ = true;
+  in_progress_ = {{"version", version}, {"trigger", attempt.trigger},
+                  {"started_ms", core::to_unix_ms(clock_.wall_now())}, {"changes", changes}};
+  events_.publish("config.reload", "", "",
+                  "applying config version " + std::to_string(version) + " (" + attempt.trigger + "): " +
+                      std::to_string(changes.size()) + " service(s) change",
+                  {{"version", version}, {"trigger", attempt.trigger}, {"changes", changes}});
+  if (hooks_.begin) hooks_.begin(next, diff);
+
+  auto finished_now = std::make_shared<bool>(false);
+  bool wait = attempt.wait;
+  auto done = attempt.done;
+  std::weak_ptr<bool> alive = alive_;
+  auto shared_attempt = std::make_shared<Attempt>(std::move(attempt));
+  auto status = supervisor_.reload(next, [this, alive, shared_attempt, version, base, finished_now](
+                                             supervisor::ReloadReport report) {
+    if (alive.expired()) return;
+    *finished_now = true;
+    finished(*shared_attempt, version, report, base);
+  });
+  if (!status) {
+    busy_ = false;
+    in_progress_ = nullptr;
+    if (hooks_.finished) hooks_.finished(running_);
+    if (done) done(409, error_body("conflict", status.error().message));
+    return;
+  }
+  // Answered by finished() when it waits or when everything was applied at once.
+  if (!wait && !*finished_now && done) {
+    json accepted = base;
+    accepted["accepted"] = true;
+    accepted["status"] = "GET /api/v1/config shows the rollout; ?wait=true answers when it is done";
+    done(202, accepted);
+    shared_attempt->done = nullptr;
+  }
+}
+
+void ConfigReloader::finished(const Attempt& attempt, std::int64_t version, const supervisor::ReloadReport& report,
+                              json base) {
+  running_ = report.running;
+  running_version_ = version;
+  busy_ = false;
+  in_progress_ = nullptr;
+  json services = json::array();
+  json rolled_back = json::object();
+  bool interrupted = false;
+  for (const auto& o : report.services) {
+    if (o.change == config::ServiceChange::unchanged) continue;
+    json s = {{"service", o.service}, {"change", config::to_string(o.change)}, {"result", o.result},
+              {"fields", o.fields}};
+    if (!o.reason.empty()) s["reason"] = o.reason;
+    if (o.result == "rolled_back") rolled_back[o.service] = o.reason;
+    if (o.result == "interrupted") interrupted = true;
+    services.push_back(std::move(s));
+  }
+  std::string result = interrupted ? "interrupted" : rolled_back.empty() ? "applied" : "rolled_back";
+  std::string note = attempt.trigger;
+  if (!rolled_back.empty()) {
+    note += "; rolled back:";
+    for (const auto& [name, reason] : rolled_back.items()) note += " " + name;
+  }
+  auto now_ms = core::to_unix_ms(clock_.wall_now());
+  database_.append_config(store::ConfigVersion{version, now_ms, attempt.source, note});
+  base["result"] = result;
+  base["services"] = services;
+  base["finished_ms"] = now_ms;
+  if (!rolled_back.empty()) {
+    rejected_ = {{"version", version}, {"time_ms", now_ms}, {"trigger", attempt.trigger}, {"services", rolled_back}};
+    events_.publish("config.rolled_back", "", "",
+                    "config version " + std::to_string(version) + " applied, but " + std::to_string(rolled_back.size()) +
+                        " service(s) rolled back to their previous definition",
+                    {{"version", version}, {"services", rolled_back}});
+  } else {
+    events_.publish("config.applied", "", "", "config version " + std::to_string(version) + " applied (" + result + ")",
+                    {{"version", version}, {"result", result}});
+  }
+  last_result_ = base;
+  if (hooks_.finished) hooks_.finished(running_);
+  if (attempt.done) attempt.done(200, base);
+  if (queued_ && !interrupted) {
+    auto trigger = *queued_;
+    queued_.reset();
+    std::weak_ptr<bool> alive = alive_;
+    boost::asio::post(io_, [this, alive, trigger] {
+      if (!alive.expired()) reload_in_background(trigger);
+    });
+  }
+}
+
+json ConfigReloader::status() const {
+  json reload = {{"in_progress", busy_}};
+  if (busy_) {
+    reload.update(in_progress_);
+    reload["replacing"] = supervisor_.reload_pending();
+  }
+  if (queued_) reload["queued"] = *queued_;
+  return {{"running_version", running_version_}, {"rejected", rejected_}, {"reload", reload}, {"last_reload", last_result_}};
+}
+
+json ConfigReloader::history(int limit) const {
+  json versions = json::array();
+  for (const auto& v : database_.config_history(limit))
+    versions.push_back({{"version", v.version},
+                        {"time_ms", v.time_ms},
+                        {"note", v.note},
+                        {"bytes", v.source.size()},
+                        {"running", v.version == running_version_}});
+  return {{"versions", versions}, {"running_version", running_version_}};
+}
+
+void ConfigReloader::watch_file(core::Duration poll, core::Duration settle) {
+  watch_poll_ = poll;
+  watch_settle_ = settle;
+  watch_stamp_ = file_stamp(options_.config_path);
+  watch_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+  spdlog::info("--dev: watching {} for changes", options_.config_path);
+  poll_file();
+}
+
+void ConfigReloader::poll_file() {
+  watch_timer_->expires_after(watch_poll_);
+  std::weak_ptr<bool> alive = alive_;
+  watch_timer_->async_wait([this, alive](const boost::system::error_code& ec) {
+    if (ec || alive.expired()) return;
+    std::string stamp = file_stamp(options_.config_path);
+    auto now = clock_.now();
+    if (stamp != watch_stamp_) {
+      // Reload once the file stopped changing (an editor writes in steps).
+      if (stamp != watch_pending_stamp_) {
+        watch_pending_stamp_ = stamp;
+        watch_changed_at_ = now;
+      } else if (now - watch_changed_at_ >= watch_settle_ && stamp != "missing") {
+        watch_stamp_ = stamp;
+        spdlog::info("--dev: {} changed; reloading", options_.config_path);
+        reload_in_background("file change (--dev)");
+      }
+    }
+    poll_file();
+  });
+}
+
+}  // namespace meshd::daemon
