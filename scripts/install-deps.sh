@@ -11,7 +11,11 @@ PACKAGES=(
   python3 python3-pytest curl procps iproute2
 )
 if [[ "${MESHD_WITH_BROWSER:-0}" == 1 ]]; then
-  PACKAGES+=(chromium nodejs npm)
+  PACKAGES+=(chromium)
+  # Node.js may come from elsewhere (NodeSource's nodejs bundles npm and
+  # conflicts with Debian's npm package): install it only when missing.
+  command -v node >/dev/null || PACKAGES+=(nodejs)
+  command -v npm >/dev/null || PACKAGES+=(npm)
 fi
 
 missing=()
