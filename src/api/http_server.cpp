@@ -49,6 +49,9 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
+    // Answers are sent straight on the non-blocking socket (write()); the
+    // mode is an ioctl, so it is set here once rather than in a wake-up.
+    stream_.socket().non_blocking(true, ec);
   }
 
   void start() { read(); }
@@ -134,7 +137,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!awaiting_ || ec == asio::error::operation_aborted) return;
     if (!ec) {
       char byte = 0;
-      stream_.socket().non_blocking(true, ec);
+      if (!stream_.socket().non_blocking()) stream_.socket().non_blocking(true, ec);  // an ioctl: once
       if (!ec) stream_.socket().receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) return watch_peer();
       if (!ec) return;  // the next request, pipelined: it waits its turn in the kernel
@@ -179,10 +182,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // One gathered write of the head and the body; a shared body (a cached
   // discover answer) is written from the cache without a copy.
   void write(Response response) {
-    if (watching_) {  // the watch for a hang-up ends; on_write waits for it
-      beast::error_code ignored;
-      stream_.socket().cancel(ignored);
-    }
     std::shared_ptr<const std::string> body = std::move(response.shared_body);
     if (!body) body = std::make_shared<const std::string>(std::move(response.body));
     HeadOptions options{version_, keep_alive_, cors_origin_};
@@ -195,9 +194,16 @@ class Session : public std::enable_shared_from_this<Session> {
     // Whatever does not fit goes out asynchronously, under the timeout.
     beast::error_code ec;
     std::size_t sent = 0;
-    stream_.socket().non_blocking(true, ec);
+    // Setting the mode is an ioctl: once per connection, not per answer.
+    if (!stream_.socket().non_blocking()) stream_.socket().non_blocking(true, ec);
     if (!ec) sent = stream_.socket().send(buffers, 0, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+    // The watch for a hang-up ends (on_write waits for it); after the send,
+    // so that a wake-up's answers go out before any of this bookkeeping.
+    if (watching_) {
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);
+    }
     if (ec || sent == asio::buffer_size(buffers)) {
       asio::post(stream_.get_executor(), [self = shared_from_this(), ec] { self->on_write(ec); });
       return;

@@ -101,11 +101,22 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
     p.timer = 0;
     p.watch = 0;
   };
-  auto finish = [pending, answer, release]() mutable {
+  // A change wakes every watcher of the service in one loop: each answer
+  // goes out first and the bookkeeping (cancelling the wait's timer, an
+  // Asio timer-queue removal and two posts) runs after the whole loop, so
+  // the last watcher's answer does not wait for everybody's cleanup.
+  auto finish = [pending, answer, &ctx]() mutable {
     if (pending->done) return;
-    release(*pending);
+    pending->done = true;
+    if (pending->watch) ctx.registry->cancel(pending->watch);
+    pending->watch = 0;
     answer(pending->respond);
     pending->respond = nullptr;
+    if (pending->timer)
+      ctx.scheduler->post([pending, &ctx] {
+        ctx.scheduler->cancel(pending->timer);
+        pending->timer = 0;
+      });
   };
   auto jitter = core::Duration(static_cast<long long>(ctx.random01() * static_cast<double>(wait.count()) / 16.0));
   pending->timer = ctx.scheduler->schedule(wait + jitter, [pending, finish]() mutable {
