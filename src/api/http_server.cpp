@@ -137,8 +137,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!awaiting_ || ec == asio::error::operation_aborted) return;
     if (!ec) {
       char byte = 0;
-      if (!stream_.socket().non_blocking()) stream_.socket().non_blocking(true, ec);  // an ioctl: once
-      if (!ec) stream_.socket().receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+      stream_.socket().receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) return watch_peer();
       if (!ec) return;  // the next request, pipelined: it waits its turn in the kernel
     }
@@ -194,9 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // Whatever does not fit goes out asynchronously, under the timeout.
     beast::error_code ec;
     std::size_t sent = 0;
-    // Setting the mode is an ioctl: once per connection, not per answer.
-    if (!stream_.socket().non_blocking()) stream_.socket().non_blocking(true, ec);
-    if (!ec) sent = stream_.socket().send(buffers, 0, ec);
+    sent = stream_.socket().send(buffers, 0, ec);  // non-blocking since the constructor
     if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
     // The watch for a hang-up ends (on_write waits for it); after the send,
     // so that a wake-up's answers go out before any of this bookkeeping.
