@@ -313,8 +313,8 @@ class RawBackend:
 
 
 def read_response(f):
-    """(status line, headers dict with lower-case names, body) from a file
-    made by socket.makefile('rb'), following Content-Length or chunking."""
+    """(status line, headers dict with lower-case names) from a file made by
+    socket.makefile('rb'); the body is left for the caller."""
     status = f.readline().decode().strip()
     headers = {}
     while True:
@@ -324,6 +324,17 @@ def read_response(f):
         k, v = line.split(":", 1)
         headers[k.strip().lower()] = v.strip()
     return status, headers
+
+
+def read_chunked(f):
+    """A chunked body from `f`, through its last (empty) chunk."""
+    body = b""
+    while True:
+        size = int(f.readline().strip(), 16)
+        chunk = f.read(size + 2)[:size]
+        if size == 0:
+            return body
+        body += chunk
 
 
 def test_framing_pipelining_head_and_http10(tmp_path):
@@ -345,26 +356,14 @@ def test_framing_pipelining_head_and_http10(tmp_path):
                 assert status == "HTTP/1.1 200 OK" and h["content-length"] == "5"
                 status, h = read_response(f)
                 assert status == "HTTP/1.1 200 OK" and h["transfer-encoding"] == "chunked"
-                body = b""
-                while True:
-                    size = int(f.readline().strip(), 16)
-                    chunk = f.read(size + 2)[:size]
-                    if size == 0:
-                        break
-                    body += chunk
+                body = read_chunked(f)
                 assert body == b"hello-chunked"
                 # A body that ends at the upstream's close is re-chunked for
                 # an HTTP/1.1 client, which keeps its connection.
                 s.sendall(b"GET /raw/eof HTTP/1.1\r\nHost: x\r\n\r\n")
                 status, h = read_response(f)
                 assert status == "HTTP/1.1 200 OK" and h["x-app"] == "eof" and h["transfer-encoding"] == "chunked"
-                body = b""
-                while True:
-                    size = int(f.readline().strip(), 16)
-                    chunk = f.read(size + 2)[:size]
-                    if size == 0:
-                        break
-                    body += chunk
+                body = read_chunked(f)
                 assert body == b"hello-until-close"
             # HTTP/1.0: no chunking; the same body is ended by closing.
             with socket.create_connection((host, int(p)), timeout=5) as s:
