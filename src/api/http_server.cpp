@@ -179,21 +179,37 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // One gathered write of the head and the body; a shared body (a cached
-  // discover answer) is written from the cache without a copy.
+  // discover answer) is written from the cache without a copy, and a
+  // prepared answer, where this connection can take it as it is, in one
+  // contiguous send.
   void write(Response response) {
+    if (response.prepared) {
+      if (version_ == 11 && keep_alive_ && cors_origin_.empty() && !head_) return write_prepared(std::move(response.prepared));
+      response = response.prepared->response;  // shares the body
+    }
     std::shared_ptr<const std::string> body = std::move(response.shared_body);
     if (!body) body = std::make_shared<const std::string>(std::move(response.body));
     HeadOptions options{version_, keep_alive_, cors_origin_};
     auto head = std::make_shared<const std::string>(response_head(response, body->size(), options));
     std::array<asio::const_buffer, 2> buffers{asio::buffer(*head), asio::buffer(*body)};
     if (head_ || status_has_no_body(response.status)) buffers[1] = asio::const_buffer();
-    // Most answers fit in the socket's send buffer: send them now, without
-    // an async operation and the stream's timeout timer (a timer-queue
-    // insert and removal each, a thousand when a blocking query wakes).
-    // Whatever does not fit goes out asynchronously, under the timeout.
+    send(buffers, [head, body] {});
+  }
+
+  void write_prepared(std::shared_ptr<const PreparedResponse> prepared) {
+    asio::const_buffer bytes = asio::buffer(prepared->wire);  // one buffer: Asio sends it with send(), not sendmsg()
+    send(bytes, [prepared] {});
+  }
+
+  // Most answers fit in the socket's send buffer: send them now, without
+  // an async operation and the stream's timeout timer (a timer-queue
+  // insert and removal each, a thousand when a blocking query wakes).
+  // Whatever does not fit goes out asynchronously, under the timeout;
+  // `keep` holds the bytes until then.
+  template <class Buffers, class Keep>
+  void send(const Buffers& buffers, Keep keep) {
     beast::error_code ec;
-    std::size_t sent = 0;
-    sent = stream_.socket().send(buffers, 0, ec);  // non-blocking since the constructor
+    std::size_t sent = stream_.socket().send(buffers, 0, ec);  // non-blocking since the constructor
     if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
     // The watch for a hang-up ends (on_write waits for it); after the send,
     // so that a wake-up's answers go out before any of this bookkeeping.
@@ -205,10 +221,10 @@ class Session : public std::enable_shared_from_this<Session> {
       asio::post(stream_.get_executor(), [self = shared_from_this(), ec] { self->on_write(ec); });
       return;
     }
-    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    beast::buffers_suffix<Buffers> rest(buffers);
     rest.consume(sent);
     stream_.expires_after(options_.idle_timeout);
-    asio::async_write(stream_, rest, [self = shared_from_this(), head, body](beast::error_code e, std::size_t) {
+    asio::async_write(stream_, rest, [self = shared_from_this(), keep](beast::error_code e, std::size_t) {
       self->on_write(e);
     });
   }

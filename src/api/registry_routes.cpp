@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <utility>
 
 #include "meshd/api/routes.hpp"
 #include "meshd/api/views.hpp"
@@ -36,10 +37,68 @@ nlohmann::json discover_body(ApiContext& ctx, const std::string& service, const 
   return {{"service", service}, {"index", ctx.registry->index(service)}, {"instances", list}};
 }
 
-Response with_index(Response r, std::uint64_t index) {
-  r.headers.emplace_back("X-Mesh-Index", std::to_string(index));
-  return r;
+// The answer to a discover query at the service's current index, serialised
+// once per (service, index, filter): a blocking query's watchers all wake at
+// the same index, and repeated reads of a big service cost one
+// serialisation instead of one per request. Every answer shares the bytes.
+std::shared_ptr<const PreparedResponse> discover_answer(ApiContext& ctx, const std::string& service, const std::string& key,
+                                                       const std::string& tag, bool passing) {
+  auto current = ctx.registry->index(service);
+  if (ctx.discover_cache.size() > 512 && !ctx.discover_cache.count(key)) ctx.discover_cache.clear();  // tags are caller-chosen
+  auto& entry = ctx.discover_cache[key];
+  if (!entry.answer || entry.index != current) {
+    Response res = json_response(200, discover_body(ctx, service, tag, passing));
+    res.headers.emplace_back("X-Mesh-Index", std::to_string(current));
+    entry.answer = prepare_response(std::move(res));
+    entry.index = current;
+  }
+  return entry.answer;
 }
+
+// A parked blocking query: answered when its service's index moves past the
+// one it asked about, or when its wait ends, whichever is first.
+struct Parked {
+  ApiContext& ctx;
+  std::string service, key, tag;
+  bool passing = false;
+  Respond respond;
+  core::Scheduler::TimerId timer = 0;
+  registry::Registry::WatchId watch = 0;
+  bool done = false;
+
+  // A change wakes every watcher of the service in one loop: each answer
+  // goes out first, and the bookkeeping (cancelling the wait's timer, an
+  // Asio timer-queue removal and a post) runs once after the whole loop,
+  // so that the last watcher's answer does not wait for everybody's cleanup.
+  void answer() {
+    if (done) return;
+    done = true;
+    if (watch) ctx.registry->cancel(watch);
+    watch = 0;
+    Response res;
+    res.prepared = discover_answer(ctx, service, key, tag, passing);
+    auto r = std::move(respond);
+    r(std::move(res));
+    if (timer) {
+      if (ctx.woken_timers.empty())
+        ctx.scheduler->post([&ctx = ctx] {
+          for (auto id : std::exchange(ctx.woken_timers, {})) ctx.scheduler->cancel(id);
+        });
+      ctx.woken_timers.push_back(std::exchange(timer, 0));
+    }
+  }
+
+  // The client hung up first: nobody is left to answer.
+  void release() {
+    if (done) return;
+    done = true;
+    if (timer) ctx.scheduler->cancel(timer);
+    if (watch) ctx.registry->cancel(watch);
+    timer = 0;
+    watch = 0;
+    respond = nullptr;
+  }
+};
 
 void discover(ApiContext& ctx, const Request& req, const std::string& service, Respond respond) {
   if (!ctx.registry->has_service(service))
@@ -64,75 +123,26 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
     if (!d) return respond(error_response(ErrorCode::invalid_argument, "'wait' must be a duration like 30s or 500ms"));
     wait = std::min(*d, kMaxWait);
   }
-  // One body per (service, index, filter): a blocking query's watchers all
-  // wake at the same index, and repeated reads of a big service cost one
-  // serialisation instead of one per request. Every answer shares the
-  // cached bytes; the server writes them without a copy.
   std::string key = service + '\n' + tag + '\n' + (passing ? "1" : "0");
-  auto answer = [&ctx, service, key = std::move(key), tag, passing](Respond& r) {
-    auto current = ctx.registry->index(service);
-    if (ctx.discover_cache.size() > 512 && !ctx.discover_cache.count(key)) ctx.discover_cache.clear();  // tags are caller-chosen
-    auto& entry = ctx.discover_cache[key];
-    if (!entry.body || entry.index != current) {
-      entry.body = std::make_shared<const std::string>(json_response(200, discover_body(ctx, service, tag, passing)).body);
-      entry.index = current;
-    }
+  if (!index || ctx.registry->index(service) > *index) {
     Response res;
-    res.shared_body = entry.body;
-    r(with_index(std::move(res), current));
-  };
-  if (!index || ctx.registry->index(service) > *index) return answer(respond);
+    res.prepared = discover_answer(ctx, service, key, tag, passing);
+    return respond(std::move(res));
+  }
 
-  // Block until the service's index moves past `index` or the wait ends,
-  // whichever is first; jitter spreads the wake-ups of many watchers. A
-  // client that hangs up first is let go at once.
-  struct Pending {
-    Respond respond;
-    core::Scheduler::TimerId timer = 0;
-    registry::Registry::WatchId watch = 0;
-    bool done = false;
-  };
-  auto pending = std::make_shared<Pending>();
-  pending->respond = std::move(respond);
-  auto release = [&ctx](Pending& p) {
-    p.done = true;
-    if (p.timer) ctx.scheduler->cancel(p.timer);
-    if (p.watch) ctx.registry->cancel(p.watch);
-    p.timer = 0;
-    p.watch = 0;
-  };
-  // A change wakes every watcher of the service in one loop: each answer
-  // goes out first and the bookkeeping (cancelling the wait's timer, an
-  // Asio timer-queue removal and two posts) runs after the whole loop, so
-  // the last watcher's answer does not wait for everybody's cleanup.
-  auto finish = [pending, answer, &ctx]() mutable {
-    if (pending->done) return;
-    pending->done = true;
-    if (pending->watch) ctx.registry->cancel(pending->watch);
-    pending->watch = 0;
-    answer(pending->respond);
-    pending->respond = nullptr;
-    if (pending->timer)
-      ctx.scheduler->post([pending, &ctx] {
-        ctx.scheduler->cancel(pending->timer);
-        pending->timer = 0;
-      });
-  };
+  // Block until the index moves or the wait ends; jitter spreads the
+  // wake-ups of many watchers. A client that hangs up first is let go at once.
+  auto parked = std::make_shared<Parked>(Parked{ctx, service, std::move(key), tag, passing, std::move(respond)});
   auto jitter = core::Duration(static_cast<long long>(ctx.random01() * static_cast<double>(wait.count()) / 16.0));
-  pending->timer = ctx.scheduler->schedule(wait + jitter, [pending, finish]() mutable {
-    pending->timer = 0;
-    finish();
+  parked->timer = ctx.scheduler->schedule(wait + jitter, [parked] {
+    parked->timer = 0;
+    parked->answer();
   });
-  pending->watch = ctx.registry->watch(service, *index, [pending, finish]() mutable {
-    pending->watch = 0;
-    finish();
+  parked->watch = ctx.registry->watch(service, *index, [parked] {
+    parked->watch = 0;
+    parked->answer();
   });
-  if (req.hangup && !pending->done)
-    req.hangup->on_hangup([pending, release] {
-      if (pending->done) return;
-      release(*pending);
-      pending->respond = nullptr;
-    });
+  if (req.hangup && !parked->done) req.hangup->on_hangup([parked] { parked->release(); });
 }
 
 std::optional<nlohmann::json> parse_body(const Request& req, Respond& respond, bool optional) {

@@ -36,4 +36,16 @@ std::string response_head(const Response& response, std::size_t content_length, 
   return head;
 }
 
+std::shared_ptr<const PreparedResponse> prepare_response(Response response) {
+  auto prepared = std::make_shared<PreparedResponse>();
+  if (!response.shared_body) response.shared_body = std::make_shared<const std::string>(std::move(response.body));
+  response.body.clear();
+  const std::string& body = *response.shared_body;
+  bool no_body = status_has_no_body(response.status);
+  prepared->wire = response_head(response, body.size(), HeadOptions{});
+  if (!no_body) prepared->wire += body;
+  prepared->response = std::move(response);
+  return prepared;
+}
+
 }  // namespace meshd::api

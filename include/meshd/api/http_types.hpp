@@ -52,6 +52,8 @@ struct Request {
   }
 };
 
+struct PreparedResponse;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
@@ -61,8 +63,32 @@ struct Response {
   /// (a cached discover answer), written without a copy.
   std::shared_ptr<const std::string> shared_body;
 
-  const std::string& body_text() const { return shared_body ? *shared_body : body; }
+  /// When set, this whole answer instead of the fields above (they are in
+  /// prepared->response): serialised once by prepare_response() and sent
+  /// as is to many connections (the watchers of a blocking query all wake
+  /// at one index).
+  std::shared_ptr<const PreparedResponse> prepared;
+
+  const std::string& body_text() const;
 };
+
+/// One answer for many connections: `wire` holds the status line, headers
+/// and body as a keep-alive HTTP/1.1 connection without CORS receives them,
+/// so that the server's only work per connection is one send. A connection
+/// in another case (HTTP/1.0, HEAD, a CORS origin) gets its head built from
+/// `response`, whose body is shared.
+struct PreparedResponse {
+  Response response;
+  std::string wire;
+};
+
+/// Serialises `response` once (see PreparedResponse).
+std::shared_ptr<const PreparedResponse> prepare_response(Response response);
+
+inline const std::string& Response::body_text() const {
+  if (prepared) return prepared->response.body_text();
+  return shared_body ? *shared_body : body;
+}
 
 /// Completes a request; may be called later (blocking queries), once, on
 /// the control loop.

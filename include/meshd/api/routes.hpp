@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "meshd/api/router.hpp"
 #include "meshd/config/types.hpp"
@@ -53,12 +54,15 @@ struct ApiContext {
     std::int64_t seq = -1;
     core::TimePoint built{};
   } services_list_cache;
-  /// GET /api/v1/discover bodies by "service\ntag\npassing", valid for one index.
+  /// GET /api/v1/discover answers by "service\ntag\npassing", valid for one index.
   struct DiscoverCache {
-    std::shared_ptr<const std::string> body;
+    std::shared_ptr<const PreparedResponse> answer;
     std::uint64_t index = 0;
   };
   std::map<std::string, DiscoverCache> discover_cache;
+  /// Timers of blocking queries answered by a wake-up, cancelled together
+  /// after it (src/api/registry_routes.cpp).
+  std::vector<core::Scheduler::TimerId> woken_timers;
 };
 
 /// Registers the REST surface of SPEC section 5 implemented so far, with
