@@ -2,6 +2,8 @@
 
 #include <array>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -37,6 +39,9 @@ Request to_request(http::request<http::string_body>& req, const std::string& rem
   out.remote_address = remote;
   return out;
 }
+
+class Session;
+bool queue_in_batch(std::shared_ptr<Session> session);
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -184,52 +189,65 @@ class Session : public std::enable_shared_from_this<Session> {
   // contiguous send.
   void write(Response response) {
     if (response.prepared) {
-      if (version_ == 11 && keep_alive_ && cors_origin_.empty() && !head_) return write_prepared(std::move(response.prepared));
+      if (version_ == 11 && keep_alive_ && cors_origin_.empty() && !head_) {
+        out_buffers_ = {asio::buffer(response.prepared->wire), asio::const_buffer()};
+        out_keep_ = {std::move(response.prepared), nullptr};
+        return send();
+      }
       response = response.prepared->response;  // shares the body
     }
     std::shared_ptr<const std::string> body = std::move(response.shared_body);
     if (!body) body = std::make_shared<const std::string>(std::move(response.body));
     HeadOptions options{version_, keep_alive_, cors_origin_};
     auto head = std::make_shared<const std::string>(response_head(response, body->size(), options));
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(*head), asio::buffer(*body)};
-    if (head_ || status_has_no_body(response.status)) buffers[1] = asio::const_buffer();
-    send(buffers, [head, body] {});
+    out_buffers_ = {asio::buffer(*head), asio::buffer(*body)};
+    if (head_ || status_has_no_body(response.status)) out_buffers_[1] = asio::const_buffer();
+    out_keep_ = {std::move(head), std::move(body)};
+    send();
   }
 
-  void write_prepared(std::shared_ptr<const PreparedResponse> prepared) {
-    asio::const_buffer bytes = asio::buffer(prepared->wire);  // one buffer: Asio sends it with send(), not sendmsg()
-    send(bytes, [prepared] {});
-  }
-
-  // Most answers fit in the socket's send buffer: send them now, without
-  // an async operation and the stream's timeout timer (a timer-queue
-  // insert and removal each, a thousand when a blocking query wakes).
-  // Whatever does not fit goes out asynchronously, under the timeout;
-  // `keep` holds the bytes until then.
-  template <class Buffers, class Keep>
-  void send(const Buffers& buffers, Keep keep) {
+  // Sends out_buffers_ now or, while a ResponseBatch is open, with the
+  // batch when it closes.
+  void send() {
+    if (queue_in_batch(shared_from_this())) return;
     beast::error_code ec;
-    std::size_t sent = stream_.socket().send(buffers, 0, ec);  // non-blocking since the constructor
+    std::size_t sent = send_now(ec);
+    after_send(sent, ec);
+  }
+
+ public:
+  // Most answers fit in the socket's send buffer: they go out now, without
+  // an async operation and the stream's timeout timer (a timer-queue insert
+  // and removal each, a thousand when a blocking query wakes). One buffer
+  // goes with send(), two with sendmsg().
+  std::size_t send_now(beast::error_code& ec) {
+    auto& socket = stream_.socket();  // non-blocking since the constructor
+    std::size_t sent = out_buffers_[1].size() == 0 ? socket.send(out_buffers_[0], 0, ec) : socket.send(out_buffers_, 0, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+    return sent;
+  }
+
+  // What did not fit goes out asynchronously, under the timeout.
+  void after_send(std::size_t sent, beast::error_code ec) {
     // The watch for a hang-up ends (on_write waits for it); after the send,
     // so that a wake-up's answers go out before any of this bookkeeping.
     if (watching_) {
       beast::error_code ignored;
       stream_.socket().cancel(ignored);
     }
-    if (ec || sent == asio::buffer_size(buffers)) {
+    if (ec || sent == asio::buffer_size(out_buffers_)) {
       asio::post(stream_.get_executor(), [self = shared_from_this(), ec] { self->on_write(ec); });
       return;
     }
-    beast::buffers_suffix<Buffers> rest(buffers);
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(out_buffers_);
     rest.consume(sent);
     stream_.expires_after(options_.idle_timeout);
-    asio::async_write(stream_, rest, [self = shared_from_this(), keep](beast::error_code e, std::size_t) {
-      self->on_write(e);
-    });
+    asio::async_write(stream_, rest, [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_write(e); });
   }
 
+ private:
   void on_write(beast::error_code ec) {
+    out_keep_ = {};
     if (ec) return close();
     if (watching_) {  // the cancelled watch has not completed yet
       next_after_watch_ = true;
@@ -293,9 +311,42 @@ class Session : public std::enable_shared_from_this<Session> {
   bool watching_ = false;          // an async_wait for a hang-up is outstanding
   bool next_after_watch_ = false;  // the answer is written; go on once the wait completes
   std::shared_ptr<Hangup> hangup_;
+  std::array<asio::const_buffer, 2> out_buffers_;     // the answer being sent
+  std::array<std::shared_ptr<const void>, 2> out_keep_;  // what holds their bytes
 };
 
+// The answers queued while a ResponseBatch is open (one control loop: no locks).
+struct Batch {
+  int depth = 0;
+  std::vector<std::shared_ptr<Session>> sessions;
+  std::vector<std::pair<std::size_t, beast::error_code>> results;
+};
+thread_local Batch t_batch;
+
+bool queue_in_batch(std::shared_ptr<Session> session) {
+  if (t_batch.depth == 0) return false;
+  t_batch.sessions.push_back(std::move(session));
+  return true;
+}
+
 }  // namespace
+
+ResponseBatch::ResponseBatch() { ++t_batch.depth; }
+
+// The sends first, in one tight loop that keeps the kernel's send path
+// warm in the cache; the bookkeeping of each connection after all of them.
+ResponseBatch::~ResponseBatch() {
+  if (--t_batch.depth > 0) return;
+  auto sessions = std::move(t_batch.sessions);
+  t_batch.sessions.clear();
+  auto& results = t_batch.results;
+  results.resize(sessions.size());
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    results[i].second = {};
+    results[i].first = sessions[i]->send_now(results[i].second);
+  }
+  for (std::size_t i = 0; i < sessions.size(); ++i) sessions[i]->after_send(results[i].first, results[i].second);
+}
 
 struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener> {
   Listener(asio::io_context& io, const Router& r, const HttpServerOptions& o,

@@ -97,7 +97,7 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx) {
   ws.gauge({}, ctx.websocket_clients ? static_cast<double>(ctx.websocket_clients()) : 0);
   FamilyBuilder parked("meshd_registry_blocking_queries",
                        "Blocking discover queries waiting for their service to change", MetricType::Gauge);
-  parked.gauge({}, static_cast<double>(ctx.registry->watchers()));
+  parked.gauge({}, static_cast<double>(parked_queries(ctx)));
   FamilyBuilder dropped("meshd_store_dropped_writes_total", "Database writes dropped (queue full or refused)",
                         MetricType::Counter);
   dropped.counter({}, static_cast<double>(ctx.database->dropped_writes()));

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <memory>
+#include <vector>
 #include <utility>
 
 #include "meshd/api/routes.hpp"
@@ -55,50 +57,115 @@ std::shared_ptr<const PreparedResponse> discover_answer(ApiContext& ctx, const s
   return entry.answer;
 }
 
-// A parked blocking query: answered when its service's index moves past the
-// one it asked about, or when its wait ends, whichever is first.
-struct Parked {
-  ApiContext& ctx;
+}  // namespace
+
+// The blocking queries parked on one service with the same filter and the
+// same index: one registry watch for all of them, and when it fires, one
+// answer, sent to every one of them in one ResponseBatch. Consul clients
+// ask again with the index they were last given, so a thousand watchers
+// of a service are one group, whose wake-up costs a send per watcher and
+// little else.
+struct DiscoverWatch {
+  struct Member {
+    Respond respond;
+    core::Scheduler::TimerId timer = 0;
+    DiscoverWatch* group = nullptr;  // valid while !done
+    bool done = false;
+  };
+
+  std::string id;  // its key in ApiContext::discover_watches
   std::string service, key, tag;
   bool passing = false;
-  Respond respond;
-  core::Scheduler::TimerId timer = 0;
   registry::Registry::WatchId watch = 0;
-  bool done = false;
+  std::vector<std::shared_ptr<Member>> members;
+  std::size_t live = 0;  // members not done
+};
 
-  // A change wakes every watcher of the service in one loop: each answer
-  // goes out first, and the bookkeeping (cancelling the wait's timer, an
-  // Asio timer-queue removal and a post) runs once after the whole loop,
-  // so that the last watcher's answer does not wait for everybody's cleanup.
-  void answer() {
-    if (done) return;
-    done = true;
-    if (watch) ctx.registry->cancel(watch);
-    watch = 0;
-    Response res;
-    res.prepared = discover_answer(ctx, service, key, tag, passing);
-    auto r = std::move(respond);
-    r(std::move(res));
-    if (timer) {
-      if (ctx.woken_timers.empty())
-        ctx.scheduler->post([&ctx = ctx] {
-          for (auto id : std::exchange(ctx.woken_timers, {})) ctx.scheduler->cancel(id);
-        });
-      ctx.woken_timers.push_back(std::exchange(timer, 0));
+namespace {
+
+using Member = DiscoverWatch::Member;
+
+// The index moved past the group's: answer every member.
+void wake(ApiContext& ctx, const std::string& id) {
+  auto it = ctx.discover_watches.find(id);
+  if (it == ctx.discover_watches.end()) return;
+  auto group = std::move(it->second);
+  ctx.discover_watches.erase(it);
+  group->watch = 0;
+  auto answer = discover_answer(ctx, group->service, group->key, group->tag, group->passing);
+  {
+    ResponseBatch batch;  // the sends go out together when it closes
+    for (auto& m : group->members) {
+      if (m->done) continue;
+      m->done = true;
+      Response res;
+      res.prepared = answer;
+      auto respond = std::move(m->respond);
+      respond(std::move(res));
     }
   }
+  // The wait timers go after every answer is out.
+  for (auto& m : group->members)
+    if (m->timer) ctx.scheduler->cancel(std::exchange(m->timer, 0));
+}
 
-  // The client hung up first: nobody is left to answer.
-  void release() {
-    if (done) return;
-    done = true;
-    if (timer) ctx.scheduler->cancel(timer);
-    if (watch) ctx.registry->cancel(watch);
-    timer = 0;
-    watch = 0;
-    respond = nullptr;
+// A member stops waiting (its wait ended, or its client hung up); the
+// group goes when its last member does.
+void leave(ApiContext& ctx, Member& m) {
+  if (m.done) return;
+  m.done = true;
+  auto* group = m.group;
+  if (--group->live == 0) {
+    ctx.registry->cancel(group->watch);
+    ctx.discover_watches.erase(group->id);  // destroys the group
+    return;
   }
-};
+  // Clients that time out and ask again with the same index join the same
+  // group; drop the members that left, now and then.
+  if (group->members.size() > 2 * group->live + 64)
+    std::erase_if(group->members, [](const std::shared_ptr<Member>& x) { return x->done; });
+}
+
+void park(ApiContext& ctx, const Request& req, const std::string& service, std::string key, const std::string& tag,
+          bool passing, std::uint64_t after, core::Duration wait, Respond respond) {
+  std::string id = key + '\n' + std::to_string(after);
+  auto& slot = ctx.discover_watches[id];
+  if (!slot) {
+    slot = std::make_shared<DiscoverWatch>();
+    slot->id = id;
+    slot->service = service;
+    slot->key = std::move(key);
+    slot->tag = tag;
+    slot->passing = passing;
+    // Fires at a later change: the caller saw index(service) <= after.
+    slot->watch = ctx.registry->watch(service, after, [&ctx, id] { wake(ctx, id); });
+  }
+  auto group = slot;
+  auto m = std::make_shared<Member>();
+  m->respond = std::move(respond);
+  m->group = group.get();
+  group->members.push_back(m);
+  ++group->live;
+  // The wait ends with the answer as it is; jitter spreads the wake-ups of
+  // many watchers. A client that hangs up first is let go at once.
+  auto jitter = core::Duration(static_cast<long long>(ctx.random01() * static_cast<double>(wait.count()) / 16.0));
+  m->timer = ctx.scheduler->schedule(wait + jitter, [&ctx, m] {
+    m->timer = 0;
+    if (m->done) return;
+    Response res;
+    res.prepared = discover_answer(ctx, m->group->service, m->group->key, m->group->tag, m->group->passing);
+    auto answer = std::move(m->respond);
+    leave(ctx, *m);
+    answer(std::move(res));
+  });
+  if (req.hangup)
+    req.hangup->on_hangup([&ctx, m] {
+      if (m->done) return;
+      if (m->timer) ctx.scheduler->cancel(std::exchange(m->timer, 0));
+      m->respond = nullptr;
+      leave(ctx, *m);
+    });
+}
 
 void discover(ApiContext& ctx, const Request& req, const std::string& service, Respond respond) {
   if (!ctx.registry->has_service(service))
@@ -124,25 +191,18 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
     wait = std::min(*d, kMaxWait);
   }
   std::string key = service + '\n' + tag + '\n' + (passing ? "1" : "0");
-  if (!index || ctx.registry->index(service) > *index) {
+  // An index ahead of the service's (meshd restarted, and its indexes with
+  // it) is answered at once too: the client sees the index go backwards and
+  // starts again from it, as Consul's clients do, instead of waiting a
+  // whole `wait` for an index that may be far off.
+  if (!index || ctx.registry->index(service) != *index) {
     Response res;
     res.prepared = discover_answer(ctx, service, key, tag, passing);
     return respond(std::move(res));
   }
 
-  // Block until the index moves or the wait ends; jitter spreads the
-  // wake-ups of many watchers. A client that hangs up first is let go at once.
-  auto parked = std::make_shared<Parked>(Parked{ctx, service, std::move(key), tag, passing, std::move(respond)});
-  auto jitter = core::Duration(static_cast<long long>(ctx.random01() * static_cast<double>(wait.count()) / 16.0));
-  parked->timer = ctx.scheduler->schedule(wait + jitter, [parked] {
-    parked->timer = 0;
-    parked->answer();
-  });
-  parked->watch = ctx.registry->watch(service, *index, [parked] {
-    parked->watch = 0;
-    parked->answer();
-  });
-  if (req.hangup && !parked->done) req.hangup->on_hangup([parked] { parked->release(); });
+  // Block until the index moves or the wait ends.
+  park(ctx, req, service, std::move(key), tag, passing, *index, wait, std::move(respond));
 }
 
 std::optional<nlohmann::json> parse_body(const Request& req, Respond& respond, bool optional) {
@@ -225,6 +285,12 @@ void pass_ttl(ApiContext& ctx, const Request& req, const std::string& service, c
 }
 
 }  // namespace
+
+std::size_t parked_queries(const ApiContext& ctx) {
+  std::size_t n = 0;
+  for (const auto& [id, group] : ctx.discover_watches) n += group->live;
+  return n;
+}
 
 void register_registry_routes(Router& router, ApiContext& ctx) {
   auto read = [&ctx](Router::Handler h) { return require_token(ctx, false, std::move(h)); };

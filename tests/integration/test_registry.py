@@ -246,3 +246,83 @@ def test_a_parked_query_whose_client_hangs_up_is_let_go(tmp_path):
         finally:
             for s in socks:
                 s.close()
+
+
+def read_raw(sock, head_only=False):
+    """(status line, {lower-case header: value}, body) of one response; for a
+    HEAD, stops after the header, as a client must."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, "meshd closed the connection"
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+    if not head_only:
+        while len(body) < int(headers["content-length"]):
+            chunk = sock.recv(65536)
+            assert chunk, "meshd closed the connection"
+            body += chunk
+    return lines[0], headers, body
+
+
+def test_one_wake_answers_each_kind_of_connection_in_its_own_form(tmp_path):
+    """Parked queries at one index share one prepared answer; HTTP/1.0, HEAD
+    and CORS connections must still get their own status line and headers."""
+    web = free_ports(1)[0]
+    cfg = config(web)
+    cfg["mesh"] = {"cors_origins": ["http://ui.example"]}
+    with Meshd(tmp_path, cfg) as m:
+        index = m.get("/api/v1/discover/pg")["index"]
+        host, port = m.base[len("http://"):].rsplit(":", 1)
+        target = f"/api/v1/discover/pg?index={index}&wait=5m"
+        asks = {
+            "plain": f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "http10": f"GET {target} HTTP/1.0\r\n\r\n",
+            "http10-keepalive": f"GET {target} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            "cors": f"GET {target} HTTP/1.1\r\nHost: x\r\nOrigin: http://ui.example\r\n\r\n",
+            "head": f"HEAD {target} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "close": f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        }
+        socks = {}
+        try:
+            for name, ask in asks.items():
+                s = socket.create_connection((host, int(port)), timeout=10)
+                s.sendall(ask.encode())
+                socks[name] = s
+            wait_until(lambda: parked_queries(m) == len(asks), what="every query parked")
+            body = {"service": "pg", "id": "pg-1", "address": "127.0.0.1", "port": 5999}
+            assert m.api("POST", "/api/v1/registry", body)[0] == 201
+            got = {name: read_raw(s, head_only=(name == "head")) for name, s in socks.items()}
+            new_index = got["plain"][1]["x-mesh-index"]
+            assert int(new_index) > index
+            plain_body = got["plain"][2]
+            assert b'"pg-1"' in plain_body
+            for name, (status, headers, body) in got.items():
+                assert status.split()[1] == "200", name
+                assert headers["x-mesh-index"] == new_index, name
+                assert headers["content-length"] == str(len(plain_body)), name
+                if name != "head":
+                    assert body == plain_body, name
+            assert got["plain"][0].startswith("HTTP/1.1 ") and "connection" not in got["plain"][1]
+            assert got["http10"][0].startswith("HTTP/1.0 ") and "connection" not in got["http10"][1]
+            assert got["http10-keepalive"][0].startswith("HTTP/1.0 ")
+            assert got["http10-keepalive"][1]["connection"] == "keep-alive"
+            assert got["close"][1]["connection"] == "close"
+            assert got["cors"][1]["access-control-allow-origin"] == "http://ui.example"
+            assert "access-control-allow-origin" not in got["plain"][1]
+            assert got["head"][2] == b""  # nothing after the header
+            # Connections that asked to close are closed; the others stay usable.
+            for name in ("http10", "close"):
+                socks[name].settimeout(5)
+                assert socks[name].recv(1) == b"", name
+            for name in ("plain", "cors", "head", "http10-keepalive"):
+                version = "1.0" if name == "http10-keepalive" else "1.1"
+                extra = "Connection: keep-alive\r\n" if name == "http10-keepalive" else ""
+                socks[name].sendall(f"GET /api/v1/discover/pg HTTP/{version}\r\nHost: x\r\n{extra}\r\n".encode())
+                status, headers, body = read_raw(socks[name])
+                assert status.split()[1] == "200" and b'"pg-1"' in body, name
+        finally:
+            for s in socks.values():
+                s.close()

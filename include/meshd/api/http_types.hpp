@@ -94,6 +94,20 @@ inline const std::string& Response::body_text() const {
 /// the control loop.
 using Respond = std::function<void(Response)>;
 
+/// Holds back the answers given while it is open, on the control loop, and
+/// sends them together when the outermost one closes: one tight loop of
+/// sends, then each connection's bookkeeping. For code that answers many
+/// requests at once (a change waking a thousand blocking queries), where
+/// sends interleaved with preparing each answer cost more CPU time and the
+/// last client waits for all of it. Answers given outside one go out at once.
+class ResponseBatch {
+ public:
+  ResponseBatch();
+  ~ResponseBatch();
+  ResponseBatch(const ResponseBatch&) = delete;
+  ResponseBatch& operator=(const ResponseBatch&) = delete;
+};
+
 /// Path parameters, e.g. {"name": "hyperrag"} for /services/{name}.
 using Params = std::map<std::string, std::string>;
 

@@ -4,7 +4,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "meshd/api/router.hpp"
 #include "meshd/config/types.hpp"
@@ -18,6 +17,8 @@
 #include "meshd/supervisor/supervisor.hpp"
 
 namespace meshd::api {
+
+struct DiscoverWatch;
 
 /// What the REST handlers read and act on. Owned by the daemon; the
 /// handlers run on the control loop, so they read state without locks.
@@ -60,9 +61,9 @@ struct ApiContext {
     std::uint64_t index = 0;
   };
   std::map<std::string, DiscoverCache> discover_cache;
-  /// Timers of blocking queries answered by a wake-up, cancelled together
-  /// after it (src/api/registry_routes.cpp).
-  std::vector<core::Scheduler::TimerId> woken_timers;
+  /// The blocking discover queries parked now, in groups that share a
+  /// service, filter and index (src/api/registry_routes.cpp).
+  std::map<std::string, std::shared_ptr<DiscoverWatch>> discover_watches;
 };
 
 /// Registers the REST surface of SPEC section 5 implemented so far, with
@@ -70,6 +71,8 @@ struct ApiContext {
 void register_routes(Router& router, ApiContext& context);
 /// Discovery, registration, TTL and instance overrides (src/api/registry_routes.cpp).
 void register_registry_routes(Router& router, ApiContext& context);
+/// Blocking discover queries waiting now (for /metrics).
+std::size_t parked_queries(const ApiContext& context);
 /// GET /api/v1/config, reload, history, rollback and POST /admin/config
 /// (src/api/config_routes.cpp).
 void register_config_routes(Router& router, ApiContext& context);
