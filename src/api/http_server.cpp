@@ -1,9 +1,13 @@
 #include "meshd/api/http_server.hpp"
 
 #include <array>
+#include <cerrno>
 #include <memory>
 #include <utility>
 #include <vector>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -54,9 +58,11 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
-    // Answers are sent straight on the non-blocking socket (write()); the
-    // mode is an ioctl, so it is set here once rather than in a wake-up.
+    // Answers are sent straight on the non-blocking socket (send_now()),
+    // with the descriptor kept here, next to the rest of what answering
+    // touches; the mode is an ioctl, so it is set here once, not per answer.
     stream_.socket().non_blocking(true, ec);
+    fd_ = stream_.socket().native_handle();
   }
 
   void start() { read(); }
@@ -120,8 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void respond(Response response) {
     if (!awaiting_) return;  // the client is gone (or a handler answered twice)
-    awaiting_ = false;
-    if (auto hangup = std::move(hangup_)) hangup->forget();
+    awaiting_ = false;  // from now on a hang-up is not reported; hangup_ goes in after_send()
     write(std::move(response));
   }
 
@@ -221,14 +226,27 @@ class Session : public std::enable_shared_from_this<Session> {
   // and removal each, a thousand when a blocking query wakes). One buffer
   // goes with send(), two with sendmsg().
   std::size_t send_now(beast::error_code& ec) {
-    auto& socket = stream_.socket();  // non-blocking since the constructor
-    std::size_t sent = out_buffers_[1].size() == 0 ? socket.send(out_buffers_[0], 0, ec) : socket.send(out_buffers_, 0, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-    return sent;
+    ssize_t sent = 0;
+    do {
+      if (out_buffers_[1].size() == 0) {
+        sent = ::send(fd_, out_buffers_[0].data(), out_buffers_[0].size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      } else {
+        std::array<iovec, 2> iov{iovec{const_cast<void*>(out_buffers_[0].data()), out_buffers_[0].size()},
+                                 iovec{const_cast<void*>(out_buffers_[1].data()), out_buffers_[1].size()}};
+        msghdr msg{};
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = iov.size();
+        sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+    } while (sent < 0 && errno == EINTR);
+    if (sent >= 0) return static_cast<std::size_t>(sent);
+    if (errno != EAGAIN && errno != EWOULDBLOCK) ec = beast::error_code(errno, beast::system_category());
+    return 0;
   }
 
   // What did not fit goes out asynchronously, under the timeout.
   void after_send(std::size_t sent, beast::error_code ec) {
+    hangup_.reset();  // with the handler's callback, which may hold what the request needed
     // The watch for a hang-up ends (on_write waits for it); after the send,
     // so that a wake-up's answers go out before any of this bookkeeping.
     if (watching_) {
@@ -287,32 +305,36 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void drain() {
     if (drained_ > 8 * 1024 * 1024) return close();
-    stream_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    if (!discard_) discard_ = std::make_unique<std::array<char, 16 * 1024>>();
+    stream_.async_read_some(asio::buffer(*discard_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
       if (ec) return self->close();
       self->drained_ += n;
       self->drain();
     });
   }
 
+  // What answering a request touches comes first: a wake-up answers a
+  // thousand sessions in a row, and each one's cache misses add up.
+  int fd_ = -1;                    // the socket, for send_now()
+  bool awaiting_ = false;          // a request was dispatched and is not answered yet
+  bool watching_ = false;          // an async_wait for a hang-up is outstanding
+  bool next_after_watch_ = false;  // the answer is written; go on once the wait completes
+  bool keep_alive_ = true;
+  bool head_ = false;
+  unsigned version_ = 11;
+  std::shared_ptr<Hangup> hangup_;
+  std::array<asio::const_buffer, 2> out_buffers_;        // the answer being sent
+  std::array<std::shared_ptr<const void>, 2> out_keep_;  // what holds their bytes
+  std::string cors_origin_;  // echoed in Access-Control-Allow-Origin when allowed
   beast::tcp_stream stream_;
   const Router& router_;
   HttpServerOptions options_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_;
-  bool keep_alive_ = true;
-  bool head_ = false;
-  std::string cors_origin_;  // echoed in Access-Control-Allow-Origin when allowed
-  std::array<char, 16 * 1024> discard_{};
+  std::unique_ptr<std::array<char, 16 * 1024>> discard_;  // only while lingering
   std::size_t drained_ = 0;
-  unsigned version_ = 11;
   std::shared_ptr<const Upgrade> upgrade_;
-  bool awaiting_ = false;          // a request was dispatched and is not answered yet
-  bool watching_ = false;          // an async_wait for a hang-up is outstanding
-  bool next_after_watch_ = false;  // the answer is written; go on once the wait completes
-  std::shared_ptr<Hangup> hangup_;
-  std::array<asio::const_buffer, 2> out_buffers_;     // the answer being sent
-  std::array<std::shared_ptr<const void>, 2> out_keep_;  // what holds their bytes
 };
 
 // The answers queued while a ResponseBatch is open (one control loop: no locks).

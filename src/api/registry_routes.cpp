@@ -98,10 +98,8 @@ void wake(ApiContext& ctx, const std::string& id) {
     for (auto& m : group->members) {
       if (m->done) continue;
       m->done = true;
-      Response res;
-      res.prepared = answer;
       auto respond = std::move(m->respond);
-      respond(std::move(res));
+      respond(Response(answer));
     }
   }
   // The wait timers go after every answer is out.
@@ -152,8 +150,7 @@ void park(ApiContext& ctx, const Request& req, const std::string& service, std::
   m->timer = ctx.scheduler->schedule(wait + jitter, [&ctx, m] {
     m->timer = 0;
     if (m->done) return;
-    Response res;
-    res.prepared = discover_answer(ctx, m->group->service, m->group->key, m->group->tag, m->group->passing);
+    Response res(discover_answer(ctx, m->group->service, m->group->key, m->group->tag, m->group->passing));
     auto answer = std::move(m->respond);
     leave(ctx, *m);
     answer(std::move(res));
@@ -196,9 +193,7 @@ void discover(ApiContext& ctx, const Request& req, const std::string& service, R
   // starts again from it, as Consul's clients do, instead of waiting a
   // whole `wait` for an index that may be far off.
   if (!index || ctx.registry->index(service) != *index) {
-    Response res;
-    res.prepared = discover_answer(ctx, service, key, tag, passing);
-    return respond(std::move(res));
+    return respond(Response(discover_answer(ctx, service, key, tag, passing)));
   }
 
   // Block until the index moves or the wait ends.

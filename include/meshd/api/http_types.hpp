@@ -55,6 +55,10 @@ struct Request {
 struct PreparedResponse;
 
 struct Response {
+  Response() = default;
+  /// A prepared answer; the fields below stay empty (and allocate nothing).
+  explicit Response(std::shared_ptr<const PreparedResponse> answer) : content_type(), prepared(std::move(answer)) {}
+
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
