@@ -47,7 +47,8 @@ import tempfile
 import threading
 import time
 
-from benchlib import run_scenarios, CLK_TCK, MESHD, REPO, Meshd, free_ports, log, percentile, proc_stat, schedstat, thread_cpu
+from benchlib import (run_scenarios, CLK_TCK, MESHD, REPO, Meshd, free_ports, log, percentile, proc_stat, proc_status,
+                      schedstat, thread_cpu)
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; SCM_TIMESTAMPNS has the same value
 
@@ -456,6 +457,7 @@ def scenario_watchers(args, results):
             addr = tuple(m.base[len("http://"):].rsplit(":", 1))
             addr = (addr[0], int(addr[1]))
             fds0 = len(os.listdir(f"/proc/{m.pid}/fd"))
+            rss0 = proc_status(m.pid)["VmRSS"]
             for _ in range(n_quiet):
                 w = Watcher(addr, "quiet")
                 w.ask(quiet_index)
@@ -534,6 +536,7 @@ def scenario_watchers(args, results):
             # Does meshd notice a watcher that goes away? Close the quiet ones
             # (still parked) and count meshd's fds again.
             fds_open = len(os.listdir(f"/proc/{m.pid}/fd"))
+            rss_open = proc_status(m.pid)["VmRSS"]
             for w in quiet:
                 sel.unregister(w.sock)
                 w.close()
@@ -587,6 +590,8 @@ def scenario_watchers(args, results):
                "the answers): "
                + ", ".join(f"{a} -> {'/'.join(map(str, b))} -> {c} ({'/'.join(e) or 'absent'})"
                            for a, b, c, e in changes)
+               + f"; meshd RSS {rss0} kB before the watchers, {rss_open} kB with the {n + n_quiet} open "
+                 f"({(rss_open - rss0) / (n + n_quiet):.1f} kB each, after {rounds} rounds)"
                + f"; meshd fds: {fds0} before the watchers, {fds_open} with them open, {fds_after} 1 s after the "
                  f"{n_quiet} parked quiet watchers closed their sockets"))
 
