@@ -201,19 +201,8 @@ def parked_queries(m):
 
 def read_response(sock):
     """(status, {lower-case header: value}, body) of one HTTP/1.1 response with a Content-Length."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        assert chunk, "meshd closed the connection"
-        buf += chunk
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
-    while len(body) < int(headers["content-length"]):
-        chunk = sock.recv(65536)
-        assert chunk, "meshd closed the connection"
-        body += chunk
-    return int(lines[0].split()[1]), headers, body
+    status_line, headers, body = read_raw(sock)
+    return int(status_line.split()[1]), headers, body
 
 
 def test_a_parked_query_whose_client_hangs_up_is_let_go(tmp_path):
