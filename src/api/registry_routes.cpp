@@ -18,25 +18,49 @@ using core::ErrorCode;
 constexpr core::Duration kMaxWait{5 * 60 * 1000};
 constexpr core::Duration kDefaultWait{60 * 1000};
 
-nlohmann::json discover_body(ApiContext& ctx, const std::string& service, const std::string& tag, bool passing) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto* r : ctx.registry->instances(service)) {
+// A discover answer's body, {"index":N,"instances":[...],"service":"name"}
+// (the key order nlohmann::json gives). Each instance's part is serialised
+// once per revision of its record and kept; a body is their concatenation.
+// After one instance of a 5,000-instance service changes, the next answer
+// serialises that one instance and copies the rest, instead of building
+// 5,000 JSON objects again.
+std::string discover_body(ApiContext& ctx, const std::string& service, const std::string& tag, bool passing) {
+  auto& fragments = ctx.discover_fragments;
+  auto instances = ctx.registry->instances(service);
+  std::string body = "{\"index\":" + std::to_string(ctx.registry->index(service)) + ",\"instances\":[";
+  body.reserve(body.size() + 200 * instances.size() + service.size() + 32);
+  bool first = true;
+  for (const auto* r : instances) {
     if (!tag.empty() && std::find(r->tags.begin(), r->tags.end(), tag) == r->tags.end()) continue;
-    auto overrides = ctx.registry->overrides(r->id);
-    bool in_rotation = registry::rotation_reasons(*r, overrides).empty();
-    if (passing && (!in_rotation || r->health != health::HealthStatus::passing)) continue;
-    list.push_back({{"id", r->id},
-                    {"service", r->service},
-                    {"address", r->address},
-                    {"port", r->port},
-                    {"tags", r->tags},
-                    {"metadata", r->metadata},
-                    {"weight", r->weight},
-                    {"health", health::to_string(r->health)},
-                    {"origin", registry::to_string(r->origin)},
-                    {"in_rotation", in_rotation}});
+    auto& f = fragments[r->id];
+    if (f.json.empty() || f.revision != r->revision) {
+      f.revision = r->revision;
+      f.in_rotation = registry::rotation_reasons(*r, ctx.registry->overrides(r->id)).empty();
+      f.passing = r->health == health::HealthStatus::passing;
+      f.json = nlohmann::json({{"id", r->id},
+                               {"service", r->service},
+                               {"address", r->address},
+                               {"port", r->port},
+                               {"tags", r->tags},
+                               {"metadata", r->metadata},
+                               {"weight", r->weight},
+                               {"health", health::to_string(r->health)},
+                               {"origin", registry::to_string(r->origin)},
+                               {"in_rotation", f.in_rotation}})
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    if (passing && !(f.in_rotation && f.passing)) continue;
+    if (!first) body += ',';
+    first = false;
+    body += f.json;
   }
-  return {{"service", service}, {"index", ctx.registry->index(service)}, {"instances", list}};
+  body += "],\"service\":";
+  body += nlohmann::json(service).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  body += '}';
+  // Fragments of instances that are gone go now and then.
+  if (fragments.size() > 2 * ctx.registry->size() + 256)
+    std::erase_if(fragments, [&ctx](const auto& entry) { return ctx.registry->find(entry.first) == nullptr; });
+  return body;
 }
 
 // The answer to a discover query at the service's current index, serialised
@@ -49,7 +73,8 @@ std::shared_ptr<const PreparedResponse> discover_answer(ApiContext& ctx, const s
   if (ctx.discover_cache.size() > 512 && !ctx.discover_cache.count(key)) ctx.discover_cache.clear();  // tags are caller-chosen
   auto& entry = ctx.discover_cache[key];
   if (!entry.answer || entry.index != current) {
-    Response res = json_response(200, discover_body(ctx, service, tag, passing));
+    Response res;
+    res.body = discover_body(ctx, service, tag, passing);
     res.headers.emplace_back("X-Mesh-Index", std::to_string(current));
     entry.answer = prepare_response(std::move(res));
     entry.index = current;

@@ -29,7 +29,7 @@ void Registry::set_services(const std::vector<std::string>& names) {
       ++it;
       continue;
     }
-    for (const auto& id : by_service_[it->first]) records_.erase(id);
+    for (const auto& [id, record] : by_service_[it->first]) records_.erase(id);
     by_service_.erase(it->first);
     std::string gone = it->first;
     it = indexes_.erase(it);
@@ -65,15 +65,17 @@ bool Registry::upsert(InstanceRecord record) {
       changed = true;
     }
     std::string service = record.service;
+    record.revision = changed ? next_revision_++ : it->second.revision;
     it->second = std::move(record);
-    by_service_[service].insert(it->first);
+    by_service_[service][it->first] = &it->second;
     if (changed) bump(service);
     return changed;
   }
   std::string service = record.service;
   std::string id = record.id;
-  records_.emplace(id, std::move(record));
-  by_service_[service].insert(id);
+  record.revision = next_revision_++;
+  auto [inserted, _] = records_.emplace(id, std::move(record));
+  by_service_[service][id] = &inserted->second;
   bump(service);
   return true;
 }
@@ -90,10 +92,8 @@ bool Registry::remove(const std::string& id) {
 
 void Registry::retain(const std::string& service, Origin origin, const std::set<std::string>& keep) {
   std::vector<std::string> drop;
-  for (const auto& id : by_service_[service]) {
-    const auto& r = records_.at(id);
-    if (r.origin == origin && !keep.count(id)) drop.push_back(id);
-  }
+  for (const auto& [id, r] : by_service_[service])
+    if (r->origin == origin && !keep.count(id)) drop.push_back(id);
   for (const auto& id : drop) remove(id);
 }
 
@@ -106,7 +106,8 @@ std::vector<const InstanceRecord*> Registry::instances(const std::string& servic
   std::vector<const InstanceRecord*> out;
   auto it = by_service_.find(service);
   if (it == by_service_.end()) return out;
-  for (const auto& id : it->second) out.push_back(&records_.at(id));
+  out.reserve(it->second.size());
+  for (const auto& [id, r] : it->second) out.push_back(r);
   return out;
 }
 
@@ -115,7 +116,10 @@ void Registry::set_overrides(const std::string& id, Overrides overrides) {
   if (overrides.any()) overrides_[id] = overrides;
   else overrides_.erase(id);
   bool changed = before.drain != overrides.drain || before.maintenance != overrides.maintenance;
-  if (auto* r = find(id); r && changed) bump(r->service);
+  auto it = records_.find(id);
+  if (it == records_.end() || !changed) return;
+  it->second.revision = next_revision_++;
+  bump(it->second.service);
 }
 
 Overrides Registry::overrides(const std::string& id) const {

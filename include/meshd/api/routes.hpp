@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "meshd/api/router.hpp"
 #include "meshd/config/types.hpp"
@@ -61,6 +62,15 @@ struct ApiContext {
     std::uint64_t index = 0;
   };
   std::map<std::string, DiscoverCache> discover_cache;
+  /// Each instance's part of a discover answer, by id, valid for one
+  /// revision of its record (src/api/registry_routes.cpp).
+  struct InstanceFragment {
+    std::uint64_t revision = 0;
+    bool in_rotation = false;
+    bool passing = false;  // health passing (the passing=true filter wants both)
+    std::string json;
+  };
+  std::unordered_map<std::string, InstanceFragment> discover_fragments;
   /// The blocking discover queries parked now, in groups that share a
   /// service, filter and index (src/api/registry_routes.cpp).
   std::map<std::string, std::shared_ptr<DiscoverWatch>> discover_watches;

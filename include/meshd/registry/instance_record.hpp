@@ -47,6 +47,10 @@ struct InstanceRecord {
   std::string process_state;  // managed only: "running", "backoff", ...; empty otherwise
   int pid = 0;                // managed only
   std::int64_t joined_ms = 0; // when it last (re)entered service (process start / registration)
+  /// Set by the Registry: raised whenever what discovery shows of this
+  /// instance changes, its overrides included (never by check output or
+  /// pid alone), so that a view of it can be cached until then.
+  std::uint64_t revision = 0;
 
   /// Passing (or warning) and, for a managed instance, its process runs.
   /// Overrides, ejections and breakers are applied on top by the caller.

@@ -30,8 +30,9 @@ class Registry {
   bool has_service(const std::string& name) const { return indexes_.count(name) > 0; }
   std::vector<std::string> services() const;
 
-  /// Adds or updates an instance. Raises the service's index when anything
-  /// discovery shows changed; returns whether it did.
+  /// Adds or updates an instance. Raises the service's index (and the
+  /// record's revision) when anything discovery shows changed; returns
+  /// whether it did.
   bool upsert(InstanceRecord record);
   /// Removes an instance; false when unknown.
   bool remove(const std::string& id);
@@ -70,9 +71,12 @@ class Registry {
   void bump(const std::string& service);
 
   std::map<std::string, InstanceRecord> records_;
-  std::map<std::string, std::set<std::string>> by_service_;
+  // Each service's records by id; the pointers are into records_ (a node
+  // container), so listing a service does not look each id up again.
+  std::map<std::string, std::map<std::string, InstanceRecord*>> by_service_;
   std::map<std::string, std::uint64_t> indexes_;
   std::uint64_t next_index_ = 1;  // one counter, so indexes also order changes across services
+  std::uint64_t next_revision_ = 1;
   std::map<std::string, Overrides> overrides_;
   std::map<std::string, std::map<WatchId, Watcher>> watchers_;
   std::map<WatchId, std::string> watch_service_;

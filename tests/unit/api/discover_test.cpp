@@ -199,6 +199,62 @@ TEST(Discover, WatchersThatTimeOutAndAskAgainKeepOneGroup) {
   EXPECT_NE(steady->body_text().find("\"pg-2\""), std::string::npos);
 }
 
+nlohmann::json body_of(const std::optional<Response>& r) { return nlohmann::json::parse(r->body_text()); }
+
+// Bodies are put together from per-instance parts cached by revision: every
+// change of one instance (health, overrides, removal) must show at once.
+TEST(Discover, TheBodyFollowsEveryChangeOfEachInstance) {
+  Fixture f;
+  f.add("pg-2", "pg", {"primary", "quo\"ted"});
+  std::optional<Response> r;
+  f.get("/api/v1/discover/pg", r);
+  auto body = body_of(r);
+  EXPECT_EQ(body["service"], "pg");
+  EXPECT_EQ(body["index"], f.registry.index("pg"));
+  ASSERT_EQ(body["instances"].size(), 2u);
+  EXPECT_EQ(body["instances"][1], nlohmann::json({{"id", "pg-2"},
+                                                  {"service", "pg"},
+                                                  {"address", "127.0.0.1"},
+                                                  {"port", 5432},
+                                                  {"tags", {"primary", "quo\"ted"}},
+                                                  {"metadata", nlohmann::json::object()},
+                                                  {"weight", 1},
+                                                  {"health", "passing"},
+                                                  {"origin", "managed"},
+                                                  {"in_rotation", false}}));  // managed, no process: not in rotation
+
+  auto critical = *f.registry.find("pg-2");
+  critical.origin = registry::Origin::registered;
+  critical.health = health::HealthStatus::critical;
+  f.registry.upsert(critical);
+  f.get("/api/v1/discover/pg", r);
+  body = body_of(r);
+  EXPECT_EQ(body["instances"][1]["health"], "critical");
+  EXPECT_EQ(body["instances"][1]["origin"], "registered");
+  auto passing = *f.registry.find("pg-1");
+  passing.origin = registry::Origin::registered;
+  f.registry.upsert(passing);
+  f.get("/api/v1/discover/pg?passing=true", r);
+  body = body_of(r);
+  ASSERT_EQ(body["instances"].size(), 1u);
+  EXPECT_EQ(body["instances"][0]["id"], "pg-1");
+  EXPECT_EQ(body["instances"][0]["in_rotation"], true);
+
+  f.registry.set_overrides("pg-1", registry::Overrides{true, false, ""});
+  f.get("/api/v1/discover/pg?passing=true", r);
+  EXPECT_TRUE(body_of(r)["instances"].empty());
+  f.get("/api/v1/discover/pg", r);
+  EXPECT_EQ(body_of(r)["instances"][0]["in_rotation"], false);
+
+  f.registry.remove("pg-2");
+  f.get("/api/v1/discover/pg?tag=primary", r);
+  EXPECT_TRUE(body_of(r)["instances"].empty());
+  f.get("/api/v1/discover/pg", r);
+  body = body_of(r);
+  ASSERT_EQ(body["instances"].size(), 1u);
+  EXPECT_EQ(body["index"], f.registry.index("pg"));
+}
+
 TEST(Discover, BadQueriesAreRefusedAndParkNothing) {
   Fixture f;
   for (std::string q : {"index=x", "index=-1", "wait=soon", "passing=maybe"}) {

@@ -44,6 +44,32 @@ TEST(Registry, OnlyChangesDiscoveryShowsRaiseTheIndex) {
   EXPECT_GT(reg.index("a"), idx);
 }
 
+// The revision moves with what discovery shows of one instance, overrides
+// included, and only then: views of an instance are cached by it.
+TEST(Registry, AnInstancesRevisionMovesWhenWhatDiscoveryShowsOfItChanges) {
+  Registry reg;
+  reg.set_services({"a"});
+  reg.upsert(record("a-1", "a"));
+  reg.upsert(record("a-2", "a"));
+  auto r1 = reg.find("a-1")->revision, r2 = reg.find("a-2")->revision;
+  EXPECT_NE(r1, 0u);
+  EXPECT_NE(r1, r2);
+  auto same = record("a-1", "a");
+  same.health_output = "new output";
+  reg.upsert(same);
+  EXPECT_EQ(reg.find("a-1")->revision, r1);
+  reg.upsert(record("a-1", "a", HealthStatus::critical));
+  auto r1b = reg.find("a-1")->revision;
+  EXPECT_GT(r1b, r1);
+  EXPECT_EQ(reg.find("a-2")->revision, r2);  // the other instance is untouched
+  reg.set_overrides("a-2", Overrides{true, false, "upgrade"});
+  EXPECT_GT(reg.find("a-2")->revision, r2);
+  auto r2b = reg.find("a-2")->revision;
+  reg.set_overrides("a-2", Overrides{true, false, "another note"});  // drain stays: nothing to show
+  EXPECT_EQ(reg.find("a-2")->revision, r2b);
+  EXPECT_EQ(reg.find("a-1")->revision, r1b);
+}
+
 TEST(Registry, UnknownServicesAreRefused) {
   Registry reg;
   reg.set_services({"a"});
