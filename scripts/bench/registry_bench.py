@@ -799,13 +799,15 @@ def scenario_discover(args, results):
             # The first GET after a change builds the body again: the changed
             # instance is serialised, every other instance's part is copied
             # from meshd's per-instance cache.
-            after_change = []
+            after_change, change_ms = [], []
             for k in range(10 if args.quick else 30):
+                t_change = time.perf_counter()
                 if k % 2 == 0:
                     api.json("POST", "/api/v1/registry", {"service": "big", "id": "big-extra", "address": "127.0.0.1",
                                                           "port": 9999, "check": {"type": "none"}})
                 else:
                     api.json("DELETE", "/api/v1/registry/big/big-extra")
+                change_ms.append(1000 * (time.perf_counter() - t_change))
                 after_change += timed_gets(api, paths["big"][0], 1, 5)[0]
             log(f"discover: GET big right after a change: p50 {percentile(after_change, 50):.3f} "
                 f"max {max(after_change):.3f} ms")
@@ -891,6 +893,12 @@ def scenario_discover(args, results):
         value=f"p50 {percentile(after_change, 50):.3f} / max {max(after_change):.3f} ms",
         detail=f"{len(after_change)} GETs, each right after registering or deregistering one instance of big "
                f"(http.client, sequential); the same GET from the cache: p50 {agg(client['big'], 50):.3f} ms"))
+    results.append(dict(
+        scenario="discover", metric=f"one registration or deregistration into a service of {n}",
+        value=f"p50 {percentile(change_ms, 50):.3f} / max {max(change_ms):.3f} ms",
+        detail=f"{len(change_ms)} POST /api/v1/registry and DELETE calls one at a time, alternating (check none), "
+               f"timed at the client; each updates the registry, the gateway's route for the service and the "
+               f"dashboard stream"))
     results.append(dict(scenario="discover", metric=f"meshd idle with {n} registered instances",
                         value=f"{100 * idle['share']:.1f}% of a core",
                         detail=f"over {idle_s} s with no client and no checks; its event loop was on CPU "

@@ -34,6 +34,9 @@ class OutlierDetector {
   /// The service's hosts. Hosts that stay keep their state; new ones start
   /// clean; removed ones are forgotten.
   void set_hosts(const std::vector<std::string>& ids);
+  /// One host joins (clean; a host already there keeps its state) or leaves.
+  void add_host(const std::string& id);
+  void remove_host(const std::string& id);
 
   /// Feeds one call's outcome. Returns the end of the ejection when this
   /// result ejected the host. Unknown hosts are ignored.

@@ -80,6 +80,7 @@ class ServiceRoute {
     std::unique_ptr<breaker::CircuitBreaker> breaker;
     bool healthy = false;
     bool overridden = false;  // drain or maintenance
+    std::uint64_t revision = 0;  // of the registry record these were taken from
   };
   core::Result<Pick> choose(const balancer::PickContext& ctx, const std::set<std::string>& exclude, bool take_permit);
   std::unique_ptr<breaker::CircuitBreaker> make_breaker(const std::string& id);

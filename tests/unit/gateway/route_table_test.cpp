@@ -168,6 +168,40 @@ TEST(ServiceRoute, KeepsHostStateAcrossRegistryUpdatesAndDropsGoneHosts) {
   EXPECT_EQ(f.route()->host_ids(), (std::vector<std::string>{"api-0", "api-2"}));
 }
 
+// update() merges the registry's id-ordered list with its own: arrivals and
+// departures before, between and after the instances that stay, and a
+// changed address, all in one update; what stays keeps its state.
+TEST(ServiceRoute, OneUpdateMergesArrivalsDeparturesAndChanges) {
+  Fixture f(4);
+  f.route()->breaker("api-2")->force_open();
+  auto add = [&f](const std::string& id, std::uint16_t port) {
+    auto r = f.record(0, HealthStatus::passing);
+    r.id = id;
+    r.port = port;
+    f.registry.upsert(r);
+  };
+  f.registry.remove("api-0");
+  f.registry.remove("api-3");
+  add("api-00", 9100);  // sorts before api-1
+  add("api-15", 9115);  // between api-1 and api-2
+  add("api-9", 9109);   // after everything
+  auto moved = f.record(1, HealthStatus::passing);
+  moved.port = 9999;
+  f.registry.upsert(moved);
+  f.route()->update(f.registry, f.clock.now());
+  EXPECT_EQ(f.route()->host_ids(), (std::vector<std::string>{"api-00", "api-1", "api-15", "api-2", "api-9"}));
+  EXPECT_EQ(f.route()->host("api-1")->port, 9999);
+  EXPECT_EQ(f.route()->host("api-15")->port, 9115);
+  EXPECT_EQ(f.route()->breaker("api-2")->state(f.clock.now()), breaker::BreakerState::forced_open);
+  std::set<std::string> seen;
+  for (int i = 0; i < 60; ++i) seen.insert(f.pick_id());
+  EXPECT_EQ(seen, (std::set<std::string>{"api-00", "api-1", "api-15", "api-9"}));  // api-2's breaker is open
+  // Nothing changed: an update leaves everything as it is.
+  f.route()->update(f.registry, f.clock.now());
+  EXPECT_EQ(f.route()->host_ids().size(), 5u);
+  EXPECT_EQ(f.route()->breaker("api-2")->state(f.clock.now()), breaker::BreakerState::forced_open);
+}
+
 TEST(TrafficStats, SummarisesTheLastCompleteSecond) {
   testing::FakeClock clock;
   TrafficStats stats;
