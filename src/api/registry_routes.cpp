@@ -110,7 +110,7 @@ namespace {
 
 using Member = DiscoverWatch::Member;
 
-// The index moved past the group's: answer every member.
+// The service's index moved: answer every member.
 void wake(ApiContext& ctx, const std::string& id) {
   auto it = ctx.discover_watches.find(id);
   if (it == ctx.discover_watches.end()) return;
@@ -160,7 +160,7 @@ void park(ApiContext& ctx, const Request& req, const std::string& service, std::
     slot->key = std::move(key);
     slot->tag = tag;
     slot->passing = passing;
-    // Fires at a later change: the caller saw index(service) <= after.
+    // Fires at the next change: the caller saw index(service) == after.
     slot->watch = ctx.registry->watch(service, after, [&ctx, id] { wake(ctx, id); });
   }
   auto group = slot;
