@@ -193,13 +193,19 @@ class Session : public std::enable_shared_from_this<Session> {
   // prepared answer, where this connection can take it as it is, in one
   // contiguous send.
   void write(Response response) {
-    if (response.prepared) {
+    if (auto prepared = std::move(response.prepared)) {
       if (version_ == 11 && keep_alive_ && cors_origin_.empty() && !head_) {
-        out_buffers_ = {asio::buffer(response.prepared->wire), asio::const_buffer()};
-        out_keep_ = {std::move(response.prepared), nullptr};
-        return send();
+        out_buffers_ = {asio::buffer(prepared->wire), asio::const_buffer()};
+      } else {  // its own head, the body from the prepared bytes
+        auto body = prepared->body();
+        auto head = std::make_shared<const std::string>(
+            response_head(prepared->response, body.size(), HeadOptions{version_, keep_alive_, cors_origin_}));
+        out_buffers_ = {asio::buffer(*head), asio::buffer(body.data(), body.size())};
+        if (head_ || status_has_no_body(prepared->response.status)) out_buffers_[1] = asio::const_buffer();
+        out_keep_[1] = std::move(head);
       }
-      response = response.prepared->response;  // shares the body
+      out_keep_[0] = std::move(prepared);
+      return send();
     }
     std::shared_ptr<const std::string> body = std::move(response.shared_body);
     if (!body) body = std::make_shared<const std::string>(std::move(response.body));

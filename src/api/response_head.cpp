@@ -38,12 +38,13 @@ std::string response_head(const Response& response, std::size_t content_length, 
 
 std::shared_ptr<const PreparedResponse> prepare_response(Response response) {
   auto prepared = std::make_shared<PreparedResponse>();
-  if (!response.shared_body) response.shared_body = std::make_shared<const std::string>(std::move(response.body));
-  response.body.clear();
-  const std::string& body = *response.shared_body;
-  bool no_body = status_has_no_body(response.status);
+  std::string_view body = response.body_text();
   prepared->wire = response_head(response, body.size(), HeadOptions{});
-  if (!no_body) prepared->wire += body;
+  prepared->body_offset = prepared->wire.size();
+  if (!status_has_no_body(response.status)) prepared->wire += body;
+  response.body.clear();
+  response.body.shrink_to_fit();
+  response.shared_body.reset();
   prepared->response = std::move(response);
   return prepared;
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -67,30 +68,34 @@ struct Response {
   /// (a cached discover answer), written without a copy.
   std::shared_ptr<const std::string> shared_body;
 
-  /// When set, this whole answer instead of the fields above (they are in
-  /// prepared->response): serialised once by prepare_response() and sent
-  /// as is to many connections (the watchers of a blocking query all wake
-  /// at one index).
+  /// When set, this whole answer instead of the fields above (see
+  /// PreparedResponse): serialised once by prepare_response() and sent as
+  /// is to many connections (the watchers of a blocking query all wake at
+  /// one index).
   std::shared_ptr<const PreparedResponse> prepared;
 
-  const std::string& body_text() const;
+  std::string_view body_text() const;
 };
 
 /// One answer for many connections: `wire` holds the status line, headers
 /// and body as a keep-alive HTTP/1.1 connection without CORS receives them,
 /// so that the server's only work per connection is one send. A connection
 /// in another case (HTTP/1.0, HEAD, a CORS origin) gets its head built from
-/// `response`, whose body is shared.
+/// `response` (status, type, headers; no body) and the body from `wire`:
+/// the body is held once.
 struct PreparedResponse {
   Response response;
   std::string wire;
+  std::size_t body_offset = 0;  // where the body starts in `wire`
+
+  std::string_view body() const { return std::string_view(wire).substr(body_offset); }
 };
 
 /// Serialises `response` once (see PreparedResponse).
 std::shared_ptr<const PreparedResponse> prepare_response(Response response);
 
-inline const std::string& Response::body_text() const {
-  if (prepared) return prepared->response.body_text();
+inline std::string_view Response::body_text() const {
+  if (prepared) return prepared->body();
   return shared_body ? *shared_body : body;
 }
 

@@ -62,6 +62,31 @@ TEST(ResponseHead, CorsHeadersForAnAllowedOrigin) {
   EXPECT_EQ(response_head(r, 2, {}).find("Access-Control"), std::string::npos);
 }
 
+// A prepared answer is the bytes a keep-alive HTTP/1.1 client gets, and
+// holds its body once: the fields for other connections have none.
+TEST(PrepareResponse, WireIsHeadThenBodyAndTheBodyIsHeldOnce) {
+  Response r;
+  r.body = R"({"instances":[]})";
+  r.headers.emplace_back("X-Mesh-Index", "7");
+  auto p = prepare_response(r);
+  EXPECT_EQ(p->wire, response_head(r, r.body.size(), {}) + r.body);
+  EXPECT_EQ(p->body(), r.body);
+  EXPECT_EQ(Response(p).body_text(), r.body);
+  EXPECT_TRUE(p->response.body.empty());
+  EXPECT_EQ(p->response.shared_body, nullptr);
+  EXPECT_EQ(p->response.headers, r.headers);
+
+  Response shared;
+  shared.shared_body = std::make_shared<const std::string>("abc");
+  EXPECT_EQ(prepare_response(shared)->body(), "abc");
+
+  Response none;
+  none.status = 204;
+  auto q = prepare_response(none);
+  EXPECT_EQ(q->wire, response_head(none, 0, {}));
+  EXPECT_TRUE(q->body().empty());
+}
+
 TEST(Hangup, FiresOnceAndNotAfterForget) {
   int fired = 0;
   Hangup h;
