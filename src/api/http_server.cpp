@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <memory>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -196,25 +197,26 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto prepared = std::move(response.prepared)) {
       if (version_ == 11 && keep_alive_ && cors_origin_.empty() && !head_) {
         out_buffers_ = {asio::buffer(prepared->wire), asio::const_buffer()};
+        out_keep_ = {std::move(prepared), nullptr};
       } else {  // its own head, the body from the prepared bytes
-        auto body = prepared->body();
-        auto head = std::make_shared<const std::string>(
-            response_head(prepared->response, body.size(), HeadOptions{version_, keep_alive_, cors_origin_}));
-        out_buffers_ = {asio::buffer(*head), asio::buffer(body.data(), body.size())};
-        if (head_ || status_has_no_body(prepared->response.status)) out_buffers_[1] = asio::const_buffer();
-        out_keep_[1] = std::move(head);
+        set_answer(prepared->response, prepared->body(), prepared);
       }
-      out_keep_[0] = std::move(prepared);
       return send();
     }
     std::shared_ptr<const std::string> body = std::move(response.shared_body);
     if (!body) body = std::make_shared<const std::string>(std::move(response.body));
-    HeadOptions options{version_, keep_alive_, cors_origin_};
-    auto head = std::make_shared<const std::string>(response_head(response, body->size(), options));
-    out_buffers_ = {asio::buffer(*head), asio::buffer(*body)};
-    if (head_ || status_has_no_body(response.status)) out_buffers_[1] = asio::const_buffer();
-    out_keep_ = {std::move(head), std::move(body)};
+    set_answer(response, *body, body);
     send();
+  }
+
+  // out_buffers_: this connection's head for `fields`, then `body` (none
+  // for HEAD and for statuses without one); `holder` keeps the body alive.
+  void set_answer(const Response& fields, std::string_view body, std::shared_ptr<const void> holder) {
+    auto head = std::make_shared<const std::string>(
+        response_head(fields, body.size(), HeadOptions{version_, keep_alive_, cors_origin_}));
+    out_buffers_ = {asio::buffer(*head), asio::buffer(body.data(), body.size())};
+    if (head_ || status_has_no_body(fields.status)) out_buffers_[1] = asio::const_buffer();
+    out_keep_ = {std::move(head), std::move(holder)};
   }
 
   // Sends out_buffers_ now or, while a ResponseBatch is open, with the
@@ -252,7 +254,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // What did not fit goes out asynchronously, under the timeout.
   void after_send(std::size_t sent, beast::error_code ec) {
-    hangup_.reset();  // with the handler's callback, which may hold what the request needed
+    // The handler's hang-up callback may hold what the request needed.
+    if (auto hangup = std::move(hangup_)) hangup->forget();
     // The watch for a hang-up ends (on_write waits for it); after the send,
     // so that a wake-up's answers go out before any of this bookkeeping.
     if (watching_) {

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <memory>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "meshd/api/routes.hpp"
 #include "meshd/api/views.hpp"
@@ -24,10 +24,11 @@ constexpr core::Duration kDefaultWait{60 * 1000};
 // After one instance of a 5,000-instance service changes, the next answer
 // serialises that one instance and copies the rest, instead of building
 // 5,000 JSON objects again.
-std::string discover_body(ApiContext& ctx, const std::string& service, const std::string& tag, bool passing) {
+std::string discover_body(ApiContext& ctx, const std::string& service, std::uint64_t index, const std::string& tag,
+                          bool passing) {
   auto& fragments = ctx.discover_fragments;
   auto instances = ctx.registry->instances(service);
-  std::string body = "{\"index\":" + std::to_string(ctx.registry->index(service)) + ",\"instances\":[";
+  std::string body = "{\"index\":" + std::to_string(index) + ",\"instances\":[";
   body.reserve(body.size() + 200 * instances.size() + service.size() + 32);
   bool first = true;
   for (const auto* r : instances) {
@@ -74,7 +75,7 @@ std::shared_ptr<const PreparedResponse> discover_answer(ApiContext& ctx, const s
   auto& entry = ctx.discover_cache[key];
   if (!entry.answer || entry.index != current) {
     Response res;
-    res.body = discover_body(ctx, service, tag, passing);
+    res.body = discover_body(ctx, service, current, tag, passing);  // the same index as the header
     res.headers.emplace_back("X-Mesh-Index", std::to_string(current));
     entry.answer = prepare_response(std::move(res));
     entry.index = current;
