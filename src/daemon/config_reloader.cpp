@@ -101,7 +101,7 @@ void ConfigReloader::reload_body(const std::string& body, const std::string& con
     return;
   }
   // A patch applies to the text of the config last applied.
-  auto latest = database_.config_history(1);
+  auto latest = stored_versions(1);
   std::string base_text = latest.empty() ? std::string() : latest.front().source;
   json base;
   try {
@@ -132,7 +132,7 @@ void ConfigReloader::reload_body(const std::string& body, const std::string& con
 }
 
 void ConfigReloader::rollback_to(std::int64_t version, bool wait, Done done) {
-  for (const auto& v : database_.config_history(1 << 20)) {
+  for (const auto& v : stored_versions(1 << 20)) {
     if (v.version != version) continue;
     apply(Attempt{"rollback to version " + std::to_string(version), v.source, "config version " + std::to_string(version),
                   wait, std::move(done)});
@@ -220,7 +220,7 @@ void ConfigReloader::apply(Attempt attempt) {
                          {"mesh", mesh}});
     return;
   }
-  auto history = database_.config_history(1);
+  auto history = stored_versions(1);
   std::int64_t version = std::max<std::int64_t>(running_version_, history.empty() ? 0 : history.front().version) + 1;
   json base = {{"changed", true}, {"version", version}, {"trigger", attempt.trigger}, {"changes", changes}, {"mesh", mesh}};
   busy_ = true;
@@ -322,9 +322,14 @@ json ConfigReloader::status() const {
   return {{"running_version", running_version_}, {"rejected", rejected_}, {"reload", reload}, {"last_reload", last_result_}};
 }
 
+std::vector<store::ConfigVersion> ConfigReloader::stored_versions(int limit) const {
+  database_.flush();
+  return database_.config_history(limit);
+}
+
 json ConfigReloader::history(int limit) const {
   json versions = json::array();
-  for (const auto& v : database_.config_history(limit))
+  for (const auto& v : stored_versions(limit))
     versions.push_back({{"version", v.version},
                         {"time_ms", v.time_ms},
                         {"note", v.note},

@@ -71,6 +71,11 @@ class ConfigReloader {
   void watch_file(core::Duration poll = core::Duration(500), core::Duration settle = core::Duration(300));
 
  private:
+  /// The newest `limit` config versions, including every version written so
+  /// far: the store writes on its own thread, so the queue is flushed first
+  /// (a no-op unless a write is pending; versions are written only when a
+  /// reload finishes).
+  std::vector<store::ConfigVersion> stored_versions(int limit) const;
   struct Attempt {
     std::string trigger;
     std::string source;       // the YAML text
