@@ -2,21 +2,9 @@
 
 #include <charconv>
 
-namespace meshd::api {
+#include "meshd/core/local_reply.hpp"
 
-int http_status(core::ErrorCode code) {
-  switch (code) {
-    case core::ErrorCode::invalid_argument: return 400;
-    case core::ErrorCode::unauthorized: return 401;
-    case core::ErrorCode::not_found: return 404;
-    case core::ErrorCode::method_not_allowed: return 405;
-    case core::ErrorCode::conflict: return 409;
-    case core::ErrorCode::payload_too_large: return 413;
-    case core::ErrorCode::unavailable: return 503;
-    case core::ErrorCode::internal: return 500;
-  }
-  return 500;
-}
+namespace meshd::api {
 
 Response json_response(int status, const nlohmann::json& body) {
   Response r;
@@ -26,8 +14,10 @@ Response json_response(int status, const nlohmann::json& body) {
 }
 
 Response error_response(const core::Error& error) {
-  return json_response(http_status(error.code),
-                       {{"error", {{"code", core::to_string(error.code)}, {"message", error.message}}}});
+  Response r;
+  r.status = core::http_status(error.code);
+  r.body = core::error_body(error);
+  return r;
 }
 
 Response error_response(core::ErrorCode code, std::string message) {

@@ -22,7 +22,7 @@ namespace asio = boost::asio;
 class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
  public:
   ExecProbe(asio::io_context& io, core::ChildReaper& reaper, const ProbeTarget& target, Prober::Done done)
-      : io_(io), reaper_(reaper), pipe_(io), timer_(io), target_(target), done_(std::move(done)),
+      : reaper_(reaper), pipe_(io), timer_(io), target_(target), done_(std::move(done)),
         started_(std::chrono::steady_clock::now()) {}
 
   void start() {
@@ -95,7 +95,6 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
                      std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - started_)});
   }
 
-  asio::io_context& io_;
   core::ChildReaper& reaper_;
   asio::posix::stream_descriptor pipe_;
   asio::steady_timer timer_;

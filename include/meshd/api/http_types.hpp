@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "meshd/core/error.hpp"
+#include "meshd/core/local_reply.hpp"
 
 namespace meshd::api {
 
@@ -124,7 +125,8 @@ Response json_response(int status, const nlohmann::json& body);
 /// {"error": {"code": ..., "message": ...}} with the status for `code`.
 Response error_response(const core::Error& error);
 Response error_response(core::ErrorCode code, std::string message);
-int http_status(core::ErrorCode code);
+/// The status of `code` (core::http_status, the one mapping).
+using core::http_status;
 
 /// Splits "a=1&b=two%20words" into a map; returns false on bad escapes.
 bool parse_query(const std::string& query, std::map<std::string, std::string>& out);

@@ -7,17 +7,25 @@
 
 namespace meshd::core {
 
-/// The kinds of expected failure a caller can cause or meet. The API maps
-/// each to exactly one HTTP status (src/api/errors.cpp).
+/// The kinds of expected failure a caller can cause or meet: the one list
+/// that every surface (REST API, WebSocket upgrade, gateway) answers from.
+/// Each maps to exactly one HTTP status and one JSON body, in one place:
+/// core::local_reply (include/meshd/core/local_reply.hpp), as Envoy sends
+/// every local reply through sendLocalReply.
 enum class ErrorCode {
-  invalid_argument,  // 400
-  unauthorized,      // 401
-  not_found,         // 404
-  method_not_allowed,// 405
-  conflict,          // 409
-  payload_too_large, // 413
-  unavailable,       // 503
-  internal,          // 500
+  invalid_argument,         // 400: a request, query or body the caller got wrong
+  invalid_config,           // 400: a config (file or reload body) that does not load
+  unauthorized,             // 401: a token is needed and missing or wrong
+  forbidden,                // 403: not allowed whatever the token (a WebSocket origin)
+  not_found,                // 404
+  method_not_allowed,       // 405
+  conflict,                 // 409: not in this state (a reload is running)
+  payload_too_large,        // 413
+  header_fields_too_large,  // 431
+  internal,                 // 500
+  upstream_failure,         // 502: the gateway's upstream failed
+  unavailable,              // 503: no eligible instance, not ready, shutting down
+  upstream_timeout,         // 504: the gateway's upstream did not answer in time
 };
 
 /// Stable snake_case name of a code, used as "code" in JSON errors.
@@ -33,7 +41,7 @@ struct Error {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}     // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -53,8 +61,6 @@ class Result {
 using Status = Result<std::monostate>;
 inline Status ok_status() { return Status(std::monostate{}); }
 
-inline Error make_error(ErrorCode code, std::string message) {
-  return Error{code, std::move(message)};
-}
+inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 
 }  // namespace meshd::core
