@@ -1,6 +1,8 @@
 #include <charconv>
 #include <optional>
 
+#include "json_node.hpp"
+#include "meshd/config/health_check.hpp"
 #include "names.hpp"
 #include "parsers.hpp"
 
@@ -80,8 +82,8 @@ HealthSpec parse_health(const Node* node, const std::string& path, bool has_endp
   read(map, "body_contains", out.body_contains);
   if (const Node* command = map.get("command"))
     out.command = as_command(*command, map.path("command"));
-  read(map, "ttl", out.ttl, Duration{1});
-  read(map, "interval", out.interval, Duration{1});
+  read(map, "ttl", out.ttl, kMinCheckInterval);
+  read(map, "interval", out.interval, kMinCheckInterval);
   read(map, "timeout", out.timeout, Duration{1});
   read(map, "jitter", out.jitter);
   read(map, "healthy_threshold", out.healthy_threshold, 1, 1000);
@@ -104,3 +106,16 @@ HealthSpec parse_health(const Node* node, const std::string& path, bool has_endp
 }
 
 }  // namespace meshd::config::detail
+
+namespace meshd::config {
+
+core::Result<HealthSpec> parse_health_json(const nlohmann::json& check, const std::string& path) {
+  try {
+    detail::Node node = detail::node_from_json(check);
+    return detail::parse_health(&node, path, true, detail::Completeness::full);
+  } catch (const detail::FieldError& e) {
+    return core::make_error(core::ErrorCode::invalid_argument, e.what());
+  }
+}
+
+}  // namespace meshd::config

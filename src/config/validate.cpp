@@ -3,10 +3,14 @@
 #include <map>
 #include <set>
 
+#include "meshd/core/listen.hpp"
+
 #include "cycle.hpp"
 #include "suggest.hpp"
 
 namespace meshd::config::detail {
+
+using core::is_loopback_host;
 
 namespace {
 
@@ -78,30 +82,56 @@ void check_dependencies(const std::vector<ParsedService>& services) {
 // Everything meshd and the managed instances listen on shares the loopback
 // interface; a wildcard listener collides with all of it.
 std::string host_class(const std::string& host) {
-  static const std::set<std::string> local = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""};
-  return local.contains(host) ? "local" : host;
+  static const std::set<std::string> wildcard = {"0.0.0.0", "::", ""};
+  return wildcard.contains(host) || is_loopback_host(host) ? "local" : host;
 }
 
+// The ports that something meshd starts listens on (meshd itself, its
+// gateway, its managed instances): two of those on one port cannot both
+// start. An external service's address is only somewhere to send traffic,
+// so it collides with a listener, but two external services may well name
+// the same address (two names for one database).
 class PortTable {
  public:
-  void take(const std::string& host, std::uint16_t port, const std::string& owner,
-            SourceMark mark) {
+  void listen(const std::string& host, std::uint16_t port, const std::string& owner, SourceMark mark) {
     if (port == 0) return;  // any free port: cannot collide
-    auto [it, inserted] = owners_.emplace(std::pair{host_class(host), port}, owner);
-    if (!inserted)
-      fail(mark,
-           "port " + std::to_string(port) + " is taken twice: " + it->second + " and " + owner);
+    auto [it, inserted] = listeners_.emplace(std::pair{host_class(host), port}, owner);
+    if (!inserted) taken_twice(port, it->second, owner, mark);
+  }
+  void address(const std::string& host, std::uint16_t port, const std::string& owner, SourceMark mark) {
+    auto key = std::pair{host_class(host), port};
+    if (auto it = listeners_.find(key); it != listeners_.end()) taken_twice(port, it->second, owner, mark);
+    addresses_.emplace(key, Use{owner, mark});
+  }
+  // A listener taken after an external address that names its port.
+  void listen_after_addresses(const std::string& host, std::uint16_t port, const std::string& owner,
+                              SourceMark mark) {
+    if (port == 0) return;
+    auto it = addresses_.find(std::pair{host_class(host), port});
+    if (it != addresses_.end()) taken_twice(port, it->second.owner, owner, mark);
   }
 
  private:
-  std::map<std::pair<std::string, std::uint16_t>, std::string> owners_;
+  struct Use {
+    std::string owner;
+    SourceMark mark;
+  };
+  [[noreturn]] static void taken_twice(std::uint16_t port, const std::string& first, const std::string& second,
+                                       SourceMark mark) {
+    fail(mark, "port " + std::to_string(port) + " is taken twice: " + first + " and " + second);
+  }
+  std::map<std::pair<std::string, std::uint16_t>, std::string> listeners_;
+  std::multimap<std::pair<std::string, std::uint16_t>, Use> addresses_;
 };
 
 void check_ports(const ParsedMesh& mesh, const std::vector<ParsedService>& services) {
   PortTable ports;
-  ports.take(mesh.spec.listen.host, mesh.spec.listen.port, "mesh.listen", mesh.listen_mark);
-  if (mesh.spec.gateway)
-    ports.take(mesh.spec.gateway->host, mesh.spec.gateway->port, "mesh.gateway", mesh.gateway_mark);
+  auto listen = [&](const std::string& host, std::uint16_t port, const std::string& owner, SourceMark mark) {
+    ports.listen_after_addresses(host, port, owner, mark);
+    ports.listen(host, port, owner, mark);
+  };
+  listen(mesh.spec.listen.host, mesh.spec.listen.port, "mesh.listen", mesh.listen_mark);
+  if (mesh.spec.gateway) listen(mesh.spec.gateway->host, mesh.spec.gateway->port, "mesh.gateway", mesh.gateway_mark);
   for (const auto& parsed : services) {
     const ServiceSpec& spec = parsed.spec;
     const std::string who = "service '" + spec.name + "'";
@@ -111,16 +141,16 @@ void check_ports(const ParsedMesh& mesh, const std::vector<ParsedService>& servi
       for (int port = first; port <= last; ++port) {
         std::string owner = who;
         if (spec.replicas > 1)
-          owner += " (instance " + std::to_string(port - first) + ", ports " +
-                   std::to_string(first) + "-" + std::to_string(last) + ")";
-        ports.take("127.0.0.1", static_cast<std::uint16_t>(port), owner, parsed.port_mark);
+          owner += " (instance " + std::to_string(port - first) + ", ports " + std::to_string(first) + "-" +
+                   std::to_string(last) + ")";
+        listen("127.0.0.1", static_cast<std::uint16_t>(port), owner, parsed.port_mark);
       }
     }
     for (std::size_t i = 0; i < spec.addresses.size(); ++i) {
       const Endpoint& address = spec.addresses[i];
       if (host_class(address.host) != "local") continue;  // another machine's ports
-      ports.take(address.host, address.port, who + " (address " + address.to_string() + ")",
-                 parsed.address_marks[i]);
+      ports.address(address.host, address.port, who + " (address " + address.to_string() + ")",
+                    parsed.address_marks[i]);
     }
   }
 }

@@ -177,7 +177,7 @@ int Daemon::run() {
   supervisor::InstanceDeps deps;
   deps.scheduler = s.scheduler.get();
   deps.launcher = s.launcher.get();
-  deps.make_prober = [&s](const health::ProbeTarget& target) { return health::make_prober(s.io, *s.reaper, target); };
+  deps.make_prober = [&s](const health::ProbeTarget& target) { return health::make_prober(health::ProbeEnv{s.io, *s.reaper, *s.scheduler}, target); };
   deps.make_readiness_channel = [&s](const std::string& name, std::function<void()> on_ready) {
     return make_notify_channel(s.io, name, std::move(on_ready));
   };
@@ -225,7 +225,7 @@ int Daemon::run() {
       *s.registry, *s.instance_store, *s.events,
       [&s, deps](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {
         return std::make_unique<health::HealthChecker>(*s.scheduler, target.spec,
-                                                       health::make_prober(s.io, *s.reaper, target), deps.random01,
+                                                       health::make_prober(health::ProbeEnv{s.io, *s.reaper, *s.scheduler}, target), deps.random01,
                                                        std::move(on_change));
       },
       s.clock);

@@ -4,10 +4,10 @@
 #include <array>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "meshd/core/child_reaper.hpp"
 #include "meshd/core/process.hpp"
+#include "meshd/core/scheduler.hpp"
 #include "meshd/health/prober.hpp"
 
 namespace meshd::health {
@@ -21,9 +21,9 @@ namespace asio = boost::asio;
 // Exit code 0 is passing, 1 warning, anything else critical (Consul's rule).
 class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
  public:
-  ExecProbe(asio::io_context& io, core::ChildReaper& reaper, const ProbeTarget& target, Prober::Done done)
-      : reaper_(reaper), pipe_(io), timer_(io), target_(target), done_(std::move(done)),
-        started_(std::chrono::steady_clock::now()) {}
+  ExecProbe(const ProbeEnv& env, const ProbeTarget& target, Prober::Done done)
+      : clock_(env.scheduler.clock()), reaper_(env.reaper), pipe_(env.io), deadline_(env.scheduler),
+        target_(target), done_(std::move(done)), started_(clock_.now()) {}
 
   void start() {
     core::SpawnRequest request;
@@ -38,11 +38,13 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
     pid_ = spawned->pid;
     pipe_.assign(spawned->stdout_fd);
     reaper_.watch(pid_, [self = shared_from_this()](int status) { self->on_exit(status); });
-    timer_.expires_after(target_.spec.timeout);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec) return;
-      self->timed_out_ = true;
-      core::signal_group(self->pid_, SIGKILL);
+    // The probe lives until the reaper reports the exit, which the kill
+    // below brings about; the deadline needs no reference of its own.
+    deadline_.arm(target_.spec.timeout, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->timed_out_ = true;
+        core::signal_group(self->pid_, SIGKILL);
+      }
     });
     read();
   }
@@ -63,7 +65,7 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
   }
 
   void on_exit(int status) {
-    timer_.cancel();
+    deadline_.cancel();
     // Take what is still in the pipe, then stop reading.
     boost::system::error_code ec;
     pipe_.non_blocking(true, ec);
@@ -91,16 +93,16 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
     if (!done_) return;
     auto done = std::move(done_);
     done_ = nullptr;
-    done(CheckResult{status, std::move(output),
-                     std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - started_)});
+    done(CheckResult{status, std::move(output), std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
   }
 
+  const core::TimeSource& clock_;
   core::ChildReaper& reaper_;
   asio::posix::stream_descriptor pipe_;
-  asio::steady_timer timer_;
+  core::Timer deadline_;
   ProbeTarget target_;
   Prober::Done done_;
-  std::chrono::steady_clock::time_point started_;
+  core::TimePoint started_;
   pid_t pid_ = -1;
   bool timed_out_ = false;
   std::string output_;
@@ -109,29 +111,25 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
 
 class ExecProber final : public Prober {
  public:
-  ExecProber(asio::io_context& io, core::ChildReaper& reaper, ProbeTarget target)
-      : io_(io), reaper_(reaper), target_(std::move(target)) {}
-  void run(Done done) override {
-    std::make_shared<ExecProbe>(io_, reaper_, target_, std::move(done))->start();
-  }
+  ExecProber(const ProbeEnv& env, ProbeTarget target) : env_(env), target_(std::move(target)) {}
+  void run(Done done) override { std::make_shared<ExecProbe>(env_, target_, std::move(done))->start(); }
 
  private:
-  asio::io_context& io_;
-  core::ChildReaper& reaper_;
+  ProbeEnv env_;
   ProbeTarget target_;
 };
 
 }  // namespace
 
-std::unique_ptr<Prober> make_exec_prober(asio::io_context& io, core::ChildReaper& reaper, ProbeTarget target) {
-  return std::make_unique<ExecProber>(io, reaper, std::move(target));
+std::unique_ptr<Prober> make_exec_prober(const ProbeEnv& env, ProbeTarget target) {
+  return std::make_unique<ExecProber>(env, std::move(target));
 }
 
-std::unique_ptr<Prober> make_prober(asio::io_context& io, core::ChildReaper& reaper, ProbeTarget target) {
+std::unique_ptr<Prober> make_prober(const ProbeEnv& env, ProbeTarget target) {
   switch (target.spec.type) {
-    case config::CheckType::http: return make_http_prober(io, std::move(target));
-    case config::CheckType::tcp: return make_tcp_prober(io, std::move(target));
-    case config::CheckType::exec: return make_exec_prober(io, reaper, std::move(target));
+    case config::CheckType::http: return make_http_prober(env, std::move(target));
+    case config::CheckType::tcp: return make_tcp_prober(env, std::move(target));
+    case config::CheckType::exec: return make_exec_prober(env, std::move(target));
     case config::CheckType::ttl:
     case config::CheckType::notify:
     case config::CheckType::none: return nullptr;

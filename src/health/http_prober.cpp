@@ -2,6 +2,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "meshd/core/listen.hpp"
+#include "meshd/core/scheduler.hpp"
 #include "meshd/health/prober.hpp"
 
 namespace meshd::health {
@@ -16,15 +18,18 @@ using tcp = asio::ip::tcp;
 // a health endpoint that streams megabytes must not cost meshd memory.
 constexpr std::size_t kBodyLimit = 64 * 1024;
 
-// One GET with a deadline that covers connect, write and read.
+// One GET with a deadline on the scheduler that covers connect, write and
+// read: when it passes, the socket is closed, which completes whatever
+// operation is pending.
 class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
  public:
-  HttpProbe(asio::io_context& io, const ProbeTarget& target, Prober::Done done)
-      : stream_(io), target_(target), done_(std::move(done)), started_(std::chrono::steady_clock::now()) {}
+  HttpProbe(const ProbeEnv& env, const ProbeTarget& target, Prober::Done done)
+      : clock_(env.scheduler.clock()), stream_(env.io), deadline_(env.scheduler), target_(target),
+        done_(std::move(done)), started_(clock_.now()) {}
 
   void start() {
     boost::system::error_code ec;
-    auto address = asio::ip::make_address(target_.host == "localhost" ? "127.0.0.1" : target_.host, ec);
+    auto address = core::host_address(target_.host, ec);
     if (ec) return finish(HealthStatus::critical, "bad address '" + target_.host + "'");
     request_.method(http::verb::get);
     request_.target(target_.spec.path.empty() ? "/" : target_.spec.path);
@@ -34,7 +39,11 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     request_.set(http::field::connection, "close");
     parser_.header_limit(16 * 1024);
     parser_.body_limit(kBodyLimit);
-    stream_.expires_after(target_.spec.timeout);
+    deadline_.arm(target_.spec.timeout, [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->finish(HealthStatus::critical, "HTTP GET " + self->target_.spec.path + ": timed out after " +
+                                                 std::to_string(self->target_.spec.timeout.count()) + "ms");
+    });
     stream_.async_connect(tcp::endpoint(address, target_.port),
                           [self = shared_from_this()](beast::error_code e) { self->on_connect(e); });
   }
@@ -74,9 +83,6 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
   }
 
   void fail(const char* what, beast::error_code ec) {
-    if (ec == beast::error::timeout)
-      return finish(HealthStatus::critical, "HTTP GET " + target_.spec.path + ": timed out after " +
-                                                std::to_string(target_.spec.timeout.count()) + "ms");
     finish(HealthStatus::critical,
            std::string("HTTP GET ") + target_.spec.path + ": " + what + ": " + ec.message());
   }
@@ -85,35 +91,37 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     if (!done_) return;
     auto done = std::move(done_);
     done_ = nullptr;
+    deadline_.cancel();
     beast::error_code ignored;
-    stream_.socket().close(ignored);
-    done(CheckResult{status, std::move(output),
-                     std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - started_)});
+    stream_.close(ignored);
+    done(CheckResult{status, std::move(output), std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
   }
 
-  beast::tcp_stream stream_;
+  const core::TimeSource& clock_;
+  tcp::socket stream_;
+  core::Timer deadline_;
   beast::flat_buffer buffer_;
   http::request<http::empty_body> request_;
   http::response_parser<http::string_body> parser_;
   ProbeTarget target_;
   Prober::Done done_;
-  std::chrono::steady_clock::time_point started_;
+  core::TimePoint started_;
 };
 
 class HttpProber final : public Prober {
  public:
-  HttpProber(asio::io_context& io, ProbeTarget target) : io_(io), target_(std::move(target)) {}
-  void run(Done done) override { std::make_shared<HttpProbe>(io_, target_, std::move(done))->start(); }
+  HttpProber(const ProbeEnv& env, ProbeTarget target) : env_(env), target_(std::move(target)) {}
+  void run(Done done) override { std::make_shared<HttpProbe>(env_, target_, std::move(done))->start(); }
 
  private:
-  asio::io_context& io_;
+  ProbeEnv env_;
   ProbeTarget target_;
 };
 
 }  // namespace
 
-std::unique_ptr<Prober> make_http_prober(asio::io_context& io, ProbeTarget target) {
-  return std::make_unique<HttpProber>(io, std::move(target));
+std::unique_ptr<Prober> make_http_prober(const ProbeEnv& env, ProbeTarget target) {
+  return std::make_unique<HttpProber>(env, std::move(target));
 }
 
 }  // namespace meshd::health

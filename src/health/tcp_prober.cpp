@@ -1,7 +1,7 @@
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
+#include "meshd/core/listen.hpp"
+#include "meshd/core/scheduler.hpp"
 #include "meshd/health/prober.hpp"
 
 namespace meshd::health {
@@ -10,30 +10,25 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// One connect attempt with a deadline; lives until both the connect and the
-// timer have completed.
+// One connect attempt with a deadline on the scheduler; lives until the
+// connect has completed (the deadline closes the socket, which completes it).
 class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
  public:
-  TcpProbe(asio::io_context& io, const ProbeTarget& target, Prober::Done done)
-      : socket_(io), timer_(io), target_(target), done_(std::move(done)),
-        started_(std::chrono::steady_clock::now()) {}
+  TcpProbe(const ProbeEnv& env, const ProbeTarget& target, Prober::Done done)
+      : clock_(env.scheduler.clock()), socket_(env.io), deadline_(env.scheduler), target_(target),
+        done_(std::move(done)), started_(clock_.now()) {}
 
   void start() {
     boost::system::error_code ec;
-    auto address = asio::ip::make_address(target_.host == "localhost" ? "127.0.0.1" : target_.host, ec);
+    auto address = core::host_address(target_.host, ec);
     if (ec) return finish(HealthStatus::critical, "bad address '" + target_.host + "'");
-    timer_.expires_after(target_.spec.timeout);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
-      if (!e) {
-        boost::system::error_code ignored;
-        self->socket_.close(ignored);
-        self->finish(HealthStatus::critical, "connect timed out after " +
-                                                 std::to_string(self->target_.spec.timeout.count()) + "ms");
-      }
+    deadline_.arm(target_.spec.timeout, [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->finish(HealthStatus::critical,
+                     "connect timed out after " + std::to_string(self->target_.spec.timeout.count()) + "ms");
     });
     socket_.async_connect(tcp::endpoint(address, target_.port),
                           [self = shared_from_this()](const boost::system::error_code& e) {
-                            self->timer_.cancel();
                             if (e)
                               self->finish(HealthStatus::critical, "connect " + self->target_.host + ":" +
                                                                        std::to_string(self->target_.port) +
@@ -49,33 +44,34 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
     if (!done_) return;
     auto done = std::move(done_);
     done_ = nullptr;
+    deadline_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);
-    done(CheckResult{status, std::move(output),
-                     std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - started_)});
+    done(CheckResult{status, std::move(output), std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
   }
 
+  const core::TimeSource& clock_;
   tcp::socket socket_;
-  asio::steady_timer timer_;
+  core::Timer deadline_;
   ProbeTarget target_;
   Prober::Done done_;
-  std::chrono::steady_clock::time_point started_;
+  core::TimePoint started_;
 };
 
 class TcpProber final : public Prober {
  public:
-  TcpProber(asio::io_context& io, ProbeTarget target) : io_(io), target_(std::move(target)) {}
-  void run(Done done) override { std::make_shared<TcpProbe>(io_, target_, std::move(done))->start(); }
+  TcpProber(const ProbeEnv& env, ProbeTarget target) : env_(env), target_(std::move(target)) {}
+  void run(Done done) override { std::make_shared<TcpProbe>(env_, target_, std::move(done))->start(); }
 
  private:
-  asio::io_context& io_;
+  ProbeEnv env_;
   ProbeTarget target_;
 };
 
 }  // namespace
 
-std::unique_ptr<Prober> make_tcp_prober(asio::io_context& io, ProbeTarget target) {
-  return std::make_unique<TcpProber>(io, std::move(target));
+std::unique_ptr<Prober> make_tcp_prober(const ProbeEnv& env, ProbeTarget target) {
+  return std::make_unique<TcpProber>(env, std::move(target));
 }
 
 }  // namespace meshd::health

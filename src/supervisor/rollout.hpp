@@ -1,6 +1,7 @@
 #pragma once
 // Internal to the supervisor: the state of a running reload and the rolling
-// replacement of one service. Supervisor::reload() in reload.cpp drives them.
+// replacement of one service (rollout.cpp). Supervisor::reload() in reload.cpp
+// drives them.
 
 #include <map>
 #include <memory>

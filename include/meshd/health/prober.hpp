@@ -16,6 +16,7 @@ class io_context;
 }
 namespace meshd::core {
 class ChildReaper;
+class Scheduler;
 }
 
 namespace meshd::health {
@@ -41,14 +42,22 @@ struct ProbeTarget {
   std::map<std::string, std::string> env;     // exec: the instance's environment
 };
 
-std::unique_ptr<Prober> make_http_prober(boost::asio::io_context& io, ProbeTarget target);
-std::unique_ptr<Prober> make_tcp_prober(boost::asio::io_context& io, ProbeTarget target);
-std::unique_ptr<Prober> make_exec_prober(boost::asio::io_context& io, core::ChildReaper& reaper,
-                                         ProbeTarget target);
+/// What the probers run on: the loop their sockets and pipes belong to,
+/// the reaper that reports exec checks' exits, and the scheduler whose clock
+/// times each probe and whose timers enforce its timeout (a fake scheduler
+/// in tests, as for the rest of the health module).
+struct ProbeEnv {
+  boost::asio::io_context& io;
+  core::ChildReaper& reaper;
+  core::Scheduler& scheduler;
+};
+
+std::unique_ptr<Prober> make_http_prober(const ProbeEnv& env, ProbeTarget target);
+std::unique_ptr<Prober> make_tcp_prober(const ProbeEnv& env, ProbeTarget target);
+std::unique_ptr<Prober> make_exec_prober(const ProbeEnv& env, ProbeTarget target);
 
 /// The prober for `target.spec.type`, or nullptr for notify, ttl and none,
 /// which are passive.
-std::unique_ptr<Prober> make_prober(boost::asio::io_context& io, core::ChildReaper& reaper,
-                                    ProbeTarget target);
+std::unique_ptr<Prober> make_prober(const ProbeEnv& env, ProbeTarget target);
 
 }  // namespace meshd::health

@@ -98,6 +98,23 @@ TEST(Ports, ExternalLocalAddressCounts) {
       "port 5432 is taken twice: service 'a' and service 'pg' (address localhost:5432)");
 }
 
+TEST(Ports, ListenerAfterAnExternalAddressCounts) {
+  EXPECT_CONFIG_ERROR(
+      "services:\n  pg: {address: [\"localhost:5432\"]}\n  a: {command: x, port: 5432}\n", 3, 25,
+      "port 5432 is taken twice: service 'pg' (address localhost:5432) and service 'a'");
+}
+
+TEST(Ports, TwoExternalServicesMayShareAnAddress) {
+  // Two names for one database: neither is started by meshd, so nothing
+  // collides (issue 12's defect: this was "taken twice").
+  auto cfg = load("services:\n  pg: {address: \"127.0.0.1:5432\"}\n  pg-read: {address: \"localhost:5432\"}\n");
+  ASSERT_EQ(cfg.services.size(), 2u);
+  for (const auto& service : cfg.services) {
+    ASSERT_EQ(service.addresses.size(), 1u) << service.name;
+    EXPECT_EQ(service.addresses[0].port, 5432) << service.name;
+  }
+}
+
 TEST(Ports, RemoteAddressesDoNotCount) {
   EXPECT_NO_THROW(
       load("services:\n  a: {command: x, port: 5432}\n  pg: {address: 10.0.0.5:5432}\n"

@@ -2,6 +2,7 @@
 // a reload starts and stops, the health gate of a rolling replacement, and
 // the rollback when a new definition never passes its check.
 
+#include <cmath>
 #include <gtest/gtest.h>
 
 #include "fakes/fake_launcher.hpp"
@@ -43,7 +44,8 @@ struct Fixture {
     InstanceDeps deps;
     deps.scheduler = &scheduler;
     deps.launcher = &launcher;
-    deps.random01 = [] { return 1.0; };
+    // The top of random01's range [0, 1): the longest jittered delays.
+    deps.random01 = [] { return std::nextafter(1.0, 0.0); };
     deps.free_port = [this] { return std::optional<std::uint16_t>(next_free_port++); };
     deps.make_readiness_channel = readiness.factory();
     sup = std::make_unique<Supervisor>(deps, events, std::make_shared<const config::Config>(std::move(cfg)));

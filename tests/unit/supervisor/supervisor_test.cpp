@@ -1,5 +1,7 @@
 #include "meshd/supervisor/supervisor.hpp"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "fakes/fake_launcher.hpp"
@@ -40,7 +42,8 @@ struct Fixture {
     InstanceDeps deps;
     deps.scheduler = &scheduler;
     deps.launcher = &launcher;
-    deps.random01 = [] { return 1.0; };
+    // The top of random01's range [0, 1): the longest jittered delays.
+    deps.random01 = [] { return std::nextafter(1.0, 0.0); };
     deps.make_readiness_channel = readiness.factory();
     sup = std::make_unique<Supervisor>(deps, events, std::make_shared<const config::Config>(cfg));
     sup->start_all();
@@ -111,7 +114,9 @@ TEST(Supervisor, ACrashingServiceIsRestartedWithGrowingDelaysThenFailed) {
     EXPECT_EQ(f.state("flaky"), ProcessState::backoff);
     auto before = f.clock.now();
     auto launches = f.launcher.launches.size();
-    while (f.launcher.launches.size() == launches) f.scheduler.advance(10ms);
+    // Bounded: ten minutes of fake time is far past any backoff here.
+    for (int step = 0; step < 60'000 && f.launcher.launches.size() == launches; ++step) f.scheduler.advance(10ms);
+    ASSERT_GT(f.launcher.launches.size(), launches) << "no restart within 10 minutes of backoff " << i;
     gaps.push_back(std::chrono::duration_cast<core::Duration>(f.clock.now() - before));
   }
   EXPECT_LT(gaps[0], gaps[1]);
