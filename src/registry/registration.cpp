@@ -49,8 +49,9 @@ std::optional<core::Error> int_field(const json& obj, const char* key, int low, 
 
 // The API's policy on top of the one health-check parser: no exec checks
 // (they would run commands on meshd's host for whoever can call the API),
-// no notify checks (only a process meshd starts can notify), and no check
-// unless one is asked for, where a file infers one as Consul does.
+// no notify checks (only a process meshd starts can notify), no check
+// unless one is asked for (a file infers one, as Consul does), and a ttl
+// check may leave out its ttl (30s, the HealthSpec default).
 core::Result<config::HealthSpec> parse_check(const json& c) {
   if (!c.is_object()) return bad("check must be an object");
   if (auto e = unknown_keys(c, {"type", "path", "expect_status", "body_contains", "ttl", "interval", "timeout",
@@ -63,6 +64,8 @@ core::Result<config::HealthSpec> parse_check(const json& c) {
   if (check["type"] == "exec")
     return bad("check.type exec is not allowed over the API (it would run commands on the meshd host)");
   if (check["type"] == "notify") return bad("check.type notify is only for processes that meshd starts");
+  if (check["type"] == "ttl" && (!check.contains("ttl") || check["ttl"].is_null()))
+    check["ttl"] = config::format_duration(config::HealthSpec{}.ttl);
   return config::parse_health_json(check, "check");
 }
 

@@ -1,5 +1,6 @@
 // The health block: type rules, fields, and what each type requires.
 
+#include "meshd/config/health_check.hpp"
 #include "test_support.hpp"
 
 namespace meshd::config {
@@ -120,6 +121,28 @@ TEST(HealthRequirements, TtlNeedsTtl) {
       "services:\n  a: {command: x, health: {type: ttl}}\n", 2, 27,
       "services.a.health: a ttl check needs 'ttl', the longest time between passes");
   EXPECT_EQ(health_of("command: x, health: {type: ttl, ttl: 1m}").ttl, 60s);
+}
+
+TEST(HealthLimits, OneParserForTheFileAndTheRegistrationApi) {
+  // The file and a registration's JSON check are read by the same parser:
+  // the same minimum interval, with the same message, whichever way it came.
+  EXPECT_CONFIG_ERROR("services:\n  a: {command: x, port: 1, health: {interval: 50ms}}\n", 2, 47,
+                      "services.a.health.interval: must be at least 100ms, got '50ms'");
+  auto from_json = parse_health_json({{"type", "tcp"}, {"interval", "50ms"}}, "check");
+  ASSERT_FALSE(from_json.ok());
+  EXPECT_EQ(from_json.error().message, "check.interval: must be at least 100ms, got '50ms'");
+
+  auto same = parse_health_json({{"type", "http"}, {"path", "/ready"}, {"expect_status", 204}, {"interval", "3s"},
+                                 {"healthy_threshold", 2}},
+                                "check");
+  ASSERT_TRUE(same.ok()) << same.error().message;
+  auto file = health_of("command: x, port: 1, health: {type: http, path: /ready, expect_status: 204, "
+                        "interval: 3s, healthy_threshold: 2}");
+  EXPECT_EQ(same->path, file.path);
+  EXPECT_EQ(same->expect_status.low, file.expect_status.low);
+  EXPECT_EQ(same->expect_status.high, 204);
+  EXPECT_EQ(same->interval, file.interval);
+  EXPECT_EQ(same->healthy_threshold, file.healthy_threshold);
 }
 
 TEST(HealthRequirements, HttpAndTcpNeedAnEndpoint) {
