@@ -282,7 +282,9 @@ int Daemon::run() {
   api::HttpServerOptions http_options;
   http_options.cors_origins = cfg->mesh.cors_origins;
   s.http = std::make_unique<api::HttpServer>(s.io, s.router, http_options);
-  s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context);
+  StreamWiringOptions stream_options;
+  if (options_.ws_idle_timeout) stream_options.websocket.idle_timeout = *options_.ws_idle_timeout;
+  s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context, stream_options);
   s.http->set_upgrade(s.streams->upgrade());
   // The "metrics" topic: last second's rate, errors and latency per service.
   s.streams->set_metrics_summary([&s] {
