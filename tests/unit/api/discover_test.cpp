@@ -272,5 +272,29 @@ TEST(Discover, BadQueriesAreRefusedAndParkNothing) {
   EXPECT_EQ(f.registry.watchers(), 0u);
 }
 
+// The discover state belongs to its routes: when they go (meshd shutting
+// down), the queries parked there leave no registry watch and no timer.
+TEST(Discover, RoutesThatGoTakeTheirWatchesAndTimersWithThem) {
+  Fixture f;
+  std::optional<Response> answer;
+  {
+    Router router;
+    auto discovery = register_registry_routes(router, f.ctx, [] { return 0.5; });
+    Request req;
+    req.method = "GET";
+    req.path = "/api/v1/discover/pg";
+    req.query = {{"index", std::to_string(f.registry.index("pg"))}, {"wait", "10s"}};
+    router.dispatch(req, [&answer](Response r) { answer = std::move(r); });
+    EXPECT_EQ(parked_queries(*discovery), 1u);
+    EXPECT_EQ(f.registry.watchers(), 1u);
+    EXPECT_EQ(f.scheduler.pending(), 1u);  // its wait
+  }
+  EXPECT_EQ(f.registry.watchers(), 0u);
+  EXPECT_EQ(f.scheduler.pending(), 0u);
+  f.add("pg-2", "pg");
+  f.scheduler.advance(20s);
+  EXPECT_FALSE(answer);
+}
+
 }  // namespace
 }  // namespace meshd::api
