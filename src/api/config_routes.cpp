@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "meshd/api/config_control.hpp"
 #include "meshd/api/routes.hpp"
 #include "meshd/config/to_json.hpp"
 

@@ -1,6 +1,7 @@
 #include <limits>
 #include <memory>
 
+#include "meshd/api/declared_tests.hpp"
 #include "meshd/api/event_history.hpp"
 #include "meshd/api/routes.hpp"
 #include "meshd/api/views.hpp"

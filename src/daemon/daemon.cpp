@@ -18,10 +18,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include "meshd/api/config_control.hpp"
+#include "meshd/api/declared_tests.hpp"
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/openapi.hpp"
 #include "meshd/api/routes.hpp"
-#include "meshd/api/declared_tests.hpp"
 #include "meshd/api/static_files.hpp"
 #include "meshd/breaker/breaker_state.hpp"
 #include "meshd/core/asio_scheduler.hpp"

@@ -5,8 +5,6 @@
 #include <memory>
 #include <string>
 
-#include "meshd/api/config_control.hpp"
-#include "meshd/api/declared_tests.hpp"
 #include "meshd/api/router.hpp"
 #include "meshd/config/types.hpp"
 #include "meshd/core/event_bus.hpp"
@@ -19,6 +17,9 @@
 #include "meshd/supervisor/supervisor.hpp"
 
 namespace meshd::api {
+
+class ConfigControl;  // meshd/api/config_control.hpp
+class DeclaredTests;  // meshd/api/declared_tests.hpp
 
 /// The parts of the daemon that the REST routes (and the stream) share and
 /// act on: nothing else. Non-owning; the daemon sets every pointer before

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "meshd/api/config_control.hpp"
 #include "meshd/api/routes.hpp"
 
 namespace meshd::api {
