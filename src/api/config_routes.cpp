@@ -1,9 +1,10 @@
 // The config's HTTP surface: what runs, its history, and the ways to
 // change it (SPEC 5 and 6; docs/reload.md). The work is done by the
-// daemon's ConfigReloader through ApiContext::config_control.
+// daemon's ConfigReloader, through api::ConfigControl.
 
 #include <limits>
 
+#include "meshd/api/config_control.hpp"
 #include "meshd/api/routes.hpp"
 #include "meshd/config/to_json.hpp"
 
@@ -20,34 +21,24 @@ std::optional<bool> parse_wait(const Request& req) {
   return std::nullopt;
 }
 
-ApiContext::ConfigControl::Done answer(Respond respond) {
+ConfigControl::Done answer(Respond respond) {
   return [respond = std::move(respond)](int status, nlohmann::json body) { respond(json_response(status, body)); };
-}
-
-Response not_wired() {
-  return error_response(ErrorCode::unavailable, "config reload is not available in this process");
 }
 
 }  // namespace
 
-void register_config_routes(Router& router, ApiContext& ctx) {
+void register_config_routes(Router& router, ApiContext& ctx, ConfigControl& control) {
   auto read = [&ctx](Router::Handler h) { return require_token(ctx, false, std::move(h)); };
   auto write = [&ctx](Router::Handler h) { return require_token(ctx, true, std::move(h)); };
-  auto& control = ctx.config_control;
 
   // The running config after overlays and command-line flags, secrets
   // redacted, with its version, the last rejected attempt and any reload
   // in progress.
-  router.add("GET", "/api/v1/config", read([&ctx](const Request&, const Params&, Respond respond) {
+  router.add("GET", "/api/v1/config", read([&ctx, &control](const Request&, const Params&, Respond respond) {
                nlohmann::json body = {{"config", config::to_json(*ctx.config)}};
-               if (ctx.config_control.status) {
-                 auto status = ctx.config_control.status();
-                 body["version"] = status["running_version"];
-                 body.update(status);
-               } else {
-                 auto history = ctx.database->config_history(1);
-                 body["version"] = history.empty() ? nlohmann::json(nullptr) : nlohmann::json(history.front().version);
-               }
+               auto status = control.status();
+               body["version"] = status["running_version"];
+               body.update(status);
                respond(json_response(200, body));
              }));
 
@@ -58,14 +49,12 @@ void register_config_routes(Router& router, ApiContext& ctx) {
                  return respond(error_response(ErrorCode::invalid_argument,
                                                "this reloads the file meshd was started with (-c) and takes no body; "
                                                "to apply a config from the request, POST it to /admin/config"));
-               if (!control.reload_file) return respond(not_wired());
-               control.reload_file(*wait, answer(std::move(respond)));
+               control.reload_file("POST /api/v1/config/reload", *wait, answer(std::move(respond)));
              }));
 
   router.add("POST", "/admin/config", write([&control](const Request& req, const Params&, Respond respond) {
                auto wait = parse_wait(req);
                if (!wait) return respond(error_response(ErrorCode::invalid_argument, "wait must be true or false"));
-               if (!control.reload_body) return respond(not_wired());
                control.reload_body(req.body, req.header("content-type"), *wait, answer(std::move(respond)));
              }));
 
@@ -80,7 +69,6 @@ void register_config_routes(Router& router, ApiContext& ctx) {
                if (!version)
                  return respond(error_response(ErrorCode::invalid_argument,
                                                "to must be a version number (1 or more), got '" + to->second + "'"));
-               if (!control.rollback_to) return respond(not_wired());
                control.rollback_to(*version, *wait, answer(std::move(respond)));
              }));
 
@@ -91,7 +79,6 @@ void register_config_routes(Router& router, ApiContext& ctx) {
                  if (!n) return respond(error_response(ErrorCode::invalid_argument, "limit must be a number from 1 to 1000"));
                  limit = static_cast<int>(*n);
                }
-               if (!control.history) return respond(not_wired());
                respond(json_response(200, control.history(limit)));
              }));
 }

@@ -18,7 +18,7 @@ constexpr const char* kHealth[] = {"unknown", "passing", "warning", "critical"};
 constexpr const char* kBreaker[] = {"closed", "open", "half_open", "forced_open", "disabled"};
 constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
-std::vector<prometheus::MetricFamily> collect(ApiContext& ctx) {
+std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSources& sources) {
   std::vector<prometheus::MetricFamily> out;
   auto now = ctx.scheduler->clock().now();
   auto wall = ctx.scheduler->clock().wall_now();
@@ -94,10 +94,10 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx) {
   FamilyBuilder start("meshd_process_start_time_seconds", "When meshd started (Unix time)", MetricType::Gauge);
   start.gauge({}, p.start_time_seconds);
   FamilyBuilder ws("meshd_websocket_clients", "WebSocket clients connected to /ws", MetricType::Gauge);
-  ws.gauge({}, ctx.websocket_clients ? static_cast<double>(ctx.websocket_clients()) : 0);
+  ws.gauge({}, sources.websocket_clients ? static_cast<double>(sources.websocket_clients()) : 0);
   FamilyBuilder parked("meshd_registry_blocking_queries",
                        "Blocking discover queries waiting for their service to change", MetricType::Gauge);
-  parked.gauge({}, static_cast<double>(parked_queries(ctx)));
+  parked.gauge({}, sources.discovery ? static_cast<double>(parked_queries(*sources.discovery)) : 0);
   FamilyBuilder dropped("meshd_store_dropped_writes_total", "Database writes dropped (queue full or refused)",
                         MetricType::Counter);
   dropped.counter({}, static_cast<double>(ctx.database->dropped_writes()));
@@ -113,11 +113,12 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx) {
 
 }  // namespace
 
-void register_metrics_route(Router& router, ApiContext& ctx) {
-  router.add("GET", "/metrics", require_token(ctx, false, [&ctx](const Request&, const Params&, Respond respond) {
+void register_metrics_route(Router& router, ApiContext& ctx, MetricsSources sources) {
+  router.add("GET", "/metrics", require_token(ctx, false, [&ctx, sources = std::move(sources)](
+                                                               const Request&, const Params&, Respond respond) {
                Response r;
                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-               r.body = metrics::serialize(collect(ctx));
+               r.body = metrics::serialize(collect(ctx, sources));
                respond(std::move(r));
              }));
 }

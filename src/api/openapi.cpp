@@ -3,6 +3,9 @@
 #include <map>
 #include <memory>
 
+#include "meshd/api/content_types.hpp"
+#include "meshd/core/text.hpp"
+
 namespace meshd::api {
 namespace {
 
@@ -124,9 +127,7 @@ nlohmann::json openapi_document(const Router& router, const std::string& version
                           {{"200", {{"description", "OK"}}},
                            {"default", {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}}}}}};
     if (mutating(method)) op["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
-    std::string m = method;
-    for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    paths[pattern][m] = op;
+    paths[pattern][core::lower(method)] = op;
   }
   return {{"openapi", "3.0.3"},
           {"info", {{"title", "meshd"}, {"version", version},
@@ -136,16 +137,19 @@ nlohmann::json openapi_document(const Router& router, const std::string& version
 }
 
 void register_openapi_routes(Router& router, const std::string& version) {
-  // The document is built once, after every other route is registered.
-  auto doc = std::make_shared<std::string>(openapi_document(router, version).dump(2));
-  router.add("GET", "/openapi.json", [doc](const Request&, const Params&, Respond respond) {
+  // The document is built once, at the first request, when every route is
+  // registered (the daemon adds some after this, the config routes once the
+  // reloader exists). The router owns this handler, so it outlives it.
+  auto doc = std::make_shared<std::string>();
+  router.add("GET", "/openapi.json", [&router, version, doc](const Request&, const Params&, Respond respond) {
+    if (doc->empty()) *doc = openapi_document(router, version).dump(2);
     Response r;
     r.body = *doc;
     respond(std::move(r));
   });
   router.add("GET", "/docs", [](const Request&, const Params&, Respond respond) {
     Response r;
-    r.content_type = "text/html; charset=utf-8";
+    r.content_type = std::string(content_type_for("docs.html"));
     r.body = kDocsPage;
     respond(std::move(r));
   });

@@ -1,5 +1,8 @@
 #include <limits>
+#include <memory>
 
+#include "meshd/api/declared_tests.hpp"
+#include "meshd/api/event_history.hpp"
 #include "meshd/api/routes.hpp"
 #include "meshd/api/views.hpp"
 
@@ -22,9 +25,15 @@ Response unknown_service(const std::string& name) {
 // (requests in flight, latency) may be up to kListMaxAge old.
 constexpr core::Duration kListMaxAge{100};
 
-void services_list(ApiContext& ctx, Respond respond) {
+// GET /api/v1/services, serialised, with the event seq it reflects.
+struct ServicesListCache {
+  std::shared_ptr<const std::string> body;
+  std::int64_t seq = -1;
+  core::TimePoint built{};
+};
+
+void services_list(ApiContext& ctx, ServicesListCache& cache, Respond respond) {
   auto now = ctx.scheduler->clock().now();
-  auto& cache = ctx.services_list_cache;
   if (cache.body && cache.seq == ctx.events->last_seq() && now - cache.built < kListMaxAge) {
     Response r;
     r.shared_body = cache.body;
@@ -107,32 +116,13 @@ void events(ApiContext& ctx, const Request& req, Respond respond) {
     if (!v) return respond(error_response(ErrorCode::invalid_argument, "'limit' must be a whole number from 1 to 10000"));
     limit = *v;
   }
-  // Recent events come from memory (the writer thread may not have stored
-  // the newest yet); older ones from SQLite, which keeps them across restarts.
-  nlohmann::json list = nlohmann::json::array();
-  std::int64_t last = since;
-  if (ctx.events->oldest_seq() == 0 || since + 1 < ctx.events->oldest_seq()) {
-    for (const auto& e : ctx.database->events_since(since, static_cast<int>(limit))) {
-      auto data = nlohmann::json::parse(e.data_json, nullptr, false);
-      list.push_back({{"seq", e.seq},
-                      {"time_ms", e.time_ms},
-                      {"type", e.type},
-                      {"service", e.service},
-                      {"instance", e.instance},
-                      {"message", e.message},
-                      {"data", data.is_discarded() ? nlohmann::json::object() : data}});
-      last = e.seq;
-    }
-  }
-  if (list.size() < static_cast<std::size_t>(limit))
-    for (const auto& e : ctx.events->recent(last, static_cast<std::size_t>(limit) - list.size()))
-      list.push_back(e.to_json());
+  nlohmann::json list = event_history(*ctx.events, ctx.database, since, static_cast<std::size_t>(limit));
   respond(json_response(200, {{"events", list}, {"last_seq", ctx.events->last_seq()}}));
 }
 
 }  // namespace
 
-void register_routes(Router& router, ApiContext& ctx) {
+void register_routes(Router& router, ApiContext& ctx, DeclaredTests& tests) {
   auto read = [&ctx](Router::Handler h) { return require_token(ctx, false, std::move(h)); };
   auto write = [&ctx](Router::Handler h) { return require_token(ctx, true, std::move(h)); };
 
@@ -142,7 +132,10 @@ void register_routes(Router& router, ApiContext& ctx) {
   router.add("GET", "/api/v1/health", health);
   router.add("GET", "/health/system", health);
 
-  auto list = read([&ctx](const Request&, const Params&, Respond respond) { services_list(ctx, std::move(respond)); });
+  auto list = read([&ctx, cache = std::make_shared<ServicesListCache>()](const Request&, const Params&,
+                                                                         Respond respond) {
+    services_list(ctx, *cache, std::move(respond));
+  });
   router.add("GET", "/api/v1/services", list);
   router.add("GET", "/api/services/status", list);
 
@@ -172,19 +165,16 @@ void register_routes(Router& router, ApiContext& ctx) {
              read([&ctx](const Request& req, const Params&, Respond respond) { events(ctx, req, std::move(respond)); }));
   // Declared tests (SPEC 7), through the gateway; the last run is kept
   // for the dashboard.
-  router.add("POST", "/api/v1/tests/run", write([&ctx](const Request&, const Params&, Respond respond) {
-               if (!ctx.run_tests)
+  router.add("POST", "/api/v1/tests/run", write([&ctx, &tests](const Request&, const Params&, Respond respond) {
+               if (!tests.available())
                  return respond(error_response(ErrorCode::unavailable,
                                                "declared tests run through the gateway, and mesh.gateway is off"));
-               ctx.run_tests([&ctx, respond = std::move(respond)](nlohmann::json run) mutable {
-                 ctx.last_test_run = run;
+               tests.run(*ctx.config, [respond = std::move(respond)](const nlohmann::json& run) {
                  respond(json_response(200, run));
                });
              }));
-  router.add("GET", "/api/v1/tests", read([&ctx](const Request&, const Params&, Respond respond) {
-               respond(json_response(200, ctx.last_test_run.is_null() ? nlohmann::json({{"results", nlohmann::json::array()},
-                                                                                         {"ran", false}})
-                                                                      : ctx.last_test_run));
+  router.add("GET", "/api/v1/tests", read([&tests](const Request&, const Params&, Respond respond) {
+               respond(json_response(200, tests.last_run()));
              }));
   router.add("GET", "/api/v1/version", [&ctx](const Request&, const Params&, Respond respond) {
     respond(json_response(200, {{"name", "meshd"}, {"version", ctx.version}}));

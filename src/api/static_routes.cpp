@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "meshd/api/content_types.hpp"
 #include "meshd/api/static_files.hpp"
 
 namespace meshd::api {
@@ -72,17 +73,6 @@ std::optional<std::string> read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::string_view content_type_for(std::string_view path) {
-  auto ends = [&](std::string_view ext) { return path.ends_with(ext); };
-  if (ends(".html")) return "text/html; charset=utf-8";
-  if (ends(".css")) return "text/css; charset=utf-8";
-  if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
-  if (ends(".json")) return "application/json";
-  if (ends(".svg")) return "image/svg+xml";
-  if (ends(".png")) return "image/png";
-  return "application/octet-stream";
 }
 
 Router::Handler serve(std::string path, std::optional<fs::path> dir) {

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "meshd/core/local_reply.hpp"
+
 namespace meshd::api {
 namespace {
 
@@ -209,8 +211,9 @@ void StreamHub::send(StreamClient& client, const nlohmann::json& message) {
 }
 
 void StreamHub::send_error(StreamClient& client, const core::Error& error) {
-  send(client, {{"type", "error"},
-                {"error", {{"code", core::to_string(error.code)}, {"message", error.message}}}});
+  auto message = core::error_json(error);  // the REST error's shape, with "type"
+  message["type"] = "error";
+  send(client, message);
   flush_drops();
 }
 

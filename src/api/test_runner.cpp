@@ -4,6 +4,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "meshd/core/listen.hpp"
+
 namespace meshd::api {
 namespace {
 
@@ -28,7 +30,7 @@ class TestCall : public std::enable_shared_from_this<TestCall> {
   void start() {
     started_ = std::chrono::steady_clock::now();
     boost::system::error_code ec;
-    auto address = asio::ip::make_address(gateway_.host, ec);
+    auto address = core::host_address(gateway_.host, ec);
     if (ec) return finish("the gateway address is not an IP address");
     request_.method_string(test_.method);
     request_.target(target_);

@@ -14,6 +14,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::method_not_allowed: return "method_not_allowed";
     case ErrorCode::conflict: return "conflict";
     case ErrorCode::payload_too_large: return "payload_too_large";
+    case ErrorCode::upgrade_required: return "upgrade_required";
     case ErrorCode::header_fields_too_large: return "request_header_fields_too_large";
     case ErrorCode::internal: return "internal";
     case ErrorCode::upstream_failure: return "upstream_failure";

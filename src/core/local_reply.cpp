@@ -14,6 +14,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::method_not_allowed: return 405;
     case ErrorCode::conflict: return 409;
     case ErrorCode::payload_too_large: return 413;
+    case ErrorCode::upgrade_required: return 426;
     case ErrorCode::header_fields_too_large: return 431;
     case ErrorCode::internal: return 500;
     case ErrorCode::upstream_failure: return 502;

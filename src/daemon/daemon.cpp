@@ -18,10 +18,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include "meshd/api/config_control.hpp"
+#include "meshd/api/declared_tests.hpp"
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/openapi.hpp"
 #include "meshd/api/routes.hpp"
-#include "meshd/api/test_runner.hpp"
 #include "meshd/api/static_files.hpp"
 #include "meshd/breaker/breaker_state.hpp"
 #include "meshd/core/asio_scheduler.hpp"
@@ -62,9 +63,10 @@ struct Daemon::State {
   std::unique_ptr<registry::Registrations> registrations;
   std::unique_ptr<gateway::RouteTable> routes;
   std::unique_ptr<gateway::Gateway> gateway;
-  std::unique_ptr<api::TestRunner> tests;
+  std::unique_ptr<api::DeclaredTests> tests;
   api::Router router;
   api::ApiContext api_context;
+  std::unique_ptr<api::ConfigControl> config_control;  // over the reloader
   std::unique_ptr<api::HttpServer> http;
   std::unique_ptr<StreamWiring> streams;  // GET /ws
   std::unique_ptr<ConfigReloader> reloader;
@@ -125,6 +127,27 @@ std::optional<std::uint16_t> free_loopback_port() {
   ::close(fd);
   return port;
 }
+
+// The config routes' api::ConfigControl, done by the ConfigReloader, whose
+// methods it names one for one.
+class ReloaderControl final : public api::ConfigControl {
+ public:
+  explicit ReloaderControl(ConfigReloader& reloader) : reloader_(reloader) {}
+  void reload_file(const std::string& trigger, bool wait, Done done) override {
+    reloader_.reload_file(trigger, wait, std::move(done));
+  }
+  void reload_body(const std::string& body, const std::string& content_type, bool wait, Done done) override {
+    reloader_.reload_body(body, content_type, wait, std::move(done));
+  }
+  void rollback_to(std::int64_t version, bool wait, Done done) override {
+    reloader_.rollback_to(version, wait, std::move(done));
+  }
+  nlohmann::json status() const override { return reloader_.status(); }
+  nlohmann::json history(int limit) const override { return reloader_.history(limit); }
+
+ private:
+  ConfigReloader& reloader_;
+};
 
 void write_file_atomically(const fs::path& path, const std::string& text) {
   auto tmp = path;
@@ -248,21 +271,22 @@ int Daemon::run() {
   s.api_context.registrations = s.registrations.get();
   s.api_context.instance_store = s.instance_store.get();
   s.api_context.scheduler = s.scheduler.get();
-  s.api_context.random01 = deps.random01;
   s.api_context.routes = s.routes.get();
-  api::register_routes(s.router, s.api_context);
-  api::register_registry_routes(s.router, s.api_context);
+  s.tests = std::make_unique<api::DeclaredTests>(s.clock, *s.events);
+  api::register_routes(s.router, s.api_context, *s.tests);
+  auto discovery = api::register_registry_routes(s.router, s.api_context, deps.random01);
   api::register_traffic_routes(s.router, s.api_context);
-  api::register_metrics_route(s.router, s.api_context);
-  api::register_config_routes(s.router, s.api_context);
+  api::register_metrics_route(s.router, s.api_context,
+                              {discovery, [&s] { return s.streams ? s.streams->hub().clients() : std::size_t{0}; }});
   api::register_dashboard_routes(s.router);
   api::register_openapi_routes(s.router, kVersion);
   api::HttpServerOptions http_options;
   http_options.cors_origins = cfg->mesh.cors_origins;
   s.http = std::make_unique<api::HttpServer>(s.io, s.router, http_options);
-  s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context);
+  StreamWiringOptions stream_options;
+  if (options_.ws_idle_timeout) stream_options.websocket.idle_timeout = *options_.ws_idle_timeout;
+  s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context, stream_options);
   s.http->set_upgrade(s.streams->upgrade());
-  s.api_context.websocket_clients = [&s] { return s.streams ? s.streams->hub().clients() : std::size_t{0}; };
   // The "metrics" topic: last second's rate, errors and latency per service.
   s.streams->set_metrics_summary([&s] {
     nlohmann::json services = nlohmann::json::object();
@@ -300,24 +324,7 @@ int Daemon::run() {
     auto gw = s.gateway->listen(*cfg->mesh.gateway);
     write_file_atomically(data_dir / "gateway", gw.to_string() + "\n");
     spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", gw.to_string(), gw.to_string());
-    s.tests = std::make_unique<api::TestRunner>(s.io, gw);
-    s.api_context.run_tests = [&s](std::function<void(nlohmann::json)> done) {
-      auto started = s.clock.wall_now();
-      s.tests->run(*s.config, [&s, started, done = std::move(done)](std::vector<api::TestResult> results) {
-        nlohmann::json list = nlohmann::json::array();
-        int passed = 0;
-        for (const auto& r : results) {
-          list.push_back(r.to_json());
-          passed += r.passed;
-        }
-        int failed = static_cast<int>(results.size()) - passed;
-        s.events->publish("tests.run", "", "", "declared tests: " + std::to_string(passed) + " passed, " +
-                                                 std::to_string(failed) + " failed",
-                          {{"passed", passed}, {"failed", failed}});
-        done({{"ran", true}, {"started_ms", core::to_unix_ms(started)}, {"passed", passed}, {"failed", failed},
-              {"results", list}});
-      });
-    };
+    s.tests->use_gateway(s.io, gw);
   } else {
     std::error_code ignored;
     fs::remove(data_dir / "gateway", ignored);
@@ -345,22 +352,8 @@ int Daemon::run() {
   };
   s.reloader = std::make_unique<ConfigReloader>(s.io, s.clock, options_, *s.supervisor, *s.database, *s.events, cfg,
                                                 config_version, std::move(hooks));
-  {
-    auto& control = s.api_context.config_control;
-    ConfigReloader* reloader = s.reloader.get();
-    control.reload_file = [reloader](bool wait, api::ApiContext::ConfigControl::Done done) {
-      reloader->reload_file("POST /api/v1/config/reload", wait, std::move(done));
-    };
-    control.reload_body = [reloader](const std::string& body, const std::string& type, bool wait,
-                                     api::ApiContext::ConfigControl::Done done) {
-      reloader->reload_body(body, type, wait, std::move(done));
-    };
-    control.rollback_to = [reloader](std::int64_t version, bool wait, api::ApiContext::ConfigControl::Done done) {
-      reloader->rollback_to(version, wait, std::move(done));
-    };
-    control.status = [reloader] { return reloader->status(); };
-    control.history = [reloader](int limit) { return reloader->history(limit); };
-  }
+  s.config_control = std::make_unique<ReloaderControl>(*s.reloader);
+  api::register_config_routes(s.router, s.api_context, *s.config_control);
   if (options_.dev) s.reloader->watch_file();
 
   s.signals = std::make_unique<asio::signal_set>(s.io, SIGTERM, SIGINT, SIGHUP);

@@ -1,8 +1,8 @@
 """GET /ws keep-alive (docs/websocket.md, "Limits and keep-alive"): meshd
 pings a client it has not heard from for half the idle timeout and drops it
 when the whole timeout passes in silence; a client that answers the pings
-stays and keeps getting deltas. MESHD_WS_IDLE_TIMEOUT_MS shortens the 60 s
-timeout so that this takes seconds."""
+stays and keeps getting deltas. --ws-idle-timeout shortens the 60 s timeout
+so that this takes seconds."""
 
 import select
 import time
@@ -37,7 +37,7 @@ def frames_now(ws):
 
 def test_a_client_that_never_answers_pings_is_dropped_and_others_stay(tmp_path):
     cfg = {"services": {"pg": {"address": [], "health": {"type": "tcp"}}}}
-    with Meshd(tmp_path, cfg, env={"MESHD_WS_IDLE_TIMEOUT_MS": str(IDLE_MS)}) as m:
+    with Meshd(tmp_path, cfg, args=["--ws-idle-timeout", f"{IDLE_MS}ms"]) as m:
         good = WsClient(m.base)
         mute = WsClient(m.base)  # reads what it gets, never sends anything back (no pong)
         try:

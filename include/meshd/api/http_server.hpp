@@ -53,7 +53,7 @@ class HttpServer {
   /// Call before listen().
   void set_upgrade(Upgrade upgrade);
 
-  struct Listener;  // defined in the .cpp
+  struct Listener;  // defined in src/api/http_server.cpp
 
  private:
   boost::asio::io_context& io_;

@@ -13,7 +13,9 @@ namespace meshd::api {
 nlohmann::json openapi_document(const Router& router, const std::string& version);
 
 /// Registers GET /openapi.json and GET /docs (a page that renders the
-/// document, served by meshd itself, no CDN). Call after every other route.
+/// document, served by meshd itself, no CDN). The document lists the
+/// routes registered by the first request for it, so routes added later
+/// at start-up are in it too.
 void register_openapi_routes(Router& router, const std::string& version);
 
 }  // namespace meshd::api

@@ -21,6 +21,7 @@ enum class ErrorCode {
   method_not_allowed,       // 405
   conflict,                 // 409: not in this state (a reload is running)
   payload_too_large,        // 413
+  upgrade_required,         // 426: a WebSocket endpoint asked without 'Upgrade: websocket'
   header_fields_too_large,  // 431
   internal,                 // 500
   upstream_failure,         // 502: the gateway's upstream failed

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <variant>
@@ -21,6 +22,9 @@ struct RunOptions {
   std::optional<std::string> data_dir;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  /// --ws-idle-timeout: a WebSocket client silent this long is dropped
+  /// (pinged at half of it); 60 s without the flag (docs/websocket.md).
+  std::optional<std::chrono::milliseconds> ws_idle_timeout;
 };
 
 /// `meshd validate`.

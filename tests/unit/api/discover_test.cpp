@@ -17,6 +17,8 @@ struct Fixture {
   registry::Registry registry;
   ApiContext ctx;
   Router router;
+  std::shared_ptr<const Discovery> discovery;
+  double jitter = 0.5;  // what random01() gives the discover routes
 
   Fixture() {
     registry.set_services({"pg", "web"});
@@ -24,8 +26,7 @@ struct Fixture {
     ctx.config = std::make_shared<config::Config>();
     ctx.registry = &registry;
     ctx.scheduler = &scheduler;
-    ctx.random01 = [] { return 0.5; };
-    register_registry_routes(router, ctx);
+    discovery = register_registry_routes(router, ctx, [this] { return jitter; });
   }
 
   void add(const std::string& id, const std::string& service, std::vector<std::string> tags = {}) {
@@ -72,7 +73,7 @@ TEST(Discover, WatchersAtOneIndexWaitAsOneGroupAndWakeTogether) {
   f.get(f.blocking(index), b);
   f.get(f.blocking(index), c);
   EXPECT_FALSE(a || b || c);
-  EXPECT_EQ(parked_queries(f.ctx), 3u);
+  EXPECT_EQ(parked_queries(*f.discovery), 3u);
   EXPECT_EQ(f.registry.watchers(), 1u);  // one registry watch for the three
 
   f.add("pg-2", "pg");
@@ -84,7 +85,7 @@ TEST(Discover, WatchersAtOneIndexWaitAsOneGroupAndWakeTogether) {
   EXPECT_EQ(header(*a, "X-Mesh-Index"), std::to_string(f.registry.index("pg")));
   EXPECT_NE(a->body_text().find("\"pg-2\""), std::string::npos);
   EXPECT_NE(a->prepared->wire.find("X-Mesh-Index: " + std::to_string(f.registry.index("pg"))), std::string::npos);
-  EXPECT_EQ(parked_queries(f.ctx), 0u);
+  EXPECT_EQ(parked_queries(*f.discovery), 0u);
   EXPECT_EQ(f.registry.watchers(), 0u);
   f.scheduler.advance(20s);  // the wait timers were cancelled: nothing answers twice
   EXPECT_EQ(f.scheduler.pending(), 0u);
@@ -96,7 +97,7 @@ TEST(Discover, AChangeToAnotherServiceWakesNobody) {
   f.get(f.blocking(f.registry.index("pg")), a);
   f.add("web-1", "web");
   EXPECT_FALSE(a);
-  EXPECT_EQ(parked_queries(f.ctx), 1u);
+  EXPECT_EQ(parked_queries(*f.discovery), 1u);
 }
 
 TEST(Discover, WatchersOfAnotherFilterAreTheirOwnGroup) {
@@ -125,7 +126,7 @@ TEST(Discover, AnIndexAheadOfTheServicesIsAnsweredAtOnce) {
   ASSERT_TRUE(ahead && behind);
   EXPECT_EQ(header(*ahead, "X-Mesh-Index"), std::to_string(index));
   EXPECT_EQ(header(*behind, "X-Mesh-Index"), std::to_string(index));
-  EXPECT_EQ(parked_queries(f.ctx), 0u);
+  EXPECT_EQ(parked_queries(*f.discovery), 0u);
 }
 
 TEST(Discover, AClientThatHangsUpLeavesItsGroupAndTheLastOneEndsIt) {
@@ -137,12 +138,12 @@ TEST(Discover, AClientThatHangsUpLeavesItsGroupAndTheLastOneEndsIt) {
   f.get(f.blocking(index), b, h2);
   f.get(f.blocking(index), c);
   h1->fire();
-  EXPECT_EQ(parked_queries(f.ctx), 2u);
+  EXPECT_EQ(parked_queries(*f.discovery), 2u);
   f.add("pg-2", "pg");
   EXPECT_FALSE(a);  // gone: not answered
   EXPECT_TRUE(b && c);
   h2->fire();  // after the answer: nothing happens
-  EXPECT_EQ(parked_queries(f.ctx), 0u);
+  EXPECT_EQ(parked_queries(*f.discovery), 0u);
 
   // Everybody hangs up: the group and its registry watch go too.
   std::optional<Response> d, e;
@@ -153,7 +154,7 @@ TEST(Discover, AClientThatHangsUpLeavesItsGroupAndTheLastOneEndsIt) {
   h3->fire();
   h4->fire();
   EXPECT_EQ(f.registry.watchers(), 0u);
-  EXPECT_EQ(parked_queries(f.ctx), 0u);
+  EXPECT_EQ(parked_queries(*f.discovery), 0u);
   EXPECT_EQ(f.scheduler.pending(), 0u);  // their wait timers too
   f.add("pg-3", "pg");
   EXPECT_FALSE(d || e);
@@ -169,7 +170,7 @@ TEST(Discover, TheWaitEndsWithTheAnswerAsItIsPlusJitter) {
   f.scheduler.advance(400ms);
   ASSERT_TRUE(a);
   EXPECT_EQ(header(*a, "X-Mesh-Index"), std::to_string(index));
-  EXPECT_EQ(parked_queries(f.ctx), 0u);
+  EXPECT_EQ(parked_queries(*f.discovery), 0u);
   EXPECT_EQ(f.registry.watchers(), 0u);
 }
 
@@ -181,7 +182,7 @@ TEST(Discover, WatchersThatTimeOutAndAskAgainKeepOneGroup) {
   auto index = f.registry.index("pg");
   std::vector<std::optional<Response>> answers(300);
   std::optional<Response> steady;
-  f.ctx.random01 = [] { return 0.0; };
+  f.jitter = 0.0;
   f.get("/api/v1/discover/pg?index=" + std::to_string(index) + "&wait=1h", steady);  // capped at 5m
   for (int round = 0; round < 3; ++round) {
     for (auto& a : answers) {
@@ -190,7 +191,7 @@ TEST(Discover, WatchersThatTimeOutAndAskAgainKeepOneGroup) {
     }
     f.scheduler.advance(10s);
     for (const auto& a : answers) ASSERT_TRUE(a);
-    EXPECT_EQ(parked_queries(f.ctx), 1u);
+    EXPECT_EQ(parked_queries(*f.discovery), 1u);
   }
   EXPECT_FALSE(steady);
   EXPECT_EQ(f.registry.watchers(), 1u);
@@ -267,8 +268,32 @@ TEST(Discover, BadQueriesAreRefusedAndParkNothing) {
   f.get("/api/v1/discover/nope?index=1", r);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
-  EXPECT_EQ(parked_queries(f.ctx), 0u);
+  EXPECT_EQ(parked_queries(*f.discovery), 0u);
   EXPECT_EQ(f.registry.watchers(), 0u);
+}
+
+// The discover state belongs to its routes: when they go (meshd shutting
+// down), the queries parked there leave no registry watch and no timer.
+TEST(Discover, RoutesThatGoTakeTheirWatchesAndTimersWithThem) {
+  Fixture f;
+  std::optional<Response> answer;
+  {
+    Router router;
+    auto discovery = register_registry_routes(router, f.ctx, [] { return 0.5; });
+    Request req;
+    req.method = "GET";
+    req.path = "/api/v1/discover/pg";
+    req.query = {{"index", std::to_string(f.registry.index("pg"))}, {"wait", "10s"}};
+    router.dispatch(req, [&answer](Response r) { answer = std::move(r); });
+    EXPECT_EQ(parked_queries(*discovery), 1u);
+    EXPECT_EQ(f.registry.watchers(), 1u);
+    EXPECT_EQ(f.scheduler.pending(), 1u);  // its wait
+  }
+  EXPECT_EQ(f.registry.watchers(), 0u);
+  EXPECT_EQ(f.scheduler.pending(), 0u);
+  f.add("pg-2", "pg");
+  f.scheduler.advance(20s);
+  EXPECT_FALSE(answer);
 }
 
 }  // namespace

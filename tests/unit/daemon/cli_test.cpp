@@ -79,5 +79,20 @@ TEST(Cli, MistakesAreUsageErrorsWithAClearLine) {
   }
 }
 
+TEST(Cli, WsIdleTimeoutIsADurationFrom200msTo24h) {
+  auto run = std::get<RunOptions>(parse_command_line({"run", "-c", "f", "--ws-idle-timeout", "2000ms"}));
+  EXPECT_EQ(run.ws_idle_timeout, std::chrono::milliseconds(2000));
+  EXPECT_FALSE(std::get<RunOptions>(parse_command_line({"run", "-c", "f"})).ws_idle_timeout);
+  EXPECT_EQ(std::get<RunOptions>(parse_command_line({"run", "-c", "f", "--ws-idle-timeout=24h"})).ws_idle_timeout,
+            std::chrono::hours(24));
+  for (std::string bad : {"100ms", "25h", "soon", ""}) {
+    auto r = parse_command_line({"run", "-c", "f", "--ws-idle-timeout", bad});
+    auto* e = std::get_if<UsageError>(&r);
+    ASSERT_NE(e, nullptr) << bad;
+    EXPECT_NE(e->message.find("from 200ms to 24h"), std::string::npos) << e->message;
+  }
+  EXPECT_TRUE(std::holds_alternative<UsageError>(parse_command_line({"run", "-c", "f", "--ws-idle-timeout"})));
+}
+
 }  // namespace
 }  // namespace meshd::daemon

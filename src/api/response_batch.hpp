@@ -1,0 +1,15 @@
+#pragma once
+
+// Private to src/api: the queue behind api::ResponseBatch (http_types.hpp).
+
+#include <memory>
+
+namespace meshd::api {
+
+class HttpSession;
+
+/// Queues `session`'s answer while a ResponseBatch is open on this thread
+/// and returns true; returns false (send it now) when none is.
+bool hold_in_batch(std::shared_ptr<HttpSession> session);
+
+}  // namespace meshd::api
