@@ -167,9 +167,9 @@ void ProxySession::on_request_written(error_code ec) {
   if (ec) {
     // A pooled connection that fails the request's first write was closed
     // by the instance while idle.
-    Outcome o = upstream_timed_out_                                       ? Outcome::timeout
+    Outcome o = upstream_timed_out_                                  ? Outcome::timeout
                 : reused_ && phase_ == Phase::sending_request_head ? Outcome::reset
-                                                                          : Outcome::connect_failure;
+                                                                   : Outcome::connect_failure;
     return upstream_failed(o, "write: " + (upstream_timed_out_ ? std::string("timed out") : ec.message()));
   }
   // A body-less request stays in out_ for a retry; a body has streamed.
