@@ -1,5 +1,7 @@
 #include "meshd/balancer/load_balancer.hpp"
 
+#include <cassert>
+
 #include "meshd/balancer/consistent_hash.hpp"
 #include "meshd/balancer/least_connections.hpp"
 #include "meshd/balancer/least_response_time.hpp"
@@ -31,6 +33,9 @@ std::unique_ptr<LoadBalancer> make_load_balancer(config::LoadBalancerPolicy poli
     case P::consistent_hash:
       return std::make_unique<ConsistentHash>(slow_start, seed);
   }
+  // Config validation admits only the policies above; a release build
+  // that somehow meets another still balances, round robin.
+  assert(false && "LoadBalancerPolicy without a balancer");
   return std::make_unique<RoundRobin>(slow_start, seed);
 }
 

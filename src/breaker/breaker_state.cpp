@@ -1,5 +1,7 @@
 #include "meshd/breaker/breaker_state.hpp"
 
+#include <cassert>
+
 namespace meshd::breaker {
 
 const char* to_string(BreakerState state) {
@@ -15,6 +17,7 @@ const char* to_string(BreakerState state) {
     case BreakerState::disabled:
       return "disabled";
   }
+  assert(false && "BreakerState without a name");
   return "closed";
 }
 

@@ -1,6 +1,7 @@
 #include "meshd/breaker/circuit_breaker.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 namespace meshd::breaker {
@@ -118,6 +119,7 @@ bool CircuitBreaker::can_acquire(core::TimePoint now) {
     case BreakerState::half_open:
       return trials_admitted_ < spec_.half_open_calls;
   }
+  assert(false && "BreakerState without an admission rule");
   return false;
 }
 

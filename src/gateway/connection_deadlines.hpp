@@ -18,6 +18,10 @@ namespace meshd::gateway {
 /// and cancels a timer around every read and write, which costs a timer
 /// queue update and an extra completion each time.
 ///
+/// Deadlines are kept in the clock of the timer that waits for them, the
+/// io_context's steady_clock, not the gateway's core::TimeSource: they say
+/// when a socket gives up, they measure nothing that stats or breakers see.
+///
 /// `Owner` is a std::enable_shared_from_this with
 /// `void on_deadline(ConnectionDeadlines::Side)`; the pending wait keeps it
 /// alive until cancel().

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "gateway_context.hpp"
+#include "meshd/core/listen.hpp"
 
 namespace meshd::gateway {
 
@@ -20,7 +21,9 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
         sweeper(io) {}
 
   void accept() {
-    acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec, Socket socket) {
+    // Accepted onto the io_context's own executor type (Socket), which
+    // the session's every read and write goes through.
+    acceptor.async_accept(ctx->io, [self = shared_from_this()](boost::system::error_code ec, Socket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
@@ -40,7 +43,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   }
 
   std::shared_ptr<GatewayContext> ctx;
-  Acceptor acceptor;
+  tcp::acceptor acceptor;
   asio::steady_timer sweeper;
 };
 
@@ -56,19 +59,9 @@ Gateway::Gateway(asio::io_context& io, RouteTable& routes, const core::TimeSourc
 Gateway::~Gateway() { stop(); }
 
 config::Endpoint Gateway::listen(const config::Endpoint& endpoint) {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host, ec);
-  if (ec) throw std::runtime_error("cannot listen on gateway " + endpoint.to_string() + ": not an IP address");
-  tcp::endpoint ep(address, endpoint.port);
-  auto& acc = impl_->acceptor;
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on gateway " + endpoint.to_string() + ": " + ec.message());
+  auto bound = core::bind_and_listen(impl_->acceptor, endpoint.host, endpoint.port, "gateway");
   impl_->accept();
   impl_->sweep();
-  auto bound = acc.local_endpoint();
   return config::Endpoint{bound.address().to_string(), bound.port()};
 }
 

@@ -15,10 +15,11 @@ namespace meshd::gateway {
 // Asio's type-erased any_io_executor: on a path that runs four I/O
 // operations per request, the erased executor's copies showed up in
 // profiles. Plain sockets rather than beast::basic_stream: its timeouts arm
-// and cancel a timer around every read and write.
+// and cancel a timer around every read and write. (The acceptor, one
+// operation per connection, is a plain tcp::acceptor, as
+// core::bind_and_listen takes.)
 using Executor = boost::asio::io_context::executor_type;
 using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
-using Acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, Executor>;
 
 /// What every proxy session of one gateway shares.
 struct GatewayContext {

@@ -1,24 +1,21 @@
 #include "proxy_headers.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 
 #include <boost/beast/http/status.hpp>
-#include <nlohmann/json.hpp>
 
 #include "meshd/balancer/hash.hpp"
+#include "meshd/core/local_reply.hpp"
+#include "meshd/core/text.hpp"
 
 namespace meshd::gateway {
 
 namespace http = boost::beast::http;
+using core::iequals;
 
 namespace {
-
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
 
 // RFC 9110 7.6.1: hop-by-hop fields, plus any named in Connection.
 bool hop_by_hop(const HeaderField& f, std::string_view connection) {
@@ -163,8 +160,9 @@ void write_client_head(const MessageHead& in, std::string_view instance, const C
   out.append("\r\n");
 }
 
-void write_local_response(int status, unsigned version, bool keep_alive, std::string_view body, std::string& out) {
-  append_status_line(out, version, status, {});
+void write_local_response(const core::Error& error, unsigned version, bool keep_alive, std::string& out) {
+  std::string body = core::error_body(error);
+  append_status_line(out, version, core::http_status(error.code), {});
   out.append("Server: meshd\r\nContent-Type: application/json\r\n");
   append_connection(out, version, keep_alive);
   out.append("Content-Length: ");
@@ -197,11 +195,8 @@ std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageH
       return std::nullopt;
     }
   }
+  assert(false && "HashKey kind without a key");
   return std::nullopt;
-}
-
-std::string json_error(const std::string& code, const std::string& message) {
-  return nlohmann::json({{"error", {{"code", code}, {"message", message}}}}).dump();
 }
 
 }  // namespace meshd::gateway

@@ -12,6 +12,7 @@
 
 #include "http_head.hpp"
 #include "meshd/config/types.hpp"
+#include "meshd/core/error.hpp"
 
 namespace meshd::gateway {
 
@@ -59,15 +60,13 @@ bool needs_chunking(const MessageHead& response, bool has_content_length, unsign
 void write_client_head(const MessageHead& in, std::string_view instance, const ClientFraming& framing,
                        std::string& out);
 
-/// Appends a whole local response (an error of ours) with a JSON body.
-void write_local_response(int status, unsigned version, bool keep_alive, std::string_view body,
-                          std::string& out);
+/// Appends a whole local response (an error of the gateway's own): the
+/// status and JSON body core::local_reply gives `error`, so the gateway
+/// answers with the same codes as the REST API (docs/api.md, "Errors").
+void write_local_response(const core::Error& error, unsigned version, bool keep_alive, std::string& out);
 
 /// The consistent-hash key of a request, by the service's hash_key.
 std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req,
                                       std::string_view client_ip);
-
-/// {"error": {"code": ..., "message": ...}}.
-std::string json_error(const std::string& code, const std::string& message);
 
 }  // namespace meshd::gateway

@@ -14,6 +14,9 @@
 //   every read and write.
 #include "proxy_session.hpp"
 
+#include "meshd/core/listen.hpp"
+#include "meshd/core/local_reply.hpp"
+
 namespace meshd::gateway {
 namespace detail {
 
@@ -21,11 +24,12 @@ void ProxySession::read_request() {
   sink_.chunked = false;
   reqp_.emplace(req_, sink_);
   reqp_->header_limit(static_cast<std::uint32_t>(ctx_->options.header_limit));
-  header_started_ = false;
-  if (in_.size() > 0) return parse_request();  // pipelined
   // The first request must arrive promptly (slowloris); later ones may
   // wait for the idle timeout, then the header has the header timeout.
-  set_client_deadline(first_request_ ? ctx_->options.header_timeout : ctx_->options.idle_timeout);
+  bool first = phase_ == Phase::accepted;
+  phase_ = first ? Phase::reading_request_head : Phase::awaiting_request;
+  if (in_.size() > 0) return parse_request();  // pipelined
+  set_client_deadline(first ? ctx_->options.header_timeout : ctx_->options.idle_timeout);
   receive_request();
 }
 
@@ -41,37 +45,41 @@ void ProxySession::parse_request() {
   error_code ec;
   std::size_t used = reqp_->put(asio::buffer(in_.data().data(), in_.size()), ec);
   if (ec == http::error::need_more) {
-    if (!header_started_ && !first_request_) set_client_deadline(ctx_->options.header_timeout);
-    header_started_ = true;
+    if (phase_ == Phase::awaiting_request) {
+      phase_ = Phase::reading_request_head;
+      set_client_deadline(ctx_->options.header_timeout);
+    }
     return receive_request();
   }
   deadlines_.clear(Side::client);
   if (ec == http::error::header_limit)
-    return local_error(431, "request_header_fields_too_large", "request headers are too large", false);
-  if (ec) return local_error(400, "invalid_argument", "malformed HTTP request: " + ec.message(), false);
+    return local_error(core::make_error(core::ErrorCode::header_fields_too_large, "request headers are too large"),
+                       false);
+  if (ec)
+    return local_error(core::make_error(core::ErrorCode::invalid_argument, "malformed HTTP request: " + ec.message()),
+                       false);
   on_request_head(used);
 }
 
 void ProxySession::on_request_head(std::size_t header_bytes) {
-  first_request_ = false;
   client_keep_alive_ = reqp_->keep_alive();
   client_version_ = req_.version;
-  head_ = req_.method == http::verb::head;
-  started_ = Clock::now();
+  started_ = ctx_->clock.now();
   bool done = reqp_->is_done();
   auto split = split_target(req_.target);
   if (!split) {
     in_.consume(header_bytes);
-    return local_error(400, "invalid_argument", "the path must be /<service>/<path>", done && client_keep_alive_);
+    return local_error(core::make_error(core::ErrorCode::invalid_argument, "the path must be /<service>/<path>"),
+                       done && client_keep_alive_);
   }
   service_.assign(split->service);
   route_ = ctx_->routes.find(service_);
   if (!route_) {
     in_.consume(header_bytes);
-    return local_error(404, "not_found", "no service named '" + service_ + "'", done && client_keep_alive_);
+    return local_error(core::make_error(core::ErrorCode::not_found, "no service named '" + service_ + "'"),
+                       done && client_keep_alive_);
   }
   has_body_ = !done;
-  can_retry_ = idempotent(req_.method) && !has_body_;
   attempts_ = 0;
   tried_.clear();
   last_outcome_ = Outcome::success;
@@ -104,18 +112,17 @@ void ProxySession::attempt() {
   if (!pick) {
     if (attempts_ == 1) {
       route_->stats().record_rejected();
-      route_->stats().record(503, std::chrono::microseconds(0), now);
-      return local_error(503, "unavailable", pick.error().message, reqp_->is_done() && client_keep_alive_);
+      route_->stats().record(core::http_status(pick.error().code), std::chrono::microseconds(0), now);
+      return local_error(pick.error(), reqp_->is_done() && client_keep_alive_);
     }
     return fail_after_attempts();
   }
+  phase_ = Phase::connecting;
   host_ = pick->host;
   host_id_.assign(host_->id);
-  result_recorded_ = false;
-  request_sent_ = false;
   upstream_timed_out_ = false;
   ++host_->active_requests;
-  attempt_started_ = Clock::now();
+  attempt_started_ = now;
   pool_key_.assign(host_->address).push_back(':');
   char port[8];
   pool_key_.append(port, std::to_chars(port, port + sizeof port, host_->port).ptr);
@@ -126,7 +133,7 @@ void ProxySession::attempt() {
   conn_ = std::make_unique<UpstreamConnection>(ctx_->io);
   conn_->key = pool_key_;
   error_code ec;
-  auto address = asio::ip::make_address(host_->address == "localhost" ? "127.0.0.1" : host_->address, ec);
+  auto address = core::host_address(host_->address, ec);
   if (ec) return upstream_failed(Outcome::connect_failure, "cannot connect to " + host_->address + ": not an IP address");
   conn_->socket.async_connect(tcp::endpoint(address, host_->port), [self = shared_from_this()](error_code e) {
     if (e)
@@ -140,6 +147,7 @@ void ProxySession::attempt() {
 }
 
 void ProxySession::send_request() {
+  phase_ = Phase::sending_request_head;
   set_upstream_deadline(route_->spec().timeout);
   write_upstream();
 }
@@ -149,7 +157,7 @@ void ProxySession::write_upstream() {
   std::size_t n = conn_->socket.write_some(asio::buffer(out_), ec);
   if (!ec && n == out_.size()) return on_request_written({});
   if (ec && !would_block(ec)) return on_request_written(ec);
-  if (request_sent_) set_upstream_deadline(ctx_->options.body_timeout);
+  if (phase_ == Phase::sending_request_body) set_upstream_deadline(ctx_->options.body_timeout);
   std::size_t off = ec ? 0 : n;
   asio::async_write(conn_->socket, asio::buffer(out_.data() + off, out_.size() - off),
                     [self = shared_from_this()](error_code e, std::size_t) { self->on_request_written(e); });
@@ -157,15 +165,17 @@ void ProxySession::write_upstream() {
 
 void ProxySession::on_request_written(error_code ec) {
   if (ec) {
-    Outcome o = upstream_timed_out_                 ? Outcome::timeout
-                : reused_ && !request_sent_ ? Outcome::reset
-                                            : Outcome::connect_failure;
+    // A pooled connection that fails the request's first write was closed
+    // by the instance while idle.
+    Outcome o = upstream_timed_out_                                  ? Outcome::timeout
+                : reused_ && phase_ == Phase::sending_request_head ? Outcome::reset
+                                                                   : Outcome::connect_failure;
     return upstream_failed(o, "write: " + (upstream_timed_out_ ? std::string("timed out") : ec.message()));
   }
-  request_sent_ = true;
   // A body-less request stays in out_ for a retry; a body has streamed.
   if (has_body_) {
     out_.clear();
+    phase_ = Phase::sending_request_body;
     if (!reqp_->is_done()) return pump_request_body();
   }
   read_response();
@@ -186,10 +196,11 @@ void ProxySession::pump_request_body() {
 }
 
 void ProxySession::read_response() {
+  phase_ = Phase::awaiting_response;
   sink_.chunked = false;
   respp_.emplace(res_, sink_);
   respp_->header_limit(64 * 1024);
-  if (head_) respp_->skip(true);
+  if (head_request()) respp_->skip(true);
   set_upstream_deadline(route_->spec().timeout);
   if (conn_->buffer.size() > 0) return parse_response();
   // The read starts from the back of the event loop's queue rather than
@@ -231,7 +242,7 @@ void ProxySession::parse_response() {
 void ProxySession::on_response_head(std::size_t header_bytes) {
   deadlines_.clear(Side::upstream);
   int status = res_.status;
-  auto end = Clock::now();
+  auto end = ctx_->clock.now();
   auto latency = std::chrono::duration_cast<std::chrono::microseconds>(end - attempt_started_);
   if (status >= 500 && may_retry(config::retry_5xx)) {
     record_result(Outcome::http_5xx, latency);
@@ -243,8 +254,8 @@ void ProxySession::on_response_head(std::size_t header_bytes) {
   // The verdict is in at the response header; the host stays busy until
   // its body has been relayed.
   record_result(status >= 500 ? Outcome::http_5xx : Outcome::success, latency);
-  route_->stats().record(status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_),
-                         ctx_->clock.now());
+  phase_ = Phase::relaying_response;
+  route_->stats().record(status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_), end);
   bool sized = respp_->content_length().has_value();
   if (!respp_->is_done() && !sized && !respp_->chunked() && client_version_ < 11)
     client_keep_alive_ = false;  // body ends when the upstream closes: so must we
@@ -252,7 +263,7 @@ void ProxySession::on_response_head(std::size_t header_bytes) {
   out_.clear();
   write_client_head(res_, host_id_, framing, out_);
   conn_->buffer.consume(header_bytes);
-  sink_.chunked = framing.chunked && !head_;
+  sink_.chunked = framing.chunked && !head_request();
   pump_response_body();
 }
 
@@ -291,8 +302,7 @@ void ProxySession::write_client() {
 
 void ProxySession::on_client_written(error_code ec) {
   out_.clear();
-  if (local_response_) {
-    local_response_ = false;
+  if (phase_ == Phase::replying_locally) {
     if (ec || !client_keep_alive_) return linger();
     return read_request();
   }

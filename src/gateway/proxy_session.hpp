@@ -26,8 +26,11 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
-using Clock = std::chrono::steady_clock;
-using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
+// The clock of the io_context's timers: socket deadlines and retry backoff
+// wait on it. What the session measures (latencies, request durations for
+// stats and breakers) is read from the gateway's core::TimeSource instead.
+using TimerClock = std::chrono::steady_clock;
+using Timer = asio::basic_waitable_timer<TimerClock, asio::wait_traits<TimerClock>, Executor>;
 
 // Read size, and the most body one write carries.
 constexpr std::size_t kChunk = 64 * 1024;
@@ -40,6 +43,26 @@ inline bool idempotent(http::verb v) {
 inline bool would_block(const error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
+
+/// Where a connection is in its request/response cycle. The few decisions
+/// that depend on what came before (which timeout a request head gets,
+/// whether a failed write met a stale pooled connection, whether the
+/// attempt's verdict is already in, what follows a written response) read
+/// the phase instead of a boolean each.
+enum class Phase {
+  accepted,              // connected, no request yet: its head has the header timeout
+  awaiting_request,      // keep-alive between requests: the idle timeout
+  reading_request_head,  // head bytes arriving: the header timeout
+  connecting,            // an attempt chose an instance and connects (or takes a pooled connection)
+  sending_request_head,  // the head, with the body bytes that came with it, goes upstream
+  sending_request_body,  // the head is out, the rest of the body streams after it
+  awaiting_response,     // waiting for the instance's response head
+  waiting_to_retry,      // the backoff before the next attempt
+  relaying_response,     // the verdict is in; the response streams to the client
+  replying_locally,      // an error of the gateway's own goes to the client
+  lingering,             // half-closed after an error, discarding what the client still sends
+  closed,
+};
 
 class ProxySession : public std::enable_shared_from_this<ProxySession> {
  public:
@@ -126,6 +149,11 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void exchange_done();
 
   // ---- failures and retries -------------------------------------------------
+  bool head_request() const { return req_.method == http::verb::head; }
+  // Whether the request can be sent again as it is: idempotent and with
+  // no body (a streamed body is gone).
+  bool replayable() const { return idempotent(req_.method) && !has_body_; }
+
   bool may_retry(unsigned on) const;
 
   void upstream_failed(Outcome outcome, const std::string& what);
@@ -145,7 +173,9 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void abort_both();
 
   // ---- local responses ------------------------------------------------------
-  void local_error(int status, const std::string& code, const std::string& message, bool keep_alive);
+  // Answers with `error` as core::local_reply maps it (status and JSON
+  // body), then reads the next request or, without `keep_alive`, lingers.
+  void local_error(const core::Error& error, bool keep_alive);
 
   // Half-close and discard what the client still sends, so it reads our
   // error instead of a reset (see src/api/http_server.cpp).
@@ -157,8 +187,8 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   // ---- deadlines ------------------------------------------------------------
   friend class ConnectionDeadlines<ProxySession>;
   using Side = ConnectionDeadlines<ProxySession>::Side;
-  void set_client_deadline(Clock::duration d) { deadlines_.set(Side::client, d); }
-  void set_upstream_deadline(Clock::duration d) { deadlines_.set(Side::upstream, d); }
+  void set_client_deadline(TimerClock::duration d) { deadlines_.set(Side::client, d); }
+  void set_upstream_deadline(TimerClock::duration d) { deadlines_.set(Side::upstream, d); }
   void on_deadline(Side side);
 
   std::shared_ptr<GatewayContext> ctx_;
@@ -180,24 +210,19 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::unique_ptr<UpstreamConnection> conn_;
   std::optional<std::uint64_t> hash_;
   std::set<std::string> tried_;
-  Clock::time_point started_{}, attempt_started_{};
+  core::TimePoint started_{}, attempt_started_{};  // from ctx_->clock
   Outcome last_outcome_ = Outcome::success;
   std::string last_error_;
   unsigned client_version_ = 11;
   int attempts_ = 0;
   std::size_t drained_ = 0;
-  bool first_request_ = true;
-  bool header_started_ = false;
-  bool client_keep_alive_ = true;
-  bool head_ = false;
-  bool has_body_ = false;
-  bool can_retry_ = false;
-  bool reused_ = false;
-  bool stale_retried_ = false;
-  bool request_sent_ = false;
-  bool upstream_timed_out_ = false;
-  bool result_recorded_ = false;
-  bool local_response_ = false;
+  Phase phase_ = Phase::accepted;
+  // What the phase does not say:
+  bool client_keep_alive_ = true;    // the connection stays open after this exchange
+  bool has_body_ = false;            // the request has a body (it streams, so no retry)
+  bool stale_retried_ = false;       // this request spent its one free retry after a stale pooled connection
+  bool reused_ = false;              // this attempt's connection came from the pool
+  bool upstream_timed_out_ = false;  // this attempt's deadline passed: what waits upstream fails as a timeout
 };
 
 }  // namespace meshd::gateway::detail

@@ -2,19 +2,21 @@
 // gateway connection (see proxy_session.hpp).
 #include "proxy_session.hpp"
 
+#include "meshd/core/local_reply.hpp"
+
 namespace meshd::gateway::detail {
 
 bool ProxySession::may_retry(unsigned on) const {
   const auto& r = route_->spec().retry;
-  return can_retry_ && attempts_ < r.attempts && (r.on & on) != 0;
+  return replayable() && attempts_ < r.attempts && (r.on & on) != 0;
 }
 
 void ProxySession::upstream_failed(Outcome outcome, const std::string& what) {
   deadlines_.clear(Side::upstream);
-  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - attempt_started_);
+  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(ctx_->clock.now() - attempt_started_);
   // A pooled connection the instance closed while idle is not the
   // instance's fault: try again on a fresh connection, uncounted.
-  bool stale = reused_ && (outcome == Outcome::reset) && can_retry_ && !stale_retried_;
+  bool stale = reused_ && (outcome == Outcome::reset) && replayable() && !stale_retried_;
   drop_connection();
   if (stale) {
     stale_retried_ = true;
@@ -41,6 +43,7 @@ void ProxySession::retry() {
   }
   tried_.insert(host_id_);  // the next attempt prefers another instance
   route_->stats().record_retry();
+  phase_ = Phase::waiting_to_retry;
   auto delay = balancer::retry_backoff(route_->spec().retry.backoff, attempts_, ctx_->random01());
   retry_timer_.expires_after(delay);
   retry_timer_.async_wait([self = shared_from_this()](error_code ec) {
@@ -50,18 +53,20 @@ void ProxySession::retry() {
 
 void ProxySession::fail_after_attempts() {
   bool timeout = last_outcome_ == Outcome::timeout;
-  int status = timeout ? 504 : 502;
-  route_->stats().record(status, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_),
-                         ctx_->clock.now());
+  auto code = timeout ? core::ErrorCode::upstream_timeout : core::ErrorCode::upstream_failure;
+  auto now = ctx_->clock.now();
+  route_->stats().record(core::http_status(code), std::chrono::duration_cast<std::chrono::microseconds>(now - started_),
+                         now);
   std::string msg = (timeout ? "upstream timed out" : "upstream failed") + std::string(" after ") +
                     std::to_string(attempts_) + (attempts_ == 1 ? " attempt" : " attempts") +
                     (last_error_.empty() ? "" : ": " + last_error_);
-  local_error(status, timeout ? "upstream_timeout" : "upstream_failure", msg, reqp_->is_done() && client_keep_alive_);
+  local_error(core::make_error(code, msg), reqp_->is_done() && client_keep_alive_);
 }
 
 void ProxySession::record_result(Outcome outcome, std::chrono::microseconds latency) {
-  if (!host_ || result_recorded_) return;
-  result_recorded_ = true;
+  // The verdict of an attempt that reached the relaying phase came with
+  // its response head; every other path releases the host once recorded.
+  if (!host_ || phase_ == Phase::relaying_response) return;
   if (outcome != Outcome::cancelled) last_outcome_ = outcome;
   route_->on_result(host_id_, outcome, latency, ctx_->clock.now());
 }
@@ -86,16 +91,17 @@ void ProxySession::abort_both() {
   close_client();
 }
 
-void ProxySession::local_error(int status, const std::string& code, const std::string& message, bool keep_alive) {
+void ProxySession::local_error(const core::Error& error, bool keep_alive) {
   release_host();
   client_keep_alive_ = keep_alive;
   out_.clear();
-  write_local_response(status, client_version_ ? client_version_ : 11, keep_alive, json_error(code, message), out_);
-  local_response_ = true;
+  write_local_response(error, client_version_ ? client_version_ : 11, keep_alive, out_);
+  phase_ = Phase::replying_locally;
   write_client();
 }
 
 void ProxySession::linger() {
+  phase_ = Phase::lingering;
   error_code ignored;
   client_.shutdown(tcp::socket::shutdown_send, ignored);
   set_client_deadline(std::chrono::seconds(2));
@@ -112,6 +118,7 @@ void ProxySession::drain() {
 }
 
 void ProxySession::close_client() {
+  phase_ = Phase::closed;
   error_code ignored;
   client_.shutdown(tcp::socket::shutdown_both, ignored);
   client_.close(ignored);

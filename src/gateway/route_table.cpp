@@ -1,6 +1,7 @@
 #include "meshd/gateway/route_table.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 #include "meshd/balancer/panic_threshold.hpp"
@@ -20,6 +21,7 @@ const char* to_string(Outcome outcome) {
     case Outcome::timeout: return "timeout";
     case Outcome::cancelled: return "cancelled";
   }
+  assert(false && "Outcome without a name");
   return "success";
 }
 
@@ -27,7 +29,8 @@ ServiceRoute::ServiceRoute(std::shared_ptr<const config::ServiceSpec> spec, core
                            std::uint64_t seed)
     : spec_(std::move(spec)),
       events_(events),
-      balancer_(balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, seed)),
+      seed_(seed),
+      balancer_(balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, seed_)),
       outlier_(spec_->outlier_detection),
       retry_budget_(spec_->retry.budget) {}
 
@@ -49,7 +52,9 @@ void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
   }
   if (new_budget) retry_budget_ = balancer::RetryBudget(spec_->retry.budget);
   if (new_balancer) {
-    balancer_ = balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, 1);
+    // The route's own seed, as at construction: routes rebuilt by one
+    // reload must not all draw the same random sequence.
+    balancer_ = balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, seed_);
     std::vector<std::shared_ptr<balancer::Host>> hosts;
     for (auto& [id, e] : entries_) hosts.push_back(e.host);
     balancer_->set_hosts(hosts);
@@ -169,6 +174,7 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx, const 
     return core::make_error(ErrorCode::unavailable, "no instance of '" + spec_->name + "' can take the call: " + why);
   }
   balancer::Host* chosen = balancer_->choose(admitted, ctx);
+  assert(chosen && "a balancer chose nothing among admitted instances");
   if (!chosen) return core::make_error(ErrorCode::unavailable, "no instance of '" + spec_->name + "' was chosen");
   auto& entry = entries_.at(chosen->id);
   if (take_permit && !entry.breaker->try_acquire(ctx.now))

@@ -87,6 +87,7 @@ class ServiceRoute {
 
   std::shared_ptr<const config::ServiceSpec> spec_;
   core::EventBus* events_;
+  std::uint64_t seed_;  // of this route's balancer, again when a reload rebuilds it
   std::unique_ptr<balancer::LoadBalancer> balancer_;
   breaker::OutlierDetector outlier_;
   balancer::RetryBudget retry_budget_;

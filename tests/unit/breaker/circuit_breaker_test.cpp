@@ -23,13 +23,18 @@ config::CircuitBreakerSpec spec() {
   return s;
 }
 
-// One permitted call with an outcome.
-void call(CircuitBreaker& b, testing::FakeClock& clock, bool ok, core::Duration latency = 5ms) {
-  ASSERT_TRUE(b.try_acquire(clock.now()));
+// One permitted call with an outcome. A refused permit fails the test at
+// the call site (ASSERT_TRUE(call(...))): an ASSERT inside a void helper
+// would only leave the helper and the test would run on.
+[[nodiscard]] ::testing::AssertionResult call(CircuitBreaker& b, testing::FakeClock& clock, bool ok,
+                                              core::Duration latency = 5ms) {
+  if (!b.try_acquire(clock.now()))
+    return ::testing::AssertionFailure() << "the breaker refused the call (" << to_string(b.state(clock.now())) << ")";
   if (ok)
     b.on_success(latency, clock.now());
   else
     b.on_failure(latency, clock.now());
+  return ::testing::AssertionSuccess();
 }
 
 struct Transition {
@@ -37,20 +42,27 @@ struct Transition {
   std::string reason;
 };
 
-// Trips `b` with failures and runs the clock to the end of its open time.
-void trip_and_wait(CircuitBreaker& b, testing::FakeClock& clock) {
-  for (int i = 0; i < 5; ++i) call(b, clock, false);
-  ASSERT_EQ(b.state(clock.now()), BreakerState::open);
+// Trips `b` with failures and runs the clock to the end of its open time;
+// used as ASSERT_TRUE(trip_and_wait(...)).
+[[nodiscard]] ::testing::AssertionResult trip_and_wait(CircuitBreaker& b, testing::FakeClock& clock) {
+  for (int i = 0; i < 5; ++i) {
+    auto called = call(b, clock, false);
+    if (!called) return called;
+  }
+  if (b.state(clock.now()) != BreakerState::open)
+    return ::testing::AssertionFailure() << "five failures left it " << to_string(b.state(clock.now()));
   clock.set(*b.open_until());
-  ASSERT_EQ(b.state(clock.now()), BreakerState::half_open);
+  if (b.state(clock.now()) != BreakerState::half_open)
+    return ::testing::AssertionFailure() << "after its open time it is " << to_string(b.state(clock.now()));
+  return ::testing::AssertionSuccess();
 }
 
 TEST(CircuitBreaker, CountWindowTripsAtTheCallThatReachesTheRate) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  for (bool ok : {true, true, true, true, false, false, false}) call(b, clock, ok);
+  for (bool ok : {true, true, true, true, false, false, false}) ASSERT_TRUE(call(b, clock, ok));
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);  // 3 of 7 = 43%
-  call(b, clock, false);
+  ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::open);  // 4 of 8 = 50%
   EXPECT_FALSE(b.try_acquire(clock.now()));
 }
@@ -58,9 +70,9 @@ TEST(CircuitBreaker, CountWindowTripsAtTheCallThatReachesTheRate) {
 TEST(CircuitBreaker, NothingTripsBeforeMinimumCalls) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  for (int i = 0; i < 4; ++i) call(b, clock, false);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);  // 100%, but only 4 calls
-  call(b, clock, false);
+  ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::open);
 }
 
@@ -70,17 +82,17 @@ TEST(CircuitBreaker, AFullCountWindowIsEnoughEvenBelowMinimumCalls) {
   s.window_calls = 4;
   s.minimum_calls = 10;
   CircuitBreaker b(s);
-  for (int i = 0; i < 4; ++i) call(b, clock, false);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::open);
 }
 
 TEST(CircuitBreaker, CountWindowSlidesOverTheLastCalls) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  for (int i = 0; i < 10; ++i) call(b, clock, true);
-  for (int i = 0; i < 4; ++i) call(b, clock, false);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(call(b, clock, true));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);  // 4 of the last 10
-  call(b, clock, false);  // 5 of the last 10; 5 of all 15 would be 33%
+  ASSERT_TRUE(call(b, clock, false));  // 5 of the last 10; 5 of all 15 would be 33%
   EXPECT_EQ(b.state(clock.now()), BreakerState::open);
 }
 
@@ -90,12 +102,12 @@ TEST(CircuitBreaker, TimeWindowForgetsOldCalls) {
   s.window_kind = Kind::time;
   s.window_time = 10s;
   CircuitBreaker b(s);
-  for (int i = 0; i < 4; ++i) call(b, clock, false);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(call(b, clock, false));
   clock.advance(11s);
-  for (int i = 0; i < 4; ++i) call(b, clock, false);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);  // the first four have left
   EXPECT_EQ(b.stats(clock.now()).window.calls, 4);
-  call(b, clock, false);
+  ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::open);
 }
 
@@ -105,9 +117,9 @@ TEST(CircuitBreaker, TimeWindowCountsCallsWithinIt) {
   s.window_kind = Kind::time;
   s.window_time = 10s;
   CircuitBreaker b(s);
-  for (int i = 0; i < 4; ++i) call(b, clock, false);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(call(b, clock, false));
   clock.advance(8s);
-  call(b, clock, false);
+  ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::open);
 }
 
@@ -118,12 +130,12 @@ TEST(CircuitBreaker, SlowCallsTripIt) {
   s.slow_call_duration = 1s;
   std::string reason;
   CircuitBreaker b(s, [&](BreakerState, BreakerState, const std::string& r) { reason = r; });
-  call(b, clock, true, 2s);
-  call(b, clock, true, 1s);  // at the threshold counts as slow
-  call(b, clock, true, 999ms);
-  call(b, clock, true, 10ms);
+  ASSERT_TRUE(call(b, clock, true, 2s));
+  ASSERT_TRUE(call(b, clock, true, 1s));  // at the threshold counts as slow
+  ASSERT_TRUE(call(b, clock, true, 999ms));
+  ASSERT_TRUE(call(b, clock, true, 10ms));
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);
-  call(b, clock, true, 5s);  // 3 of 5 slow, all successful
+  ASSERT_TRUE(call(b, clock, true, 5s));  // 3 of 5 slow, all successful
   EXPECT_EQ(b.state(clock.now()), BreakerState::open);
   EXPECT_EQ(reason, "slow call rate 60% >= 60% (slow: >= 1s) over 5 calls; open for 10s");
 }
@@ -132,15 +144,15 @@ TEST(CircuitBreaker, DefaultSlowRateNeedsEveryCallSlow) {
   testing::FakeClock clock;
   config::CircuitBreakerSpec s;  // slow_call_rate 100%, slow at 60 s
   CircuitBreaker b(s);
-  for (int i = 0; i < 9; ++i) call(b, clock, true, 61s);
-  call(b, clock, true, 1s);
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(call(b, clock, true, 61s));
+  ASSERT_TRUE(call(b, clock, true, 1s));
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);
 }
 
 TEST(CircuitBreaker, OpenRejectsThenHalfOpenAdmitsExactlyTheTrialCalls) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  for (int i = 0; i < 5; ++i) call(b, clock, false);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(call(b, clock, false));
   ASSERT_EQ(b.open_until(), clock.now() + 10s);
   clock.advance(9999ms);
   EXPECT_FALSE(b.try_acquire(clock.now()));
@@ -157,28 +169,28 @@ TEST(CircuitBreaker, OpenRejectsThenHalfOpenAdmitsExactlyTheTrialCalls) {
 TEST(CircuitBreaker, SuccessfulTrialsCloseItWithAFreshWindowAndTheBaseOpenTime) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  trip_and_wait(b, clock);
-  call(b, clock, false);  // 1 of 3 trials failing is below 50%
-  call(b, clock, true);
+  ASSERT_TRUE(trip_and_wait(b, clock));
+  ASSERT_TRUE(call(b, clock, false));  // 1 of 3 trials failing is below 50%
+  ASSERT_TRUE(call(b, clock, true));
   EXPECT_EQ(b.state(clock.now()), BreakerState::half_open);
-  call(b, clock, true);
+  ASSERT_TRUE(call(b, clock, true));
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);
   EXPECT_EQ(b.stats(clock.now()).consecutive_opens, 0);
 
-  for (int i = 0; i < 4; ++i) call(b, clock, false);  // old failures are gone
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(call(b, clock, false));  // old failures are gone
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);
-  call(b, clock, false);
+  ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.open_until(), clock.now() + 10s);
 }
 
 TEST(CircuitBreaker, FailedTrialsReopenWithDoubledTimeUpToTheCap) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  trip_and_wait(b, clock);
+  ASSERT_TRUE(trip_and_wait(b, clock));
   for (core::Duration expected : {20s, 40s, 40s}) {
-    call(b, clock, false);
-    call(b, clock, false);
-    call(b, clock, true);
+    ASSERT_TRUE(call(b, clock, false));
+    ASSERT_TRUE(call(b, clock, false));
+    ASSERT_TRUE(call(b, clock, true));
     ASSERT_EQ(b.state(clock.now()), BreakerState::open);
     EXPECT_EQ(*b.open_until() - clock.now(), expected);
     clock.set(*b.open_until());
@@ -189,7 +201,7 @@ TEST(CircuitBreaker, FailedTrialsReopenWithDoubledTimeUpToTheCap) {
 TEST(CircuitBreaker, HalfOpenReopensWhenTrialsNeverReport) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  trip_and_wait(b, clock);
+  ASSERT_TRUE(trip_and_wait(b, clock));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(b.try_acquire(clock.now()));
   clock.advance(29s);
   EXPECT_EQ(b.state(clock.now()), BreakerState::half_open);
@@ -201,8 +213,8 @@ TEST(CircuitBreaker, HalfOpenReopensWhenTrialsNeverReport) {
 TEST(CircuitBreaker, AfterMaxHalfOpenTheTrialsSoFarDecide) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  trip_and_wait(b, clock);
-  call(b, clock, true);  // one good trial, then traffic stops
+  ASSERT_TRUE(trip_and_wait(b, clock));
+  ASSERT_TRUE(call(b, clock, true));  // one good trial, then traffic stops
   clock.advance(30s);
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);
 }
@@ -210,7 +222,7 @@ TEST(CircuitBreaker, AfterMaxHalfOpenTheTrialsSoFarDecide) {
 TEST(CircuitBreaker, AnIdleHalfOpenBreakerWaitsForTraffic) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  trip_and_wait(b, clock);
+  ASSERT_TRUE(trip_and_wait(b, clock));
   clock.advance(1h);  // no calls at all: nothing to judge, no reason to re-open
   EXPECT_EQ(b.state(clock.now()), BreakerState::half_open);
   EXPECT_TRUE(b.try_acquire(clock.now()));
@@ -219,7 +231,7 @@ TEST(CircuitBreaker, AnIdleHalfOpenBreakerWaitsForTraffic) {
 TEST(CircuitBreaker, CanAcquireDoesNotUseUpTrialSlots) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  for (int i = 0; i < 5; ++i) call(b, clock, false);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(call(b, clock, false));
   EXPECT_FALSE(b.can_acquire(clock.now()));
   clock.advance(10s);
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(b.can_acquire(clock.now()));
@@ -230,7 +242,7 @@ TEST(CircuitBreaker, CanAcquireDoesNotUseUpTrialSlots) {
 TEST(CircuitBreaker, ReleaseGivesTheTrialSlotToTheNextCall) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  trip_and_wait(b, clock);
+  ASSERT_TRUE(trip_and_wait(b, clock));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(b.try_acquire(clock.now()));
   EXPECT_FALSE(b.try_acquire(clock.now()));
   b.release(clock.now());  // the client went away
@@ -240,7 +252,7 @@ TEST(CircuitBreaker, ReleaseGivesTheTrialSlotToTheNextCall) {
 TEST(CircuitBreaker, LateResultsOfCallsBeforeTheTripChangeNothing) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  for (int i = 0; i < 5; ++i) call(b, clock, false);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(call(b, clock, false));
   for (int i = 0; i < 10; ++i) b.on_success(5ms, clock.now());  // in flight when it opened
   EXPECT_EQ(b.state(clock.now()), BreakerState::open);
   clock.set(*b.open_until());
@@ -265,17 +277,17 @@ TEST(CircuitBreaker, ForceOpenHoldsUntilAnOperatorClosesIt) {
 TEST(CircuitBreaker, CloseKeepsTheDoublingResetForgetsIt) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  trip_and_wait(b, clock);
-  for (int i = 0; i < 3; ++i) call(b, clock, false);  // re-open for 20 s
+  ASSERT_TRUE(trip_and_wait(b, clock));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(call(b, clock, false));  // re-open for 20 s
   b.close();
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);
   EXPECT_EQ(b.stats(clock.now()).window.calls, 0);
-  for (int i = 0; i < 5; ++i) call(b, clock, false);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(*b.open_until() - clock.now(), 40s);
 
   b.reset();
   EXPECT_EQ(b.state(clock.now()), BreakerState::closed);
-  for (int i = 0; i < 5; ++i) call(b, clock, false);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(*b.open_until() - clock.now(), 10s);
 }
 
@@ -285,7 +297,7 @@ TEST(CircuitBreaker, DisabledAlwaysAdmits) {
   s.enabled = false;
   CircuitBreaker b(s);
   EXPECT_EQ(b.state(clock.now()), BreakerState::disabled);
-  for (int i = 0; i < 100; ++i) call(b, clock, false);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(call(b, clock, false));
   EXPECT_EQ(b.state(clock.now()), BreakerState::disabled);
   EXPECT_TRUE(b.try_acquire(clock.now()));
   b.force_open();  // an operator can still cut it off
@@ -301,11 +313,11 @@ TEST(CircuitBreaker, EveryTransitionIsReportedWithItsReason) {
   b.set_on_transition([&](BreakerState from, BreakerState to, const std::string& reason) {
     seen.push_back({from, to, reason});
   });
-  for (bool ok : {true, false, true, false, false}) call(b, clock, ok);
+  for (bool ok : {true, false, true, false, false}) ASSERT_TRUE(call(b, clock, ok));
   clock.advance(10s);
-  for (bool ok : {false, false, true}) call(b, clock, ok);
+  for (bool ok : {false, false, true}) ASSERT_TRUE(call(b, clock, ok));
   clock.advance(20s);
-  for (int i = 0; i < 3; ++i) call(b, clock, true);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(call(b, clock, true));
   b.force_open();
   b.reset();
 
@@ -328,7 +340,7 @@ TEST(CircuitBreaker, EveryTransitionIsReportedWithItsReason) {
 TEST(CircuitBreaker, StatsShowTheWindow) {
   testing::FakeClock clock;
   CircuitBreaker b(spec());
-  for (bool ok : {true, false, true, true}) call(b, clock, ok);
+  for (bool ok : {true, false, true, true}) ASSERT_TRUE(call(b, clock, ok));
   BreakerStats s = b.stats(clock.now());
   EXPECT_EQ(s.state, BreakerState::closed);
   EXPECT_EQ(s.window.calls, 4);

@@ -158,11 +158,32 @@ TEST(ClientHead, SaysConnectionWhenTheVersionsDefaultDiffers) {
 
 TEST(LocalResponse, IsJsonWithItsLength) {
   std::string out;
-  write_local_response(503, 11, false, R"({"a":1})", out);
+  write_local_response(core::make_error(core::ErrorCode::unavailable, "y"), 11, false, out);
   EXPECT_EQ(out,
             "HTTP/1.1 503 Service Unavailable\r\nServer: meshd\r\nContent-Type: application/json\r\n"
-            "Connection: close\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
-  EXPECT_EQ(json_error("x", "y"), R"({"error":{"code":"x","message":"y"}})");
+            "Connection: close\r\nContent-Length: 46\r\n\r\n{\"error\":{\"code\":\"unavailable\",\"message\":\"y\"}}");
+}
+
+// The gateway's own answers, status and code, as docs/api.md lists them.
+TEST(LocalResponse, TakesStatusAndCodeFromTheOneMapping) {
+  struct Case {
+    core::ErrorCode code;
+    const char* status_line;
+    const char* json_code;
+  };
+  for (const Case& c : {Case{core::ErrorCode::invalid_argument, "HTTP/1.1 400 Bad Request", "invalid_argument"},
+                        Case{core::ErrorCode::not_found, "HTTP/1.1 404 Not Found", "not_found"},
+                        Case{core::ErrorCode::header_fields_too_large, "HTTP/1.1 431 Request Header Fields Too Large",
+                             "request_header_fields_too_large"},
+                        Case{core::ErrorCode::upstream_failure, "HTTP/1.1 502 Bad Gateway", "upstream_failure"},
+                        Case{core::ErrorCode::unavailable, "HTTP/1.1 503 Service Unavailable", "unavailable"},
+                        Case{core::ErrorCode::upstream_timeout, "HTTP/1.1 504 Gateway Timeout", "upstream_timeout"}}) {
+    std::string out;
+    write_local_response(core::make_error(c.code, "m"), 11, true, out);
+    EXPECT_EQ(out.substr(0, out.find("\r\n")), c.status_line);
+    EXPECT_NE(out.find(std::string(R"({"error":{"code":")") + c.json_code + R"(","message":"m"}})"), std::string::npos)
+        << out;
+  }
 }
 
 TEST(HashFor, ReadsHeaderCookieOrClientIp) {

@@ -202,6 +202,75 @@ TEST(ServiceRoute, OneUpdateMergesArrivalsDeparturesAndChanges) {
   EXPECT_EQ(f.route()->breaker("api-2")->state(f.clock.now()), breaker::BreakerState::forced_open);
 }
 
+// The ids of `n` random picks from `table`'s service `name`, each call
+// reported a success.
+std::vector<std::string> random_picks(RouteTable& table, const std::string& name, testing::FakeClock& clock, int n) {
+  std::vector<std::string> ids;
+  auto route = table.find(name);
+  for (int i = 0; i < n; ++i) {
+    auto p = route->pick({clock.now(), std::nullopt});
+    if (!p) return ids;
+    route->on_result(p->host->id, Outcome::success, 1ms, clock.now());
+    ids.push_back(p->host->id);
+  }
+  return ids;
+}
+
+// A reload that changes the balancer builds it again from the route's seed:
+// the same choices as a route built with that policy from the start, and
+// no two routes drawing one sequence.
+TEST(RouteTable, ARebuiltBalancerKeepsItsRoutesSeed) {
+  auto with_policy = [](config::LoadBalancerPolicy policy) {
+    return [policy](config::ServiceSpec& s) { s.load_balancer = policy; };
+  };
+  Fixture fresh(8, with_policy(config::LoadBalancerPolicy::random));
+  Fixture rebuilt(8, with_policy(config::LoadBalancerPolicy::round_robin));
+  auto reload = std::make_shared<config::Config>(*rebuilt.cfg);
+  reload->services[0].load_balancer = config::LoadBalancerPolicy::random;
+  rebuilt.table.set_config(reload);
+  auto expected = random_picks(fresh.table, "api", fresh.clock, 40);
+  ASSERT_EQ(expected.size(), 40u);
+  EXPECT_EQ(random_picks(rebuilt.table, "api", rebuilt.clock, 40), expected);
+}
+
+TEST(RouteTable, RoutesRebuiltByOneReloadDrawDifferentSequences) {
+  testing::FakeClock clock;
+  registry::Registry registry;
+  RouteTable table(nullptr, 7);
+  auto cfg = std::make_shared<config::Config>();
+  std::vector<std::string> names{"api", "web"};
+  registry.set_services(names);
+  for (const auto& name : names) {
+    config::ServiceSpec s;
+    s.name = name;
+    s.load_balancer = config::LoadBalancerPolicy::round_robin;
+    cfg->services.push_back(s);
+    for (int i = 0; i < 8; ++i) {
+      registry::InstanceRecord r;
+      r.id = name + "-" + std::to_string(i);  // numbered alike in both services
+      r.service = name;
+      r.address = "127.0.0.1";
+      r.port = static_cast<std::uint16_t>(9000 + i);
+      r.origin = registry::Origin::registered;
+      r.health = HealthStatus::passing;
+      registry.upsert(r);
+    }
+  }
+  table.set_config(cfg);
+  auto reload = std::make_shared<config::Config>(*cfg);
+  for (auto& s : reload->services) s.load_balancer = config::LoadBalancerPolicy::random;
+  table.set_config(reload);
+  std::vector<std::vector<std::string>> positions;
+  for (const auto& name : names) {
+    table.find(name)->update(registry, clock.now());
+    auto ids = random_picks(table, name, clock, 40);
+    ASSERT_EQ(ids.size(), 40u);
+    for (auto& id : ids) id = id.substr(id.find('-') + 1);  // the instance's number
+    positions.push_back(ids);
+  }
+  EXPECT_NE(positions[0], positions[1]);
+}
+
 TEST(TrafficStats, SummarisesTheLastCompleteSecond) {
   testing::FakeClock clock;
   TrafficStats stats;
