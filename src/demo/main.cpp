@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <exception>
+#include <optional>
 #include <thread>
 
 #include "options.hpp"
@@ -41,16 +43,16 @@ int main(int argc, char** argv) {
     start_chatter(options);
     for (;;) ::pause();
   }
-  Listener listener;
+  std::optional<Server> server;
   try {
-    listener = listen_on(options.host, *options.port);
+    server.emplace(options.host, *options.port);
   } catch (const std::exception& e) {
     err_line(options.name + ": " + e.what());
     exit_process(1);
   }
-  state.port = listener.port;
-  out_line(options.name + " listening on " + options.host + ":" + std::to_string(listener.port));
+  state.port = server->port();
+  out_line(options.name + " listening on " + options.host + ":" + std::to_string(server->port()));
   if (options.notify) notify_ready(options);
   start_chatter(options);
-  serve_forever(listener, state);
+  server->serve_forever(state);
 }

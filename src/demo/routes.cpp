@@ -3,10 +3,47 @@
 #include <array>
 #include <charconv>
 #include <random>
+#include <string_view>
 #include <thread>
 
 namespace meshd::demo {
 namespace {
+
+// `text` as a JSON string literal, quotes included; invalid UTF-8 becomes
+// U+FFFD so that the result always parses.
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      // Copy a well-formed UTF-8 sequence whole; replace anything else.
+      const std::size_t length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+      bool valid = length > 0 && c <= 0xf4 && i + length <= text.size();
+      for (std::size_t k = 1; valid && k < length; ++k) {
+        valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+      }
+      if (valid) {
+        out.append(text.substr(i, length));
+        i += length;
+        continue;
+      }
+      out += "\\ufffd";
+    }
+    ++i;
+  }
+  out += '"';
+  return out;
+}
 
 Response text(int status, std::string body) {
   return Response{status, "text/plain; charset=utf-8", std::move(body), 0};

@@ -7,8 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "http.hpp"
+#include "body_reader.hpp"
 #include "options.hpp"
+#include "request.hpp"
 
 namespace meshd::demo {
 

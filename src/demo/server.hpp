@@ -1,24 +1,37 @@
 #pragma once
 
-// Listening socket and connections: one thread per connection, which is
-// plenty for a test service and keeps every request's code straight-line.
+// The listening socket and the accept loop: one thread per connection,
+// which is plenty for a test service and keeps every request's code
+// straight-line (routes sleep for --latency and /sleep as they please).
 
 #include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "routes.hpp"
 
 namespace meshd::demo {
 
-/// A bound, listening TCP socket and the port it got (useful for port 0).
-struct Listener {
-  int fd = -1;
-  int port = 0;
+/// Listens on host:port and hands each connection to a thread of its own.
+class Server {
+ public:
+  /// Binds and listens (port 0 picks a free one). Throws std::runtime_error
+  /// "cannot listen on host:port: reason".
+  Server(const std::string& host, int port);
+
+  /// The port actually bound.
+  int port() const { return port_; }
+
+  /// Accepts connections until the process ends.
+  [[noreturn]] void serve_forever(ServiceState& state);
+
+ private:
+  // Owns the sockets' registrations and is never run: all I/O here is
+  // synchronous, each connection on its own thread.
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_{io_};
+  int port_ = 0;
 };
-
-/// Binds host:port and listens. Throws std::runtime_error with the reason.
-Listener listen_on(const std::string& host, int port);
-
-/// Accepts connections until the process ends; never returns.
-[[noreturn]] void serve_forever(const Listener& listener, ServiceState& state);
 
 }  // namespace meshd::demo

@@ -355,6 +355,61 @@ def test_oversized_and_binary_garbage_never_crash_the_server(demos):
     assert demo.proc.poll() is None
 
 
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GET / HTTP/2.0\r\n\r\n", 505),
+    (b"GET / HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431),
+    (b"GET / HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(101)) + b"\r\n", 431),
+    (b"POST /upload HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+])
+def test_refused_heads_get_their_status_and_close(demos, request_bytes, status):
+    demo = demos()
+    reply = raw_exchange(demo.port, request_bytes)
+    assert reply.startswith(b"HTTP/1.1 %d " % status), reply[:200]
+    assert b"\r\nConnection: close\r\n" in reply
+
+
+# --- framing ---------------------------------------------------------------------
+
+def test_head_204_and_304_send_no_body(demos):
+    demo = demos()
+    reply = raw_exchange(demo.port, b"HEAD /bytes?n=10 HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert b"\r\nContent-Length: 10\r\n" in reply and reply.endswith(b"\r\n\r\n")
+    for status in (204, 304):
+        reply = raw_exchange(demo.port, b"GET /status/%d HTTP/1.1\r\nConnection: close\r\n\r\n" % status)
+        assert reply.startswith(b"HTTP/1.1 %d " % status) and reply.endswith(b"\r\n\r\n")
+        assert b"Content-Length" not in reply
+
+
+def test_http_1_0_keeps_the_connection_only_when_asked(demos):
+    demo = demos()
+    reply = raw_exchange(demo.port, b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                                    b"GET /health HTTP/1.0\r\n\r\n")
+    first, second = reply.split(b"ok\n")[:2]
+    assert b"\r\nConnection: keep-alive\r\n" in first
+    assert b"\r\nConnection: close\r\n" in second
+
+
+def test_pipelined_requests_and_a_leading_empty_line(demos):
+    demo = demos()
+    reply = raw_exchange(demo.port, b"\r\nPOST /echo-size HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+                                    b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert reply.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert b'{"bytes": 3}\n' in reply and reply.endswith(b"ok\n")
+
+
+def test_expect_100_continue_is_answered_before_the_body(demos):
+    demo = demos()
+    with socket.create_connection(("127.0.0.1", demo.port), timeout=5) as s:
+        s.sendall(b"POST /upload HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+                  b"Connection: close\r\n\r\n")
+        assert s.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(b"hello")
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b'{"bytes": 5}\n')
+
+
 @pytest.mark.parametrize("args", [
     ["--bogus"],
     ["--port", "notanumber"],
