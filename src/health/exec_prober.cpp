@@ -125,16 +125,4 @@ std::unique_ptr<Prober> make_exec_prober(const ProbeEnv& env, ProbeTarget target
   return std::make_unique<ExecProber>(env, std::move(target));
 }
 
-std::unique_ptr<Prober> make_prober(const ProbeEnv& env, ProbeTarget target) {
-  switch (target.spec.type) {
-    case config::CheckType::http: return make_http_prober(env, std::move(target));
-    case config::CheckType::tcp: return make_tcp_prober(env, std::move(target));
-    case config::CheckType::exec: return make_exec_prober(env, std::move(target));
-    case config::CheckType::ttl:
-    case config::CheckType::notify:
-    case config::CheckType::none: return nullptr;
-  }
-  return nullptr;
-}
-
 }  // namespace meshd::health
