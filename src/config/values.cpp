@@ -5,6 +5,8 @@
 #include <charconv>
 #include <utility>
 
+#include "meshd/core/text.hpp"
+
 namespace meshd::config {
 
 namespace {
@@ -39,12 +41,6 @@ std::optional<Decimal> take_decimal(std::string_view& text) {
   }
   text.remove_prefix(i);
   return d;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 constexpr std::int64_t max_duration_ms = 1'000'000'000'000;  // ~31 years
@@ -88,7 +84,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
        {"mib", 1ull << 20},
        {"gb", 1ull << 30},
        {"gib", 1ull << 30}}};
-  const std::string unit = lower(text);
+  const std::string unit = core::lower(text);
   for (const auto& [name, factor] : units) {
     if (unit != name) continue;
     // 12 digits times 2^30 would overflow; sizes past 1 TiB are not sensible here.
