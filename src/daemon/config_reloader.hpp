@@ -1,23 +1,26 @@
 #pragma once
 
+// Private to the daemon module: not part of meshd's public headers.
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "meshd/config/diff.hpp"
 #include "meshd/config/types.hpp"
 #include "meshd/core/clock.hpp"
+#include "meshd/core/error.hpp"
 #include "meshd/core/event_bus.hpp"
-#include "meshd/daemon/cli.hpp"
+#include "meshd/core/scheduler.hpp"
 #include "meshd/store/database.hpp"
 #include "meshd/supervisor/supervisor.hpp"
+
+#include "cli.hpp"
+#include "config_file_watch.hpp"
 
 namespace meshd::daemon {
 
@@ -39,10 +42,13 @@ class ConfigReloader {
     std::function<void(const std::shared_ptr<const config::Config>& running)> finished;
   };
 
-  /// An answer for the HTTP layer: status and JSON body.
+  /// An answer for the HTTP layer: status and JSON body. A refusal is
+  /// built from one core::Error (core::http_status, core::error_json).
   using Done = std::function<void(int status, nlohmann::json body)>;
 
-  ConfigReloader(boost::asio::io_context& io, const core::TimeSource& clock, RunOptions options,
+  /// Time and "later" come from `scheduler` (its clock stamps versions and
+  /// rejections), so tests drive it on a fake clock.
+  ConfigReloader(core::Scheduler& scheduler, RunOptions options,
                  supervisor::Supervisor& supervisor, store::Database& database, core::EventBus& events,
                  std::shared_ptr<const config::Config> running, std::int64_t running_version, Hooks hooks);
   ~ConfigReloader();
@@ -84,13 +90,15 @@ class ConfigReloader {
     Done done;
   };
   void apply(Attempt attempt);
-  void reject(const Attempt& attempt, int status, const std::string& code, const std::string& message,
-              nlohmann::json detail);
+  /// Nothing changed: logged, kept as the last rejection (GET
+  /// /api/v1/config), published as config.rejected, and answered with
+  /// `error`'s status. `where` adds the file, line and column of an
+  /// invalid_config.
+  void reject(const Attempt& attempt, const core::Error& error, const nlohmann::json& where = nlohmann::json::object());
   void finished(const Attempt& attempt, std::int64_t version, const supervisor::ReloadReport& report,
                 nlohmann::json base);
-  void poll_file();
 
-  boost::asio::io_context& io_;
+  core::Scheduler& scheduler_;
   const core::TimeSource& clock_;
   RunOptions options_;
   supervisor::Supervisor& supervisor_;
@@ -104,13 +112,7 @@ class ConfigReloader {
   nlohmann::json in_progress_;         // what the running reload changes
   nlohmann::json rejected_;            // the last rejected attempt, or null
   nlohmann::json last_result_;         // the last finished reload, or null
-  // --dev file watch
-  std::unique_ptr<boost::asio::steady_timer> watch_timer_;
-  core::Duration watch_poll_{500};
-  core::Duration watch_settle_{300};
-  std::string watch_stamp_;
-  std::string watch_pending_stamp_;
-  core::TimePoint watch_changed_at_{};
+  std::unique_ptr<ConfigFileWatch> watch_;  // --dev
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,81 +1,105 @@
-#include "meshd/daemon/daemon.hpp"
+#include "daemon.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <string.h>
-#include <signal.h>
-#include <sys/file.h>
 #include <unistd.h>
 
-#include <cstring>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/openapi.hpp"
 #include "meshd/api/routes.hpp"
-#include "meshd/api/test_runner.hpp"
 #include "meshd/api/static_files.hpp"
-#include "meshd/breaker/breaker_state.hpp"
+#include "meshd/api/test_runner.hpp"
 #include "meshd/core/asio_scheduler.hpp"
 #include "meshd/core/child_reaper.hpp"
 #include "meshd/core/process.hpp"
-#include "meshd/daemon/config_reloader.hpp"
-#include "meshd/daemon/logging.hpp"
-#include "meshd/daemon/readiness.hpp"
-#include "meshd/daemon/registry_sync.hpp"
-#include "meshd/daemon/stream_wiring.hpp"
-#include "meshd/registry/instance_store.hpp"
-#include "meshd/registry/registrations.hpp"
-#include "meshd/registry/registry.hpp"
-#include "meshd/daemon/version.hpp"
 #include "meshd/gateway/gateway.hpp"
 #include "meshd/gateway/route_table.hpp"
+#include "meshd/registry/instance_store.hpp"
+#include "meshd/registry/overrides_codec.hpp"
+#include "meshd/registry/registrations.hpp"
+#include "meshd/registry/registry.hpp"
 #include "meshd/store/database.hpp"
 #include "meshd/supervisor/os_process_launcher.hpp"
 #include "meshd/supervisor/supervisor.hpp"
+#include "config_reloader.hpp"
+#include "data_dir.hpp"
+#include "free_port.hpp"
+#include "logging.hpp"
+#include "readiness.hpp"
+#include "registry_sync.hpp"
+#include "signals.hpp"
+#include "stream_wiring.hpp"
+#include "traffic_views.hpp"
+#include "version.hpp"
 
 namespace meshd::daemon {
 
-namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
+// Every part of a running meshd, and the steps that build them, each from
+// the parts before it (Daemon::run lists them in order).
 struct Daemon::State {
+  State(RunOptions run_options, std::shared_ptr<const config::Config> loaded)
+      : options(std::move(run_options)), config(std::move(loaded)) {}
+
+  void open_data_dir();
+  void open_store();
+  void start_supervisor();
+  void build_registry();
+  void build_routes();
+  void build_api();
+  void start_streams();
+  void listen_api();
+  void start_gateway();
+  void start_reloader();
+  void handle_signals();
+  void announce_start();
+  /// The running config changed (a reload began or finished): the data
+  /// path's routes and the log level follow it.
+  void follow_config(const std::shared_ptr<const config::Config>& next);
+
+  RunOptions options;
   std::shared_ptr<const config::Config> config;
-  asio::io_context io{1};
+  fs::path data_dir;
+  boost::asio::io_context io{1};
   core::SystemTimeSource clock;
   std::unique_ptr<core::AsioScheduler> scheduler;
   std::unique_ptr<core::ChildReaper> reaper;
   std::unique_ptr<store::Database> database;
   std::unique_ptr<core::EventBus> events;
+  std::int64_t config_version = 1;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::function<double()> random01;
   std::unique_ptr<supervisor::OsProcessLauncher> launcher;
   std::unique_ptr<supervisor::Supervisor> supervisor;
   std::unique_ptr<registry::Registry> registry;
+  supervisor::Supervisor::Subscription registry_follows_supervisor;
   std::unique_ptr<registry::InstanceStore> instance_store;
   std::unique_ptr<registry::Registrations> registrations;
   std::unique_ptr<gateway::RouteTable> routes;
+  // Routes of services a reload removed, kept until their instances have
+  // drained (in-flight requests are counted there).
+  std::map<std::string, std::shared_ptr<gateway::ServiceRoute>> retired_routes;
   std::unique_ptr<gateway::Gateway> gateway;
   std::unique_ptr<api::TestRunner> tests;
   api::Router router;
   api::ApiContext api_context;
+  // What the API shows as the config: set by build_api, called by reloads.
+  std::function<void(const std::shared_ptr<const config::Config>&)> api_follows_config;
   std::unique_ptr<api::HttpServer> http;
+  config::Endpoint api_address;  // where the API listens (port 0 resolved)
   std::unique_ptr<StreamWiring> streams;  // GET /ws
   std::unique_ptr<ConfigReloader> reloader;
-  // Routes of services a reload removed, kept until their instances have
-  // drained (in-flight requests are counted there).
-  std::map<std::string, std::shared_ptr<gateway::ServiceRoute>> retired_routes;
-  std::unique_ptr<asio::signal_set> signals;
-  std::mt19937_64 rng{std::random_device{}()};
+  std::unique_ptr<SignalHandler> signals;
   int lock_fd = -1;
   int exit_code = 0;
-  int stop_signals = 0;
 
   ~State() {
     // Order matters: the HTTP server and the supervisor (which kills any
@@ -94,216 +118,138 @@ struct Daemon::State {
 Daemon::Daemon(RunOptions options) : options_(std::move(options)) {}
 Daemon::~Daemon() = default;
 
-namespace {
-
-// One meshd per data_dir: two would fight over the database and the ports.
-int lock_data_dir(const fs::path& dir) {
-  auto path = dir / "meshd.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    throw std::runtime_error("another meshd is already using data_dir " + dir.string());
-  }
-  return fd;
-}
-
-// A port no one listens on now, for a replacement instance whose fixed
-// port is still held by the instance it replaces.
-std::optional<std::uint16_t> free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  std::optional<std::uint16_t> port;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
-void write_file_atomically(const fs::path& path, const std::string& text) {
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-  }
-  fs::rename(tmp, path);
-}
-
-}  // namespace
-
 int Daemon::run() {
   auto cfg = std::make_shared<const config::Config>(load_effective_config(options_));
   setup_logging(cfg->mesh.log_level, cfg->mesh.log_format);
-
-  state_ = std::make_unique<State>();
+  state_ = std::make_unique<State>(options_, cfg);
   State& s = *state_;
-  s.config = cfg;
+  s.open_data_dir();
+  s.open_store();
+  s.start_supervisor();
+  s.build_registry();
+  s.build_routes();
+  s.build_api();
+  s.start_streams();
+  s.listen_api();
+  s.start_gateway();
+  s.start_reloader();
+  s.handle_signals();
+  s.announce_start();
+  s.supervisor->start_all();
+  s.io.run();
+  int code = s.exit_code;
+  state_.reset();
+  return code;
+}
 
-  fs::path data_dir = fs::absolute(cfg->mesh.data_dir).lexically_normal();
-  std::error_code ec;
-  fs::create_directories(data_dir / "logs", ec);
-  if (ec) throw std::runtime_error("cannot create data_dir " + data_dir.string() + ": " + ec.message());
-  s.lock_fd = lock_data_dir(data_dir);
+void Daemon::State::open_data_dir() {
+  data_dir = fs::absolute(config->mesh.data_dir).lexically_normal();
+  create_data_dir(data_dir);
+  lock_fd = lock_data_dir(data_dir);
+}
 
-  s.database = store::Database::open((data_dir / "meshd.db").string());
-  s.scheduler = std::make_unique<core::AsioScheduler>(s.io, s.clock);
-  s.reaper = std::make_unique<core::ChildReaper>(s.io);
-  s.events = std::make_unique<core::EventBus>(s.clock, s.database->last_event_seq());
-  s.events->subscribe([&s](const core::Event& e) {
-    s.database->append_event(store::EventRecord{e.seq, core::to_unix_ms(e.time), e.type, e.service, e.instance,
-                                                e.message, e.data.dump()});
+// The database, and the event bus that writes every event into it and the
+// log; the config this meshd starts with becomes the newest version.
+void Daemon::State::open_store() {
+  database = store::Database::open((data_dir / "meshd.db").string());
+  scheduler = std::make_unique<core::AsioScheduler>(io, clock);
+  reaper = std::make_unique<core::ChildReaper>(io);
+  events = std::make_unique<core::EventBus>(clock, database->last_event_seq());
+  events->subscribe([this](const core::Event& e) {
+    database->append_event(store::EventRecord{e.seq, core::to_unix_ms(e.time), e.type, e.service, e.instance,
+                                              e.message, e.data.dump()});
     if (e.type == "health.transition" || e.type == "instance.state") spdlog::info("{}", e.message);
     else spdlog::info("[{}] {}", e.type, e.message);
   });
+  std::ifstream in(config->source_path);
+  std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto history = database->config_history(1);
+  config_version = history.empty() ? 1 : history.front().version + 1;
+  database->append_config(store::ConfigVersion{config_version, core::to_unix_ms(clock.wall_now()), source, "startup"});
+}
 
-  std::int64_t config_version = 1;
-  {
-    std::ifstream in(cfg->source_path);
-    std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto history = s.database->config_history(1);
-    config_version = history.empty() ? 1 : history.front().version + 1;
-    s.database->append_config(
-        store::ConfigVersion{config_version, core::to_unix_ms(s.clock.wall_now()), source, "startup"});
-  }
-
-  s.launcher = std::make_unique<supervisor::OsProcessLauncher>(*s.reaper, (data_dir / "logs").string(), s.clock);
+void Daemon::State::start_supervisor() {
+  launcher = std::make_unique<supervisor::OsProcessLauncher>(*reaper, (data_dir / "logs").string(), clock);
+  random01 = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); };
   supervisor::InstanceDeps deps;
-  deps.scheduler = s.scheduler.get();
-  deps.launcher = s.launcher.get();
-  deps.make_prober = [&s](const health::ProbeTarget& target) { return health::make_prober(s.io, *s.reaper, target); };
-  deps.make_readiness_channel = [&s](const std::string& name, std::function<void()> on_ready) {
-    return make_notify_channel(s.io, name, std::move(on_ready));
+  deps.scheduler = scheduler.get();
+  deps.launcher = launcher.get();
+  deps.make_prober = [this](const health::ProbeTarget& target) { return health::make_prober(io, *reaper, target); };
+  deps.make_readiness_channel = [this](const std::string& name, std::function<void()> on_ready) {
+    return make_notify_channel(io, name, std::move(on_ready));
   };
-  deps.random01 = [&s] { return std::uniform_real_distribution<double>(0.0, 1.0)(s.rng); };
-  deps.in_flight = [&s](const std::string& id) {
-    if (!s.routes) return 0;
+  deps.random01 = random01;
+  deps.in_flight = [this](const std::string& id) {
+    if (!routes) return 0;
     // "api-0", or "api-0.2" for a replacement made by a reload.
     std::string service = id.substr(0, id.rfind('-'));
-    auto route = s.routes->find(service);
+    auto route = routes->find(service);
     if (!route)
-      if (auto it = s.retired_routes.find(service); it != s.retired_routes.end()) route = it->second;
+      if (auto it = retired_routes.find(service); it != retired_routes.end()) route = it->second;
     auto host = route ? route->host(id) : nullptr;
     return host ? host->active_requests : 0;
   };
   deps.free_port = free_loopback_port;
   deps.base_env = core::current_environment();
   deps.base_dir = fs::current_path().string();
-  s.supervisor = std::make_unique<supervisor::Supervisor>(deps, *s.events, cfg);
+  supervisor = std::make_unique<supervisor::Supervisor>(deps, *events, config);
+}
 
-  // The registry: every instance, whatever its origin, with overrides and
-  // registrations restored from the database.
-  s.registry = std::make_unique<registry::Registry>();
-  std::vector<std::string> names;
-  for (const auto& svc : cfg->services) names.push_back(svc.name);
-  s.registry->set_services(names);
-  s.instance_store = registry::make_sqlite_instance_store(*s.database);
-  for (const auto& [id, text] : s.instance_store->load_overrides()) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;
-    s.registry->set_overrides(id, registry::Overrides{j.value("drain", false), j.value("maintenance", false),
-                                                      j.value("note", std::string())});
-  }
-  for (const auto& svc : s.supervisor->services()) sync_service(*s.registry, *svc);
-  s.supervisor->on_change = [&s](const supervisor::Service& svc) { sync_service(*s.registry, svc); };
-  s.supervisor->on_services_changed = [&s] {
-    std::vector<std::string> now;
-    for (const auto& svc : s.supervisor->services()) now.push_back(svc->name());
-    s.registry->set_services(now);
-    for (const auto& svc : s.supervisor->services()) sync_service(*s.registry, *svc);
+// The registry: every instance, whatever its origin, with overrides and
+// registrations restored from the database; it follows the supervisor.
+void Daemon::State::build_registry() {
+  registry = std::make_unique<registry::Registry>();
+  instance_store = registry::make_sqlite_instance_store(*database);
+  for (const auto& [id, text] : instance_store->load_overrides())
+    if (auto overrides = registry::decode_overrides(text)) registry->set_overrides(id, *overrides);
+  supervisor::Supervisor::Listener follow;
+  follow.services_changed = [this] {
+    std::vector<std::string> names;
+    for (const auto& svc : supervisor->services()) names.push_back(svc->name());
+    registry->set_services(names);
+    for (const auto& svc : supervisor->services()) sync_service(*registry, *svc);
   };
-  s.supervisor->on_service_added = [&s](supervisor::Service& svc) {
-    if (s.streams) s.streams->attach_logs(svc);
-  };
-  s.registrations = std::make_unique<registry::Registrations>(
-      *s.registry, *s.instance_store, *s.events,
-      [&s, deps](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {
-        return std::make_unique<health::HealthChecker>(*s.scheduler, target.spec,
-                                                       health::make_prober(s.io, *s.reaper, target), deps.random01,
-                                                       std::move(on_change));
+  follow.changed = [this](const supervisor::Service& svc) { sync_service(*registry, svc); };
+  registry_follows_supervisor = supervisor->subscribe(std::move(follow));
+  registrations = std::make_unique<registry::Registrations>(
+      *registry, *instance_store, *events,
+      [this](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {
+        return std::make_unique<health::HealthChecker>(*scheduler, target.spec, health::make_prober(io, *reaper, target),
+                                                       random01, std::move(on_change));
       },
-      s.clock);
-  s.registrations->restore();
+      clock);
+  registrations->restore();
+}
 
-  // The data path's routing state follows the registry.
-  s.routes = std::make_unique<gateway::RouteTable>(s.events.get(), std::random_device{}());
-  s.routes->set_config(cfg);
-  for (const auto& [name, route] : s.routes->routes()) route->update(*s.registry, s.clock.now());
-  s.registry->add_listener([&s](const std::string& service) {
-    if (auto route = s.routes->find(service)) route->update(*s.registry, s.clock.now());
+// The data path's routing state follows the registry.
+void Daemon::State::build_routes() {
+  routes = std::make_unique<gateway::RouteTable>(events.get(), std::random_device{}());
+  routes->set_config(config);
+  for (const auto& [name, route] : routes->routes()) route->update(*registry, clock.now());
+  registry->add_listener([this](const std::string& service) {
+    if (auto route = routes->find(service)) route->update(*registry, clock.now());
   });
+}
 
-  s.api_context.supervisor = s.supervisor.get();
-  s.api_context.events = s.events.get();
-  s.api_context.database = s.database.get();
-  s.api_context.config = cfg;
-  s.api_context.version = kVersion;
-  s.api_context.registry = s.registry.get();
-  s.api_context.registrations = s.registrations.get();
-  s.api_context.instance_store = s.instance_store.get();
-  s.api_context.scheduler = s.scheduler.get();
-  s.api_context.random01 = deps.random01;
-  s.api_context.routes = s.routes.get();
-  api::register_routes(s.router, s.api_context);
-  api::register_registry_routes(s.router, s.api_context);
-  api::register_traffic_routes(s.router, s.api_context);
-  api::register_metrics_route(s.router, s.api_context);
-  api::register_config_routes(s.router, s.api_context);
-  api::register_dashboard_routes(s.router);
-  api::register_openapi_routes(s.router, kVersion);
-  api::HttpServerOptions http_options;
-  http_options.cors_origins = cfg->mesh.cors_origins;
-  s.http = std::make_unique<api::HttpServer>(s.io, s.router, http_options);
-  s.streams = std::make_unique<StreamWiring>(s.io, s.clock, s.api_context);
-  s.http->set_upgrade(s.streams->upgrade());
-  s.api_context.websocket_clients = [&s] { return s.streams ? s.streams->hub().clients() : std::size_t{0}; };
-  // The "metrics" topic: last second's rate, errors and latency per service.
-  s.streams->set_metrics_summary([&s] {
-    nlohmann::json services = nlohmann::json::object();
-    double total_rps = 0, total_errors = 0, p99 = 0;
-    for (const auto& [name, route] : s.routes->routes()) {
-      auto sum = route->stats().last_second(s.clock.now());
-      services[name] = {{"rps", sum.rps}, {"error_rate", sum.error_rate}, {"p99_ms", sum.p99_ms}};
-      total_rps += sum.rps;
-      total_errors += sum.error_rate * sum.rps;
-      p99 = std::max(p99, sum.p99_ms);
-    }
-    return nlohmann::json{{"services", services},
-                          {"gateway", {{"rps", total_rps},
-                                       {"error_rate", total_rps > 0 ? total_errors / total_rps : 0.0},
-                                       {"p99_ms", p99}}}};
-  });
-  s.streams->set_breakers([&s] {
-    nlohmann::json list = nlohmann::json::array();
-    auto now = s.clock.now();
-    for (const auto& [name, route] : s.routes->routes())
-      for (const auto& id : route->host_ids())
-        list.push_back({{"service", name}, {"instance", id}, {"state", breaker::to_string(route->breaker(id)->state(now))}});
-    return nlohmann::json{{"breakers", list}};
-  });
-  auto bound = s.http->listen(cfg->mesh.listen);
-  write_file_atomically(data_dir / "listen", bound.to_string() + "\n");
-  bool loopback = bound.host.rfind("127.", 0) == 0 || bound.host == "::1";
-  spdlog::info("meshd {} listening on http://{} ({}), data_dir {}", kVersion, bound.to_string(),
-               loopback ? "loopback only" : "reachable from the network", data_dir.string());
-  if (!loopback && cfg->mesh.api_token.empty())
-    spdlog::warn("listening on {} without mesh.api_token: anyone who can reach it can stop your services",
-                 bound.to_string());
-  if (cfg->mesh.gateway) {
-    s.gateway = std::make_unique<gateway::Gateway>(s.io, *s.routes, s.clock, deps.random01);
-    auto gw = s.gateway->listen(*cfg->mesh.gateway);
-    write_file_atomically(data_dir / "gateway", gw.to_string() + "\n");
-    spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", gw.to_string(), gw.to_string());
-    s.tests = std::make_unique<api::TestRunner>(s.io, gw);
-    s.api_context.run_tests = [&s](std::function<void(nlohmann::json)> done) {
-      auto started = s.clock.wall_now();
-      s.tests->run(*s.config, [&s, started, done = std::move(done)](std::vector<api::TestResult> results) {
+// Every field of the API's context and every route, in one place: the
+// routes reach the rest of meshd only through what is set here.
+void Daemon::State::build_api() {
+  api_context.supervisor = supervisor.get();
+  api_context.events = events.get();
+  api_context.database = database.get();
+  api_context.config = config;
+  api_context.version = kVersion;
+  api_context.registry = registry.get();
+  api_context.registrations = registrations.get();
+  api_context.instance_store = instance_store.get();
+  api_context.scheduler = scheduler.get();
+  api_context.random01 = random01;
+  api_context.routes = routes.get();
+  api_context.websocket_clients = [this] { return streams ? streams->hub().clients() : std::size_t{0}; };
+  if (config->mesh.gateway)
+    api_context.run_tests = [this](std::function<void(nlohmann::json)> done) {
+      auto started = clock.wall_now();
+      tests->run(*config, [this, started, done = std::move(done)](std::vector<api::TestResult> results) {
         nlohmann::json list = nlohmann::json::array();
         int passed = 0;
         for (const auto& r : results) {
@@ -311,97 +257,128 @@ int Daemon::run() {
           passed += r.passed;
         }
         int failed = static_cast<int>(results.size()) - passed;
-        s.events->publish("tests.run", "", "", "declared tests: " + std::to_string(passed) + " passed, " +
+        events->publish("tests.run", "", "", "declared tests: " + std::to_string(passed) + " passed, " +
                                                  std::to_string(failed) + " failed",
-                          {{"passed", passed}, {"failed", failed}});
+                        {{"passed", passed}, {"failed", failed}});
         done({{"ran", true}, {"started_ms", core::to_unix_ms(started)}, {"passed", passed}, {"failed", failed},
               {"results", list}});
       });
     };
-  } else {
+  auto& control = api_context.config_control;
+  control.reload_file = [this](bool wait, api::ApiContext::ConfigControl::Done done) {
+    reloader->reload_file("POST /api/v1/config/reload", wait, std::move(done));
+  };
+  control.reload_body = [this](const std::string& body, const std::string& type, bool wait,
+                               api::ApiContext::ConfigControl::Done done) {
+    reloader->reload_body(body, type, wait, std::move(done));
+  };
+  control.rollback_to = [this](std::int64_t version, bool wait, api::ApiContext::ConfigControl::Done done) {
+    reloader->rollback_to(version, wait, std::move(done));
+  };
+  control.status = [this] { return reloader->status(); };
+  control.history = [this](int limit) { return reloader->history(limit); };
+  api_follows_config = [this](const std::shared_ptr<const config::Config>& next) { api_context.config = next; };
+  api::register_routes(router, api_context);
+  api::register_registry_routes(router, api_context);
+  api::register_traffic_routes(router, api_context);
+  api::register_metrics_route(router, api_context);
+  api::register_config_routes(router, api_context);
+  api::register_dashboard_routes(router);
+  api::register_openapi_routes(router, kVersion);
+  api::HttpServerOptions http_options;
+  http_options.cors_origins = config->mesh.cors_origins;
+  http = std::make_unique<api::HttpServer>(io, router, http_options);
+}
+
+// GET /ws: services, health, events, logs, breakers and metrics, live.
+void Daemon::State::start_streams() {
+  auto post = [this](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); };
+  streams = std::make_unique<StreamWiring>(*scheduler, post, api_context);
+  http->set_upgrade(streams->upgrade());
+  streams->set_metrics_summary([this] { return metrics_summary(*routes, clock.now()); });
+  streams->set_breakers([this] { return breakers_view(*routes, clock.now()); });
+}
+
+void Daemon::State::listen_api() {
+  api_address = http->listen(config->mesh.listen);
+  write_file_atomically(data_dir / "listen", api_address.to_string() + "\n");
+  bool loopback = api_address.host.rfind("127.", 0) == 0 || api_address.host == "::1";
+  spdlog::info("meshd {} listening on http://{} ({}), data_dir {}", kVersion, api_address.to_string(),
+               loopback ? "loopback only" : "reachable from the network", data_dir.string());
+  if (!loopback && config->mesh.api_token.empty())
+    spdlog::warn("listening on {} without mesh.api_token: anyone who can reach it can stop your services",
+                 api_address.to_string());
+}
+
+void Daemon::State::start_gateway() {
+  if (!config->mesh.gateway) {
     std::error_code ignored;
     fs::remove(data_dir / "gateway", ignored);
     spdlog::info("no mesh.gateway: the data path is off (resolve/report still work)");
+    return;
   }
+  gateway = std::make_unique<gateway::Gateway>(io, *routes, clock, random01);
+  auto bound = gateway->listen(*config->mesh.gateway);
+  write_file_atomically(data_dir / "gateway", bound.to_string() + "\n");
+  spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", bound.to_string(), bound.to_string());
+  tests = std::make_unique<api::TestRunner>(io, bound);
+}
 
-  // Reloads (SPEC 6): SIGHUP, the API, /admin/config, and --dev's file watch.
+void Daemon::State::follow_config(const std::shared_ptr<const config::Config>& next) {
+  api_follows_config(next);
+  routes->set_config(next);
+  for (const auto& [name, route] : routes->routes()) route->update(*registry, clock.now());
+  spdlog::set_level(spdlog::level::from_str(next->mesh.log_level));
+}
+
+// Reloads (SPEC 6): SIGHUP, the API, /admin/config, and --dev's file watch.
+void Daemon::State::start_reloader() {
   ConfigReloader::Hooks hooks;
-  hooks.begin = [&s](const std::shared_ptr<const config::Config>& next, const config::ConfigDiff& diff) {
+  hooks.begin = [this](const std::shared_ptr<const config::Config>& next, const config::ConfigDiff& diff) {
     for (const auto& d : diff.services)
       if (d.change == config::ServiceChange::removed)
-        if (auto route = s.routes->find(d.name)) s.retired_routes[d.name] = route;
-    s.api_context.config = next;
-    s.routes->set_config(next);
-    for (const auto& [name, route] : s.routes->routes()) route->update(*s.registry, s.clock.now());
-    spdlog::set_level(spdlog::level::from_str(next->mesh.log_level));
+        if (auto route = routes->find(d.name)) retired_routes[d.name] = route;
+    follow_config(next);
   };
-  hooks.finished = [&s](const std::shared_ptr<const config::Config>& running) {
-    s.config = running;
-    s.api_context.config = running;
-    s.routes->set_config(running);
-    for (const auto& [name, route] : s.routes->routes()) route->update(*s.registry, s.clock.now());
-    s.retired_routes.clear();
-    spdlog::set_level(spdlog::level::from_str(running->mesh.log_level));
+  hooks.finished = [this](const std::shared_ptr<const config::Config>& running) {
+    config = running;
+    follow_config(running);
+    retired_routes.clear();
   };
-  s.reloader = std::make_unique<ConfigReloader>(s.io, s.clock, options_, *s.supervisor, *s.database, *s.events, cfg,
-                                                config_version, std::move(hooks));
-  {
-    auto& control = s.api_context.config_control;
-    ConfigReloader* reloader = s.reloader.get();
-    control.reload_file = [reloader](bool wait, api::ApiContext::ConfigControl::Done done) {
-      reloader->reload_file("POST /api/v1/config/reload", wait, std::move(done));
-    };
-    control.reload_body = [reloader](const std::string& body, const std::string& type, bool wait,
-                                     api::ApiContext::ConfigControl::Done done) {
-      reloader->reload_body(body, type, wait, std::move(done));
-    };
-    control.rollback_to = [reloader](std::int64_t version, bool wait, api::ApiContext::ConfigControl::Done done) {
-      reloader->rollback_to(version, wait, std::move(done));
-    };
-    control.status = [reloader] { return reloader->status(); };
-    control.history = [reloader](int limit) { return reloader->history(limit); };
-  }
-  if (options_.dev) s.reloader->watch_file();
+  reloader = std::make_unique<ConfigReloader>(*scheduler, options, *supervisor, *database, *events, config,
+                                              config_version, std::move(hooks));
+  if (options.dev) reloader->watch_file();
+}
 
-  s.signals = std::make_unique<asio::signal_set>(s.io, SIGTERM, SIGINT, SIGHUP);
-  ::signal(SIGPIPE, SIG_IGN);
-  std::function<void()> wait_signal;
-  wait_signal = [&s, &wait_signal] {
-    s.signals->async_wait([&s, &wait_signal](const boost::system::error_code& e, int sig) {
-      if (e) return;
-      if (sig == SIGHUP) {
-        if (s.stop_signals == 0) {
-          spdlog::info("SIGHUP: reloading {}", s.config->source_path);
-          s.reloader->reload_in_background("SIGHUP");
-        }
-      } else if (++s.stop_signals == 1) {
-        spdlog::info("{}: shutting down gracefully (send it again to kill everything now)", core::signal_name(sig));
-        if (s.gateway) s.gateway->stop();
-        s.supervisor->shutdown([&s] {
-          spdlog::info("all services stopped; exiting");
-          s.http->stop();
-          s.io.stop();
-        });
-      } else {
-        spdlog::warn("second {}: killing every service now", core::signal_name(sig));
-        for (const auto& svc : s.supervisor->services())
-          for (const auto& i : svc->instances())
-            if (i->pid() > 0) core::signal_group(i->pid(), SIGKILL);
-        s.exit_code = 1;
-      }
-      wait_signal();
+void Daemon::State::handle_signals() {
+  SignalActions actions;
+  actions.reload = [this] {
+    spdlog::info("SIGHUP: reloading {}", config->source_path);
+    reloader->reload_in_background("SIGHUP");
+  };
+  actions.shut_down = [this](int sig) {
+    spdlog::info("{}: shutting down gracefully (send it again to kill everything now)", core::signal_name(sig));
+    if (gateway) gateway->stop();
+    supervisor->shutdown([this] {
+      spdlog::info("all services stopped; exiting");
+      http->stop();
+      io.stop();
     });
   };
-  wait_signal();
+  actions.kill_now = [this](int sig) {
+    spdlog::warn("second {}: killing every service now", core::signal_name(sig));
+    for (const auto& svc : supervisor->services())
+      for (const auto& i : svc->instances())
+        if (i->pid() > 0) core::signal_group(i->pid(), SIGKILL);
+    exit_code = 1;
+  };
+  signals = std::make_unique<SignalHandler>(io, std::move(actions));
+}
 
-  s.events->publish("daemon.start", "", "", "meshd " + std::string(kVersion) + " started with " +
-                                                 std::to_string(cfg->services.size()) + " services",
-                    {{"listen", bound.to_string()}, {"environment", cfg->environment}});
-  s.supervisor->start_all();
-  s.io.run();
-  int code = s.exit_code;
-  state_.reset();
-  return code;
+void Daemon::State::announce_start() {
+  events->publish("daemon.start", "", "", "meshd " + std::string(kVersion) + " started with " +
+                                              std::to_string(config->services.size()) + " services",
+                  {{"listen", api_address.to_string()}, {"environment", config->environment}});
 }
 
 }  // namespace meshd::daemon
