@@ -83,7 +83,6 @@ class Supervisor final : public InstanceObserver {
   /// The services a running reload is still replacing (for the API).
   std::vector<std::string> reload_pending() const;
 
-
   /// What a subscriber hears about. Any hook may be empty.
   struct Listener {
     /// A service exists that this subscriber has not seen yet: at
@@ -98,17 +97,15 @@ class Supervisor final : public InstanceObserver {
     std::function<void(const Service&)> changed;
   };
 
-  /// The subscribers, shared with their Subscriptions.
-  struct Listeners {
-    std::map<std::uint64_t, Listener> by_id;
-    std::uint64_t next_id = 1;
-  };
+ private:
+  struct Listeners;  // the subscribers (below)
+
+ public:
   /// Keeps a listener subscribed while it lives; destroying it (or
   /// reset()) unsubscribes. It may outlive the supervisor.
   class Subscription {
    public:
     Subscription() = default;
-    Subscription(std::weak_ptr<Listeners> listeners, std::uint64_t id) : listeners_(std::move(listeners)), id_(id) {}
     ~Subscription() { reset(); }
     Subscription(Subscription&& other) noexcept { *this = std::move(other); }
     Subscription& operator=(Subscription&& other) noexcept;
@@ -117,6 +114,9 @@ class Supervisor final : public InstanceObserver {
     void reset();
 
    private:
+    friend class Supervisor;
+    Subscription(std::weak_ptr<Listeners> listeners, std::uint64_t id) : listeners_(std::move(listeners)), id_(id) {}
+
     std::weak_ptr<Listeners> listeners_;
     std::uint64_t id_ = 0;
   };
@@ -147,6 +147,12 @@ class Supervisor final : public InstanceObserver {
  private:
   friend class ServiceRollout;
   struct Reload;
+
+  /// The subscribers, shared with their Subscriptions.
+  struct Listeners {
+    std::map<std::uint64_t, Listener> by_id;
+    std::uint64_t next_id = 1;
+  };
 
   /// Calls one hook of every subscriber; reads like the single callbacks it
   /// replaced (`if (on_change) on_change(service)`), so the reload steps
