@@ -21,7 +21,8 @@ function(meshd_unit_test name)
     return()
   endif()
   add_executable(unit_${name} ${sources})
-  target_include_directories(unit_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  # src/ for the private headers of the module under test ("daemon/cli.hpp").
+  target_include_directories(unit_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(unit_${name} PRIVATE meshd_${name} ${T_DEPS} GTest::gtest GTest::gtest_main meshd_warnings)
   # The tests that read files of the repository find it through
   # MESHD_SOURCE_DIR (__FILE__ is relative when ccache rewrites paths).

@@ -5,9 +5,9 @@
 
 #include "meshd/config/graph.hpp"
 #include "meshd/config/loader.hpp"
-#include "meshd/daemon/cli.hpp"
-#include "meshd/daemon/daemon.hpp"
-#include "meshd/daemon/version.hpp"
+#include "daemon/cli.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/version.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "meshd/daemon/cli.hpp"
+#include "cli.hpp"
 
 #include "meshd/config/values.hpp"
 

@@ -1,49 +1,27 @@
-#include "meshd/daemon/config_reloader.hpp"
+#include "config_reloader.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "meshd/config/loader.hpp"
-#include "meshd/daemon/daemon.hpp"
+#include "meshd/core/local_reply.hpp"
+#include "config_patch.hpp"
+#include "daemon.hpp"
 
 namespace meshd::daemon {
-namespace {
 
+using core::ErrorCode;
 using nlohmann::json;
 
-json error_body(const std::string& code, const std::string& message, json detail = json::object()) {
-  json error = {{"code", code}, {"message", message}};
-  error.update(detail);
-  return {{"error", error}};
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string file_stamp(const std::string& path) {
-  std::error_code ec;
-  auto time = std::filesystem::last_write_time(path, ec);
-  if (ec) return "missing";
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) return "missing";
-  return std::to_string(time.time_since_epoch().count()) + ":" + std::to_string(size);
-}
-
-}  // namespace
-
-ConfigReloader::ConfigReloader(boost::asio::io_context& io, const core::TimeSource& clock, RunOptions options,
-                               supervisor::Supervisor& supervisor, store::Database& database, core::EventBus& events,
+ConfigReloader::ConfigReloader(core::Scheduler& scheduler, RunOptions options, supervisor::Supervisor& supervisor,
+                               store::Database& database, core::EventBus& events,
                                std::shared_ptr<const config::Config> running, std::int64_t running_version,
                                Hooks hooks)
-    : io_(io),
-      clock_(clock),
+    : scheduler_(scheduler),
+      clock_(scheduler.clock()),
       options_(std::move(options)),
       supervisor_(supervisor),
       database_(database),
@@ -60,73 +38,34 @@ void ConfigReloader::reload_file(const std::string& trigger, bool wait, Done don
   if (in) text << in.rdbuf();
   if (!in || in.bad()) {
     Attempt attempt{trigger, "", options_.config_path, wait, std::move(done)};
-    reject(attempt, 400, "invalid_config", options_.config_path + ": cannot read the file", json::object());
+    reject(attempt, core::make_error(ErrorCode::invalid_config, options_.config_path + ": cannot read the file"));
     return;
   }
   apply(Attempt{trigger, text.str(), options_.config_path, wait, std::move(done)});
 }
 
 void ConfigReloader::reload_body(const std::string& body, const std::string& content_type, bool wait, Done done) {
-  std::string type = lower(content_type.substr(0, content_type.find(';')));
-  type.erase(std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }), type.end());
   Attempt attempt{"POST /admin/config", "", "POST /admin/config", wait, std::move(done)};
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    reject(attempt, 400, "bad_request",
-           "empty body: send the whole config as YAML, or a JSON patch with Content-Type application/json-patch+json",
-           json::object());
+  auto read = read_config_body(body, content_type);
+  if (!read) {
+    reject(attempt, read.error());
     return;
   }
-  bool json_patch = type == "application/json-patch+json";
-  bool merge_patch = type == "application/merge-patch+json";
-  json patch;
-  if (json_patch || merge_patch || type == "application/json") {
-    patch = json::parse(body, nullptr, false);
-    if (patch.is_discarded()) {
-      reject(attempt, 400, "bad_request", "the body is not valid JSON (Content-Type " + type + ")", json::object());
-      return;
-    }
-    if (type == "application/json" && patch.is_array()) json_patch = true;
-  }
-  if (json_patch && !patch.is_array()) {
-    reject(attempt, 400, "bad_request", "a JSON patch (RFC 6902) is an array of operations", json::object());
-    return;
-  }
-  if (merge_patch && !patch.is_object()) {
-    reject(attempt, 400, "bad_request", "a merge patch (RFC 7396) is a JSON object", json::object());
-    return;
-  }
-  if (!json_patch && !merge_patch) {
-    attempt.source = body;  // a whole config; JSON is YAML too
+  if (read->kind == ConfigBody::Kind::whole_config) {
+    attempt.source = body;  // JSON is YAML too
     apply(std::move(attempt));
     return;
   }
   // A patch applies to the text of the config last applied.
   auto latest = stored_versions(1);
-  std::string base_text = latest.empty() ? std::string() : latest.front().source;
-  json base;
-  try {
-    base = config::yaml_to_json(base_text, "the running config");
-  } catch (const config::ConfigError& e) {
-    reject(attempt, 409, "conflict", std::string("the running config's text cannot be patched: ") + e.what(),
-           json::object());
+  auto patched = apply_config_patch(*read, latest.empty() ? std::string() : latest.front().source);
+  if (!patched) {
+    reject(attempt, patched.error());
     return;
   }
-  try {
-    if (json_patch) {
-      base = base.patch(patch);
-      attempt.trigger = "POST /admin/config (JSON patch)";
-    } else {
-      base.merge_patch(patch);
-      attempt.trigger = "POST /admin/config (merge patch)";
-    }
-  } catch (const json::exception& e) {
-    std::string what = e.what();
-    // "[json.exception.out_of_range.403] key 'x' not found" -> the message.
-    if (auto close = what.find("] "); close != std::string::npos) what = what.substr(close + 2);
-    reject(attempt, 400, "bad_request", "the patch does not apply: " + what, json::object());
-    return;
-  }
-  attempt.source = base.dump(2) + "\n";
+  attempt.trigger = read->kind == ConfigBody::Kind::json_patch ? "POST /admin/config (JSON patch)"
+                                                               : "POST /admin/config (merge patch)";
+  attempt.source = std::move(*patched);
   attempt.source_name = "POST /admin/config (patched)";
   apply(std::move(attempt));
 }
@@ -138,9 +77,9 @@ void ConfigReloader::rollback_to(std::int64_t version, bool wait, Done done) {
                   wait, std::move(done)});
     return;
   }
-  if (done)
-    done(404, error_body("not_found", "no config version " + std::to_string(version) +
-                                          "; GET /api/v1/config/history lists the versions kept"));
+  core::Error unknown{ErrorCode::not_found, "no config version " + std::to_string(version) +
+                                                "; GET /api/v1/config/history lists the versions kept"};
+  if (done) done(core::http_status(unknown.code), core::error_json(unknown));
 }
 
 void ConfigReloader::reload_in_background(const std::string& trigger) {
@@ -152,25 +91,23 @@ void ConfigReloader::reload_in_background(const std::string& trigger) {
   reload_file(trigger, false, nullptr);
 }
 
-void ConfigReloader::reject(const Attempt& attempt, int status, const std::string& code, const std::string& message,
-                            json detail) {
-  spdlog::error("config reload ({}) rejected, nothing changed: {}", attempt.trigger, message);
-  json error = {{"code", code}, {"message", message}};
-  error.update(detail);
-  rejected_ = {{"time_ms", core::to_unix_ms(clock_.wall_now())}, {"trigger", attempt.trigger}, {"error", error}};
-  events_.publish("config.rejected", "", "", "config reload (" + attempt.trigger + ") rejected: " + message,
-                  {{"trigger", attempt.trigger}, {"error", error}});
-  if (attempt.done) attempt.done(status, {{"error", error}});
+void ConfigReloader::reject(const Attempt& attempt, const core::Error& error, const json& where) {
+  spdlog::error("config reload ({}) rejected, nothing changed: {}", attempt.trigger, error.message);
+  json body = core::error_json(error, where);
+  rejected_ = {{"time_ms", core::to_unix_ms(clock_.wall_now())}, {"trigger", attempt.trigger}, {"error", body["error"]}};
+  events_.publish("config.rejected", "", "", "config reload (" + attempt.trigger + ") rejected: " + error.message,
+                  {{"trigger", attempt.trigger}, {"error", body["error"]}});
+  if (attempt.done) attempt.done(core::http_status(error.code), std::move(body));
 }
 
 void ConfigReloader::apply(Attempt attempt) {
   if (busy_ || supervisor_.reloading()) {
     std::string pending;
     for (const auto& n : supervisor_.reload_pending()) pending += (pending.empty() ? "" : ", ") + n;
-    if (attempt.done)
-      attempt.done(409, error_body("conflict", "a reload is still being applied" +
-                                                   (pending.empty() ? std::string() : " (replacing " + pending + ")") +
-                                                   "; try again when GET /api/v1/config shows it finished"));
+    core::Error busy{ErrorCode::conflict, "a reload is still being applied" +
+                                               (pending.empty() ? std::string() : " (replacing " + pending + ")") +
+                                               "; try again when GET /api/v1/config shows it finished"};
+    if (attempt.done) attempt.done(core::http_status(busy.code), core::error_json(busy));
     return;
   }
   config::Config loaded;
@@ -180,10 +117,10 @@ void ConfigReloader::apply(Attempt attempt) {
     json where = {{"file", e.file()}};
     if (e.line() > 0) where["line"] = e.line();
     if (e.column() > 0) where["column"] = e.column();
-    reject(attempt, 400, "invalid_config", e.what(), where);
+    reject(attempt, core::make_error(ErrorCode::invalid_config, e.what()), where);
     return;
   } catch (const std::exception& e) {
-    reject(attempt, 400, "invalid_config", e.what(), json::object());
+    reject(attempt, core::make_error(ErrorCode::invalid_config, e.what()));
     return;
   }
   loaded.source_path = running_->source_path;
@@ -247,7 +184,7 @@ void ConfigReloader::apply(Attempt attempt) {
     busy_ = false;
     in_progress_ = nullptr;
     if (hooks_.finished) hooks_.finished(running_);
-    if (done) done(409, error_body("conflict", status.error().message));
+    if (done) done(core::http_status(status.error().code), core::error_json(status.error()));
     return;
   }
   // Answered by finished() when it waits or when everything was applied at once.
@@ -306,7 +243,7 @@ void ConfigReloader::finished(const Attempt& attempt, std::int64_t version, cons
     auto trigger = *queued_;
     queued_.reset();
     std::weak_ptr<bool> alive = alive_;
-    boost::asio::post(io_, [this, alive, trigger] {
+    scheduler_.post([this, alive, trigger] {
       if (!alive.expired()) reload_in_background(trigger);
     });
   }
@@ -339,34 +276,14 @@ json ConfigReloader::history(int limit) const {
 }
 
 void ConfigReloader::watch_file(core::Duration poll, core::Duration settle) {
-  watch_poll_ = poll;
-  watch_settle_ = settle;
-  watch_stamp_ = file_stamp(options_.config_path);
-  watch_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
   spdlog::info("--dev: watching {} for changes", options_.config_path);
-  poll_file();
-}
-
-void ConfigReloader::poll_file() {
-  watch_timer_->expires_after(watch_poll_);
-  std::weak_ptr<bool> alive = alive_;
-  watch_timer_->async_wait([this, alive](const boost::system::error_code& ec) {
-    if (ec || alive.expired()) return;
-    std::string stamp = file_stamp(options_.config_path);
-    auto now = clock_.now();
-    if (stamp != watch_stamp_) {
-      // Reload once the file stopped changing (an editor writes in steps).
-      if (stamp != watch_pending_stamp_) {
-        watch_pending_stamp_ = stamp;
-        watch_changed_at_ = now;
-      } else if (now - watch_changed_at_ >= watch_settle_ && stamp != "missing") {
-        watch_stamp_ = stamp;
+  watch_ = std::make_unique<ConfigFileWatch>(
+      scheduler_, options_.config_path,
+      [this] {
         spdlog::info("--dev: {} changed; reloading", options_.config_path);
         reload_in_background("file change (--dev)");
-      }
-    }
-    poll_file();
-  });
+      },
+      poll, settle);
 }
 
 }  // namespace meshd::daemon

@@ -4,7 +4,7 @@
 
 #include "meshd/config/graph.hpp"
 #include "meshd/config/loader.hpp"
-#include "meshd/daemon/daemon.hpp"
+#include "daemon.hpp"
 
 namespace meshd::daemon {
 namespace {

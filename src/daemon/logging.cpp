@@ -1,4 +1,4 @@
-#include "meshd/daemon/logging.hpp"
+#include "logging.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>

@@ -1,4 +1,4 @@
-#include "meshd/daemon/readiness.hpp"
+#include "readiness.hpp"
 
 #include <spdlog/spdlog.h>
 

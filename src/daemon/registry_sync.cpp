@@ -1,4 +1,4 @@
-#include "meshd/daemon/registry_sync.hpp"
+#include "registry_sync.hpp"
 
 #include <set>
 

@@ -1,113 +1,24 @@
-#include "meshd/daemon/stream_wiring.hpp"
+#include "stream_wiring.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <map>
-#include <mutex>
 #include <set>
 #include <vector>
 
+#include "meshd/api/event_history.hpp"
 #include "meshd/api/views.hpp"
 
 namespace meshd::daemon {
 
-namespace asio = boost::asio;
-
-namespace {
-
-nlohmann::json line_view(const supervisor::LogLine& line) {
-  return {{"seq", line.seq},
-          {"time_ms", line.time_ms},
-          {"instance", line.instance},
-          {"stream", supervisor::to_string(line.stream)},
-          {"line", line.text}};
-}
-
-nlohmann::json event_view(const store::EventRecord& e) {
-  auto data = nlohmann::json::parse(e.data_json, nullptr, false);
-  return {{"seq", e.seq},
-          {"time_ms", e.time_ms},
-          {"type", e.type},
-          {"service", e.service},
-          {"instance", e.instance},
-          {"message", e.message},
-          {"data", data.is_discarded() ? nlohmann::json::object() : data}};
-}
-
-// Carries one service's new log lines from the log thread, where LogTail
-// calls on_line, to the control loop: batched (one post per burst) and
-// limited to so many lines a second, the rest counted.
-class LogForwarder : public std::enable_shared_from_this<LogForwarder> {
- public:
-  using Sink = std::function<void(const std::string& service, std::vector<supervisor::LogLine>,
-                                  std::uint64_t dropped)>;
-
-  LogForwarder(asio::io_context& io, const core::TimeSource& clock, std::string service,
-               std::size_t per_second, Sink sink)
-      : io_(io),
-        clock_(clock),
-        service_(std::move(service)),
-        per_second_(per_second),
-        sink_(std::move(sink)) {}
-
-  // On the log thread.
-  void add(const supervisor::LogLine& line) {
-    std::lock_guard lock(mutex_);
-    auto now = clock_.now();
-    if (now - window_start_ >= std::chrono::seconds(1)) {
-      window_start_ = now;
-      in_window_ = 0;
-    }
-    if (in_window_ < per_second_) {
-      pending_.push_back(line);
-      ++in_window_;
-    } else {
-      ++dropped_;
-    }
-    if (posted_) return;
-    posted_ = true;
-    asio::post(io_, [self = shared_from_this()] { self->flush(); });
-  }
-
- private:
-  // On the control loop.
-  void flush() {
-    std::vector<supervisor::LogLine> lines;
-    std::uint64_t dropped = 0;
-    {
-      std::lock_guard lock(mutex_);
-      lines.swap(pending_);
-      std::swap(dropped, dropped_);
-      posted_ = false;
-    }
-    sink_(service_, std::move(lines), dropped);
-  }
-
-  asio::io_context& io_;
-  const core::TimeSource& clock_;
-  std::string service_;
-  std::size_t per_second_;
-  Sink sink_;
-  std::mutex mutex_;
-  std::vector<supervisor::LogLine> pending_;
-  std::uint64_t dropped_ = 0;
-  core::TimePoint window_start_{};
-  std::size_t in_window_ = 0;
-  bool posted_ = false;
-};
-
-}  // namespace
-
 struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
-  Impl(asio::io_context& io_context, const core::TimeSource& time_source, api::ApiContext& context,
-       StreamWiringOptions wiring_options)
-      : io(io_context),
-        clock(time_source),
+  Impl(core::Scheduler& loop, PostToLoop post_to_loop, api::ApiContext& context, StreamWiringOptions wiring_options)
+      : scheduler(loop),
+        clock(loop.clock()),
+        post(std::move(post_to_loop)),
         ctx(context),
         options(wiring_options),
-        hub(std::make_shared<api::StreamHub>(time_source, wiring_options.hub)),
-        flush_timer(io_context),
-        tick_timer(io_context) {}
+        hub(std::make_shared<api::StreamHub>(loop.clock(), wiring_options.hub)),
+        flush_timer(loop),
+        tick_timer(loop) {}
 
   void start();
   void stop();
@@ -117,25 +28,25 @@ struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
   void mark_dirty();
   void flush();
   void tick();
-  void publish_logs(const std::string& service, std::vector<supervisor::LogLine> lines,
-                    std::uint64_t dropped);
-  std::vector<nlohmann::json> history(std::int64_t since, std::size_t limit) const;
+  void publish_logs(const std::string& service, std::vector<supervisor::LogLine> lines, std::uint64_t dropped);
   nlohmann::json view(const supervisor::Service& service) const {
     auto route = ctx.routes ? ctx.routes->find(service.name()) : nullptr;
     return api::service_view(*ctx.supervisor, *ctx.registry, service, route.get(), clock.now());
   }
 
-  asio::io_context& io;
+  core::Scheduler& scheduler;
   const core::TimeSource& clock;
+  PostToLoop post;
   api::ApiContext& ctx;
   StreamWiringOptions options;
   std::shared_ptr<api::StreamHub> hub;
-  asio::steady_timer flush_timer;
-  asio::steady_timer tick_timer;
+  core::Timer flush_timer;
+  core::Timer tick_timer;
   bool flush_scheduled = false;
   core::TimePoint last_flush{};
   std::map<std::string, nlohmann::json> services_sent;  // the last view each client got per service
   nlohmann::json health_sent;
+  supervisor::Supervisor::Subscription supervisor_subscription;
   int events_subscription = 0;
   std::function<nlohmann::json()> breakers;
   std::function<nlohmann::json()> metrics;
@@ -144,8 +55,7 @@ struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
 
 void StreamWiring::Impl::start() {
   install_snapshots();
-  hook_changes();
-  for (const auto& svc : ctx.supervisor->services()) attach_logs(*svc);
+  hook_changes();  // attaches the logs of every service there is
   flush();  // the baseline the first deltas are measured against
   tick();
 }
@@ -154,7 +64,9 @@ void StreamWiring::Impl::install_snapshots() {
   hub->set_sequence([this] { return ctx.events->last_seq(); });
   hub->set_service_exists(
       [this](const std::string& name) { return ctx.supervisor->find(name) != nullptr; });
-  hub->set_history([this](std::int64_t since, std::size_t limit) { return history(since, limit); });
+  hub->set_history([this](std::int64_t since, std::size_t limit) {
+    return api::event_history(*ctx.events, ctx.database, since, limit);
+  });
   hub->set_snapshot("services", [this](const std::string&) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : ctx.supervisor->services()) list.push_back(view(*s));
@@ -174,7 +86,7 @@ void StreamWiring::Impl::install_snapshots() {
     std::string name = topic.substr(5);
     nlohmann::json lines = nlohmann::json::array();
     if (const auto* s = ctx.supervisor->find(name))
-      for (const auto& line : s->logs()->tail(100)) lines.push_back(line_view(line));
+      for (const auto& line : s->logs()->tail(100)) lines.push_back(log_line_view(line));
     return nlohmann::json{{"service", name}, {"lines", std::move(lines)}};
   });
   hub->on_drop = [weak = weak_from_this()](const std::string& remote, const std::string& reason) {
@@ -182,7 +94,7 @@ void StreamWiring::Impl::install_snapshots() {
     if (!self) return;
     // An event for the operator; published from a fresh turn of the loop,
     // not from inside the hub's fan-out.
-    asio::post(self->io, [weak, remote, reason] {
+    self->scheduler.post([weak, remote, reason] {
       if (auto s = weak.lock())
         s->ctx.events->publish("websocket.dropped", "", "",
                                "WebSocket client " + remote + " dropped with 1008: " + reason,
@@ -193,12 +105,14 @@ void StreamWiring::Impl::install_snapshots() {
 
 void StreamWiring::Impl::hook_changes() {
   std::weak_ptr<Impl> weak = weak_from_this();
-  // Chained, not replaced: the daemon syncs the registry from this hook.
-  auto supervisor_previous = std::move(ctx.supervisor->on_change);
-  ctx.supervisor->on_change = [weak, supervisor_previous](const supervisor::Service& s) {
-    if (supervisor_previous) supervisor_previous(s);
+  supervisor::Supervisor::Listener listener;
+  listener.added = [weak](const supervisor::Service& s) {
+    if (auto self = weak.lock()) self->attach_logs(s);
+  };
+  listener.changed = [weak](const supervisor::Service&) {
     if (auto self = weak.lock()) self->mark_dirty();
   };
+  supervisor_subscription = ctx.supervisor->subscribe(std::move(listener));
   ctx.registry->add_listener([weak](const std::string&) {
     if (auto self = weak.lock()) self->mark_dirty();
   });
@@ -214,6 +128,7 @@ void StreamWiring::Impl::hook_changes() {
 void StreamWiring::Impl::stop() {
   flush_timer.cancel();
   tick_timer.cancel();
+  supervisor_subscription.reset();
   ctx.events->unsubscribe(events_subscription);
   // WebSocket sessions share the hub and may outlive us: leave them
   // nothing that points back here.
@@ -227,7 +142,7 @@ void StreamWiring::Impl::stop() {
 
 void StreamWiring::Impl::attach_logs(const supervisor::Service& service) {
   auto forwarder = std::make_shared<LogForwarder>(
-      io, clock, service.name(), options.log_lines_per_second,
+      post, clock, service.name(), options.log_lines_per_second,
       [weak = weak_from_this()](const std::string& name, std::vector<supervisor::LogLine> lines,
                                 std::uint64_t dropped) {
         if (auto self = weak.lock()) self->publish_logs(name, std::move(lines), dropped);
@@ -242,7 +157,7 @@ void StreamWiring::Impl::publish_logs(const std::string& service,
   if (!hub->subscribers(topic)) return;
   auto seq = ctx.events->last_seq();
   for (const auto& line : lines)
-    hub->publish(topic, line.instance + ":" + std::to_string(line.seq), line_view(line), seq);
+    hub->publish(topic, line.instance + ":" + std::to_string(line.seq), log_line_view(line), seq);
   if (dropped) hub->publish(topic, "dropped", {{"dropped", dropped}}, seq);
 }
 
@@ -254,14 +169,13 @@ void StreamWiring::Impl::mark_dirty() {
   if (wait <= core::Duration::zero()) {
     // Not inline: the registry and the supervisor call us halfway through
     // an update.
-    asio::post(io, [weak] {
+    scheduler.post([weak] {
       if (auto self = weak.lock()) self->flush();
     });
     return;
   }
-  flush_timer.expires_after(wait);
-  flush_timer.async_wait([weak](const boost::system::error_code& ec) {
-    if (auto self = weak.lock(); self && !ec) self->flush();
+  flush_timer.arm(std::chrono::ceil<core::Duration>(wait), [weak] {
+    if (auto self = weak.lock()) self->flush();
   });
 }
 
@@ -307,33 +221,14 @@ void StreamWiring::Impl::tick() {
       hub->publish("metrics", "summary", metrics_latest, ctx.events->last_seq());
   }
   mark_dirty();
-  tick_timer.expires_after(options.tick);
-  tick_timer.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    if (auto self = weak.lock(); self && !ec) self->tick();
+  tick_timer.arm(options.tick, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->tick();
   });
 }
 
-// Like GET /api/v1/events: the newest events from memory (the database
-// writer may not have stored them yet), older ones from SQLite.
-std::vector<nlohmann::json> StreamWiring::Impl::history(std::int64_t since,
-                                                        std::size_t limit) const {
-  std::vector<nlohmann::json> out;
-  std::int64_t last = since;
-  if (ctx.database && (ctx.events->oldest_seq() == 0 || since + 1 < ctx.events->oldest_seq())) {
-    for (const auto& e : ctx.database->events_since(since, static_cast<int>(limit))) {
-      if (ctx.events->oldest_seq() != 0 && e.seq >= ctx.events->oldest_seq()) break;
-      out.push_back(event_view(e));
-      last = e.seq;
-    }
-  }
-  if (out.size() < limit)
-    for (const auto& e : ctx.events->recent(last, limit - out.size())) out.push_back(e.to_json());
-  return out;
-}
-
-StreamWiring::StreamWiring(asio::io_context& io, const core::TimeSource& clock,
-                           api::ApiContext& context, StreamWiringOptions options)
-    : impl_(std::make_shared<Impl>(io, clock, context, options)) {
+StreamWiring::StreamWiring(core::Scheduler& scheduler, PostToLoop post, api::ApiContext& context,
+                           StreamWiringOptions options)
+    : impl_(std::make_shared<Impl>(scheduler, std::move(post), context, options)) {
   impl_->start();
 }
 
@@ -347,10 +242,6 @@ api::HttpServer::Upgrade StreamWiring::upgrade() const {
 
 api::StreamHub& StreamWiring::hub() {
   return *impl_->hub;
-}
-
-void StreamWiring::attach_logs(const supervisor::Service& service) {
-  impl_->attach_logs(service);
 }
 
 void StreamWiring::set_breakers(std::function<nlohmann::json()> snapshot) {

@@ -1,5 +1,7 @@
 #include "meshd/supervisor/supervisor.hpp"
 
+#include <utility>
+
 #include "meshd/config/graph.hpp"
 #include "rollout.hpp"
 
@@ -9,7 +11,7 @@ using core::ErrorCode;
 
 Supervisor::Supervisor(const InstanceDeps& deps, core::EventBus& events,
                        std::shared_ptr<const config::Config> config)
-    : deps_(deps), events_(events), config_(std::move(config)) {
+    : deps_(deps), events_(events), config_(std::move(config)), listeners_(std::make_shared<Listeners>()) {
   for (const auto& wave : config::start_waves(*config_))
     for (const auto& name : wave) {
       auto spec = std::shared_ptr<const config::ServiceSpec>(config_, config_->find(name));
@@ -20,6 +22,33 @@ Supervisor::Supervisor(const InstanceDeps& deps, core::EventBus& events,
 
 Supervisor::~Supervisor() {
   alive_.reset();  // expire the weak_ptrs held by pending callbacks
+}
+
+Supervisor::Subscription Supervisor::subscribe(Listener listener) {
+  std::uint64_t id = listeners_->next_id++;
+  listeners_->by_id.emplace(id, listener);
+  // The current state, as if every service had just been added.
+  if (listener.added)
+    for (auto& s : services_) listener.added(*s);
+  if (listener.services_changed) listener.services_changed();
+  if (listener.changed)
+    for (const auto& s : services_) listener.changed(*s);
+  return Subscription(listeners_, id);
+}
+
+Supervisor::Subscription& Supervisor::Subscription::operator=(Subscription&& other) noexcept {
+  if (this != &other) {
+    reset();
+    listeners_ = std::move(other.listeners_);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+void Supervisor::Subscription::reset() {
+  if (auto listeners = listeners_.lock()) listeners->by_id.erase(id_);
+  listeners_.reset();
+  id_ = 0;
 }
 
 Service* Supervisor::find(const std::string& name) {

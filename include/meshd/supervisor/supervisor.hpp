@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -82,11 +83,50 @@ class Supervisor final : public InstanceObserver {
   /// The services a running reload is still replacing (for the API).
   std::vector<std::string> reload_pending() const;
 
-  /// A service created by a reload, before any of its processes starts
-  /// (so its log lines can be wired up).
-  std::function<void(Service&)> on_service_added;
-  /// The set of services changed (one was added, or a removed one is gone).
-  std::function<void()> on_services_changed;
+  /// What a subscriber hears about. Any hook may be empty.
+  struct Listener {
+    /// A service exists that this subscriber has not seen yet: at
+    /// subscribe() every current one, later each one a reload creates,
+    /// before any of its processes starts (so its log lines can be wired up).
+    std::function<void(Service&)> added;
+    /// The set of services changed (one was added, or a removed one is
+    /// gone); once at subscribe().
+    std::function<void()> services_changed;
+    /// A service's instances changed state or health, or its rollout
+    /// moved on (for live views); at subscribe() once per service.
+    std::function<void(const Service&)> changed;
+  };
+
+ private:
+  struct Listeners;  // the subscribers (below)
+
+ public:
+  /// Keeps a listener subscribed while it lives; destroying it (or
+  /// reset()) unsubscribes. It may outlive the supervisor.
+  class Subscription {
+   public:
+    Subscription() = default;
+    ~Subscription() { reset(); }
+    Subscription(Subscription&& other) noexcept { *this = std::move(other); }
+    Subscription& operator=(Subscription&& other) noexcept;
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    void reset();
+
+   private:
+    friend class Supervisor;
+    Subscription(std::weak_ptr<Listeners> listeners, std::uint64_t id) : listeners_(std::move(listeners)), id_(id) {}
+
+    std::weak_ptr<Listeners> listeners_;
+    std::uint64_t id_ = 0;
+  };
+
+  /// Update-and-listen (userver's dynamic config): calls `listener` at once
+  /// with the current state (added for every service, services_changed,
+  /// then changed for every service), and again on every change, until the
+  /// returned Subscription is gone. Listeners are called in subscription
+  /// order, so a later one sees what an earlier one did with the change.
+  [[nodiscard]] Subscription subscribe(Listener listener);
 
   /// Stops everything, dependents before their dependencies, then calls
   /// `done` once every process is gone.
@@ -104,12 +144,43 @@ class Supervisor final : public InstanceObserver {
   /// the chain. Empty when not degraded.
   std::optional<std::string> degraded_by(const Service& service) const;
 
-  /// Called after any instance changed state or health (for live views).
-  std::function<void(const Service&)> on_change;
-
  private:
   friend class ServiceRollout;
   struct Reload;
+
+  /// The subscribers, shared with their Subscriptions.
+  struct Listeners {
+    std::map<std::uint64_t, Listener> by_id;
+    std::uint64_t next_id = 1;
+  };
+
+  /// Calls one hook of every subscriber; reads like the single callbacks it
+  /// replaced (`if (on_change) on_change(service)`), so the reload steps
+  /// notify the same way.
+  template <typename... Args>
+  class Notify {
+   public:
+    using Hook = std::function<void(Args...)> Listener::*;
+    Notify(const std::shared_ptr<Listeners>& listeners, Hook hook) : listeners_(listeners), hook_(hook) {}
+    /// Whether anyone subscribed.
+    explicit operator bool() const { return !listeners_->by_id.empty(); }
+    void operator()(Args... args) const {
+      // By id, each hook copied: a listener may subscribe or unsubscribe
+      // (itself too) while it is called.
+      std::vector<std::uint64_t> ids;
+      for (const auto& entry : listeners_->by_id) ids.push_back(entry.first);
+      for (auto id : ids) {
+        auto it = listeners_->by_id.find(id);
+        if (it == listeners_->by_id.end() || !(it->second.*hook_)) continue;
+        auto hook = it->second.*hook_;
+        hook(args...);
+      }
+    }
+
+   private:
+    const std::shared_ptr<Listeners>& listeners_;
+    Hook hook_;
+  };
 
   void on_instance_state(Instance& instance, ProcessState before) override;
   void on_instance_health(Instance& instance, health::HealthStatus before) override;
@@ -141,6 +212,11 @@ class Supervisor final : public InstanceObserver {
   bool shutting_down_ = false;
   std::function<void()> shutdown_done_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::shared_ptr<Listeners> listeners_;
+  // Named like the callbacks they replaced: reload.cpp calls them too.
+  Notify<Service&> on_service_added{listeners_, &Listener::added};
+  Notify<> on_services_changed{listeners_, &Listener::services_changed};
+  Notify<const Service&> on_change{listeners_, &Listener::changed};
 };
 
 }  // namespace meshd::supervisor

@@ -1,9 +1,9 @@
-#include "meshd/daemon/cli.hpp"
+#include "daemon/cli.hpp"
 
 #include <gtest/gtest.h>
 
 #include "meshd/config/loader.hpp"
-#include "meshd/daemon/daemon.hpp"
+#include "daemon/daemon.hpp"
 
 namespace meshd::daemon {
 namespace {

@@ -143,7 +143,11 @@ TEST(Reload, AnAddedServiceStartsAfterItsDependency) {
   next.services.push_back(spec("cache"));
   next.services.push_back(spec("worker", {"cache"}));
   std::vector<std::string> added;
-  f.sup->on_service_added = [&](Service& s) { added.push_back(s.name()); };
+  Supervisor::Listener listener;
+  listener.added = [&](Service& s) { added.push_back(s.name()); };
+  auto subscription = f.sup->subscribe(listener);
+  EXPECT_EQ(added, (std::vector<std::string>{"db", "api"}));  // the services already there, at once
+  added.clear();
   ASSERT_TRUE(f.reload(next));
   EXPECT_EQ(added, (std::vector<std::string>{"cache", "worker"}));
   EXPECT_EQ(f.launcher.pids_of("cache-0").size(), 1u);
@@ -161,7 +165,11 @@ TEST(Reload, RemovedServicesStopDependentsFirst) {
   f.launcher.die_on_sigterm = false;
   config::Config next;  // both gone
   int changes = 0;
-  f.sup->on_services_changed = [&] { ++changes; };
+  Supervisor::Listener listener;
+  listener.services_changed = [&] { ++changes; };
+  auto subscription = f.sup->subscribe(listener);
+  EXPECT_EQ(changes, 1);  // once at once, for the current set
+  changes = 0;
   ASSERT_TRUE(f.reload(next));
   pid_t db = f.pid("db", "db-0"), api = f.pid("api", "api-0");
   EXPECT_EQ(f.launcher.signals_to(api, SIGTERM), 1);

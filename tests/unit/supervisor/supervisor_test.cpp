@@ -297,5 +297,44 @@ TEST(Supervisor, StateChangesAreEvents) {
   EXPECT_TRUE(saw);
 }
 
+TEST(Supervisor, ASubscriberHearsTheCurrentStateAtOnceThenEachChange) {
+  Fixture f;
+  f.add("db").health.type = config::CheckType::notify;
+  f.add("api", {dep("db")});
+  f.start();
+  std::vector<std::string> changed;
+  Supervisor::Listener listener;
+  listener.changed = [&](const Service& s) { changed.push_back(s.name() + ":" + to_string(s.state())); };
+  auto subscription = f.sup->subscribe(listener);
+  EXPECT_EQ(changed, (std::vector<std::string>{"db:starting", "api:pending"}));
+  changed.clear();
+  f.ready.at("db-0")();
+  f.scheduler.run_ready();
+  ASSERT_FALSE(changed.empty());
+  EXPECT_EQ(changed.front(), "db:running");
+  EXPECT_EQ(changed.back(), "api:running");
+}
+
+TEST(Supervisor, DroppingTheSubscriptionStopsTheCallsAndMayOutliveTheSupervisor) {
+  Fixture f;
+  f.add("a").health.type = config::CheckType::notify;
+  f.start();
+  int first = 0, second = 0;
+  Supervisor::Listener one, two;
+  one.changed = [&](const Service&) { ++first; };
+  two.changed = [&](const Service&) { ++second; };
+  auto kept = f.sup->subscribe(one);
+  {
+    auto dropped = f.sup->subscribe(two);
+  }
+  first = second = 0;
+  f.ready.at("a-0")();
+  f.scheduler.run_ready();
+  EXPECT_GT(first, 0);
+  EXPECT_EQ(second, 0);
+  f.sup.reset();
+  kept.reset();  // after the supervisor is gone: nothing to unsubscribe from, no crash
+}
+
 }  // namespace
 }  // namespace meshd::supervisor

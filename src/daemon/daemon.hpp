@@ -1,9 +1,11 @@
 #pragma once
 
+// Private to the daemon module: not part of meshd's public headers.
+
 #include <memory>
 
 #include "meshd/config/types.hpp"
-#include "meshd/daemon/cli.hpp"
+#include "cli.hpp"
 
 namespace meshd::daemon {
 

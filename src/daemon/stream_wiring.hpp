@@ -1,15 +1,21 @@
 #pragma once
 
-#include <boost/asio/io_context.hpp>
+// Private to the daemon module: not part of meshd's public headers.
+
 #include <cstddef>
 #include <functional>
 #include <memory>
+
 #include <nlohmann/json.hpp>
 
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/routes.hpp"
 #include "meshd/api/stream_hub.hpp"
 #include "meshd/core/clock.hpp"
+#include "meshd/core/scheduler.hpp"
+#include "meshd/supervisor/supervisor.hpp"
+
+#include "log_forwarder.hpp"
 
 namespace meshd::daemon {
 
@@ -31,14 +37,16 @@ struct StreamWiringOptions {
 /// services and health deltas whenever the supervisor or the registry
 /// report a change (recomputed views, sent only when they differ), every
 /// event of the EventBus, each service's new log lines (posted from the
-/// log thread, rate-limited), and a metrics summary each second.
+/// log thread, rate-limited), and a metrics summary each tick.
 ///
-/// Construct it after the supervisor's on_change is set (it chains onto
-/// it) and before the services start (log hooks must be in place before
-/// output flows). Destroy it before the io_context.
+/// It subscribes to the supervisor, so it hears about every service there
+/// is and every one a reload adds; construct it before the services start
+/// (log hooks must be in place before output flows). Timers and time come
+/// from `scheduler`; `post` carries log lines from the log thread. Destroy
+/// it before the scheduler.
 class StreamWiring {
  public:
-  StreamWiring(boost::asio::io_context& io, const core::TimeSource& clock, api::ApiContext& context,
+  StreamWiring(core::Scheduler& scheduler, PostToLoop post, api::ApiContext& context,
                StreamWiringOptions options = {});
   ~StreamWiring();
   StreamWiring(const StreamWiring&) = delete;
@@ -48,9 +56,6 @@ class StreamWiring {
   api::HttpServer::Upgrade upgrade() const;
   api::StreamHub& hub();
 
-  /// Hooks the new lines of a service created later (a reload) into the
-  /// stream; call before its processes start.
-  void attach_logs(const supervisor::Service& service);
   /// The "breakers" snapshot, once the breaker module is wired; its deltas
   /// go through hub().publish("breakers", key, data, seq).
   void set_breakers(std::function<nlohmann::json()> snapshot);

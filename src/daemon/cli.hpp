@@ -1,5 +1,7 @@
 #pragma once
 
+// Private to the daemon module: not part of meshd's public headers.
+
 #include <chrono>
 #include <optional>
 #include <string>

@@ -1,5 +1,7 @@
 #pragma once
 
+// Private to the daemon module: not part of meshd's public headers.
+
 namespace meshd::daemon {
 
 /// meshd's version, from the CMake project version.

@@ -1,23 +1,27 @@
 #pragma once
 
+// Private to the daemon module: not part of meshd's public headers.
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "meshd/api/config_control.hpp"
 #include "meshd/config/diff.hpp"
 #include "meshd/config/types.hpp"
 #include "meshd/core/clock.hpp"
+#include "meshd/core/error.hpp"
 #include "meshd/core/event_bus.hpp"
-#include "meshd/daemon/cli.hpp"
+#include "meshd/core/scheduler.hpp"
 #include "meshd/store/database.hpp"
 #include "meshd/supervisor/supervisor.hpp"
+
+#include "cli.hpp"
+#include "config_file_watch.hpp"
 
 namespace meshd::daemon {
 
@@ -27,8 +31,9 @@ namespace meshd::daemon {
 /// the difference to Supervisor::reload, keep each applied version in
 /// SQLite, and remember the last rejected one. One reload at a time: a
 /// request over HTTP while one runs gets 409; SIGHUP and file changes wait
-/// for it (the last one wins). See docs/reload.md.
-class ConfigReloader {
+/// for it (the last one wins). See docs/reload.md. It is the config routes'
+/// api::ConfigControl.
+class ConfigReloader final : public api::ConfigControl {
  public:
   struct Hooks {
     /// Validated, about to be applied: the data path takes the new
@@ -39,32 +44,35 @@ class ConfigReloader {
     std::function<void(const std::shared_ptr<const config::Config>& running)> finished;
   };
 
-  /// An answer for the HTTP layer: status and JSON body.
-  using Done = std::function<void(int status, nlohmann::json body)>;
+  /// An answer for the HTTP layer: status and JSON body. A refusal is
+  /// built from one core::Error (core::http_status, core::error_json).
+  using Done = api::ConfigControl::Done;
 
-  ConfigReloader(boost::asio::io_context& io, const core::TimeSource& clock, RunOptions options,
+  /// Time and "later" come from `scheduler` (its clock stamps versions and
+  /// rejections), so tests drive it on a fake clock.
+  ConfigReloader(core::Scheduler& scheduler, RunOptions options,
                  supervisor::Supervisor& supervisor, store::Database& database, core::EventBus& events,
                  std::shared_ptr<const config::Config> running, std::int64_t running_version, Hooks hooks);
-  ~ConfigReloader();
+  ~ConfigReloader() override;
 
   /// Re-reads the file given with -c. `wait`: answer when the rollout is
   /// finished (200) rather than once it is accepted (202).
-  void reload_file(const std::string& trigger, bool wait, Done done);
+  void reload_file(const std::string& trigger, bool wait, Done done) override;
   /// POST /admin/config: the body is a whole config in YAML (or JSON), or,
   /// with Content-Type application/json-patch+json or a JSON array body, an
   /// RFC 6902 patch, or with application/merge-patch+json an RFC 7396
   /// merge patch, applied to the last applied config's text.
-  void reload_body(const std::string& body, const std::string& content_type, bool wait, Done done);
+  void reload_body(const std::string& body, const std::string& content_type, bool wait, Done done) override;
   /// POST /api/v1/config/rollback?to=N: the text stored for version N.
-  void rollback_to(std::int64_t version, bool wait, Done done);
+  void rollback_to(std::int64_t version, bool wait, Done done) override;
   /// SIGHUP and file changes: never refused; queued behind a running reload.
   void reload_in_background(const std::string& trigger);
 
   /// For GET /api/v1/config: the running version, the last rejected one,
   /// and the reload in progress.
-  nlohmann::json status() const;
+  nlohmann::json status() const override;
   /// For GET /api/v1/config/history.
-  nlohmann::json history(int limit) const;
+  nlohmann::json history(int limit) const override;
   bool busy() const { return busy_; }
 
   /// --dev: reload when the file changes on disk (polled, debounced).
@@ -84,13 +92,15 @@ class ConfigReloader {
     Done done;
   };
   void apply(Attempt attempt);
-  void reject(const Attempt& attempt, int status, const std::string& code, const std::string& message,
-              nlohmann::json detail);
+  /// Nothing changed: logged, kept as the last rejection (GET
+  /// /api/v1/config), published as config.rejected, and answered with
+  /// `error`'s status. `where` adds the file, line and column of an
+  /// invalid_config.
+  void reject(const Attempt& attempt, const core::Error& error, const nlohmann::json& where = nlohmann::json::object());
   void finished(const Attempt& attempt, std::int64_t version, const supervisor::ReloadReport& report,
                 nlohmann::json base);
-  void poll_file();
 
-  boost::asio::io_context& io_;
+  core::Scheduler& scheduler_;
   const core::TimeSource& clock_;
   RunOptions options_;
   supervisor::Supervisor& supervisor_;
@@ -104,13 +114,7 @@ class ConfigReloader {
   nlohmann::json in_progress_;         // what the running reload changes
   nlohmann::json rejected_;            // the last rejected attempt, or null
   nlohmann::json last_result_;         // the last finished reload, or null
-  // --dev file watch
-  std::unique_ptr<boost::asio::steady_timer> watch_timer_;
-  core::Duration watch_poll_{500};
-  core::Duration watch_settle_{300};
-  std::string watch_stamp_;
-  std::string watch_pending_stamp_;
-  core::TimePoint watch_changed_at_{};
+  std::unique_ptr<ConfigFileWatch> watch_;  // --dev
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
