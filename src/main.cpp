@@ -3,11 +3,11 @@
 // exit code.
 #include <iostream>
 
-#include "meshd/config/graph.hpp"
-#include "meshd/config/loader.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/version.hpp"
+#include "meshd/config/graph.hpp"
+#include "meshd/config/loader.hpp"
 
 namespace {
 

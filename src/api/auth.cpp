@@ -19,14 +19,15 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
 }  // namespace
 
 Router::Handler require_token(const ApiContext& context, bool mutating, Router::Handler handler) {
-  return [&context, mutating, handler = std::move(handler)](const Request& req, const Params& params,
-                                                             Respond respond) {
+  return [&context, mutating, handler = std::move(handler)](const Request& req,
+                                                            const Params& params, Respond respond) {
     const auto& mesh = context.config->mesh;
     if (!mesh.api_token.empty() && (mutating || mesh.auth_reads)) {
       std::string header = req.header("authorization");
       const std::string prefix = "Bearer ";
       if (header.rfind(prefix, 0) != 0) {
-        auto r = error_response(core::ErrorCode::unauthorized, "this call needs 'Authorization: Bearer <token>'");
+        auto r = error_response(core::ErrorCode::unauthorized,
+                                "this call needs 'Authorization: Bearer <token>'");
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
         return respond(std::move(r));
       }

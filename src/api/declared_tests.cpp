@@ -10,7 +10,8 @@ void DeclaredTests::use_gateway(boost::asio::io_context& io, const config::Endpo
   runner_ = std::make_unique<TestRunner>(io, gateway);
 }
 
-void DeclaredTests::run(const config::Config& config, std::function<void(const nlohmann::json& run)> done) {
+void DeclaredTests::run(const config::Config& config,
+                        std::function<void(const nlohmann::json& run)> done) {
   auto started = clock_.wall_now();
   runner_->run(config, [this, started, done = std::move(done)](std::vector<TestResult> results) {
     nlohmann::json list = nlohmann::json::array();
@@ -21,7 +22,8 @@ void DeclaredTests::run(const config::Config& config, std::function<void(const n
     }
     int failed = static_cast<int>(results.size()) - passed;
     events_.publish("tests.run", "", "",
-                    "declared tests: " + std::to_string(passed) + " passed, " + std::to_string(failed) + " failed",
+                    "declared tests: " + std::to_string(passed) + " passed, " +
+                        std::to_string(failed) + " failed",
                     {{"passed", passed}, {"failed", failed}});
     last_run_ = {{"ran", true},
                  {"started_ms", core::to_unix_ms(started)},

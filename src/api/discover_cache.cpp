@@ -8,13 +8,16 @@ namespace meshd::api {
 
 // {"index":N,"instances":[...],"service":"name"} (the key order
 // nlohmann::json gives): the concatenation of the instances' fragments.
-std::string DiscoverCache::body(const std::string& service, std::uint64_t index, const DiscoverFilter& filter) {
+std::string DiscoverCache::body(const std::string& service, std::uint64_t index,
+                                const DiscoverFilter& filter) {
   auto instances = registry_.instances(service);
   std::string out = "{\"index\":" + std::to_string(index) + ",\"instances\":[";
   out.reserve(out.size() + 200 * instances.size() + service.size() + 32);
   bool first = true;
   for (const auto* r : instances) {
-    if (!filter.tag.empty() && std::find(r->tags.begin(), r->tags.end(), filter.tag) == r->tags.end()) continue;
+    if (!filter.tag.empty() &&
+        std::find(r->tags.begin(), r->tags.end(), filter.tag) == r->tags.end())
+      continue;
     auto& f = fragments_[r->id];
     if (f.json.empty() || f.revision != r->revision) {
       f.revision = r->revision;
@@ -42,7 +45,8 @@ std::string DiscoverCache::body(const std::string& service, std::uint64_t index,
   out += '}';
   // Fragments of instances that are gone go now and then.
   if (fragments_.size() > 2 * registry_.size() + 256)
-    std::erase_if(fragments_, [this](const auto& entry) { return registry_.find(entry.first) == nullptr; });
+    std::erase_if(fragments_,
+                  [this](const auto& entry) { return registry_.find(entry.first) == nullptr; });
   return out;
 }
 

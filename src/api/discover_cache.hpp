@@ -1,4 +1,5 @@
 #pragma once
+// Private to the api module: not part of meshd's public headers (include/meshd/).
 
 // Private to src/api: GET /api/v1/discover's answers, serialised once.
 
@@ -36,7 +37,8 @@ class DiscoverCache {
   explicit DiscoverCache(const registry::Registry& registry) : registry_(registry) {}
 
   /// The answer at the service's current index (X-Mesh-Index shows it).
-  std::shared_ptr<const PreparedResponse> answer(const std::string& service, const DiscoverFilter& filter);
+  std::shared_ptr<const PreparedResponse> answer(const std::string& service,
+                                                 const DiscoverFilter& filter);
 
  private:
   struct Answer {
@@ -53,7 +55,7 @@ class DiscoverCache {
   std::string body(const std::string& service, std::uint64_t index, const DiscoverFilter& filter);
 
   const registry::Registry& registry_;
-  std::map<std::string, Answer> answers_;  // by DiscoverFilter::key()
+  std::map<std::string, Answer> answers_;                        // by DiscoverFilter::key()
   std::unordered_map<std::string, InstanceFragment> fragments_;  // by instance id
 };
 

@@ -4,8 +4,8 @@
 
 namespace meshd::api {
 
-DiscoverWatches::DiscoverWatches(registry::Registry& registry, core::Scheduler& scheduler, DiscoverCache& cache,
-                                 std::function<double()> random01)
+DiscoverWatches::DiscoverWatches(registry::Registry& registry, core::Scheduler& scheduler,
+                                 DiscoverCache& cache, std::function<double()> random01)
     : registry_(registry), scheduler_(scheduler), cache_(cache), random01_(std::move(random01)) {}
 
 DiscoverWatches::~DiscoverWatches() {
@@ -71,8 +71,9 @@ void DiscoverWatches::end_wait(const std::shared_ptr<Member>& m) {
   answer(std::move(res));
 }
 
-void DiscoverWatches::park(const Request& req, const std::string& service, const DiscoverFilter& filter,
-                           std::uint64_t after, core::Duration wait, Respond respond) {
+void DiscoverWatches::park(const Request& req, const std::string& service,
+                           const DiscoverFilter& filter, std::uint64_t after, core::Duration wait,
+                           Respond respond) {
   std::string id = filter.key(service) + '\n' + std::to_string(after);
   auto& slot = groups_[id];
   if (!slot) {
@@ -91,7 +92,8 @@ void DiscoverWatches::park(const Request& req, const std::string& service, const
   ++group->live;
   // The wait ends with the answer as it is; jitter spreads the wake-ups of
   // many watchers. A client that hangs up first is let go at once.
-  auto jitter = core::Duration(static_cast<long long>(random01_() * static_cast<double>(wait.count()) / 16.0));
+  auto jitter = core::Duration(
+      static_cast<long long>(random01_() * static_cast<double>(wait.count()) / 16.0));
   m->timer = scheduler_.schedule(wait + jitter, [this, m] { end_wait(m); });
   if (req.hangup)
     req.hangup->on_hangup([this, m] {

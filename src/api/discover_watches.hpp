@@ -1,4 +1,5 @@
 #pragma once
+// Private to the api module: not part of meshd's public headers (include/meshd/).
 
 // Private to src/api: the blocking discover queries parked now.
 
@@ -36,8 +37,8 @@ class DiscoverWatches {
   /// Answers `respond` when the service's index moves past `after` (the
   /// caller saw index(service) == after) or when `wait` ends, whichever
   /// comes first; a client that hangs up first (`req.hangup`) is let go.
-  void park(const Request& req, const std::string& service, const DiscoverFilter& filter, std::uint64_t after,
-            core::Duration wait, Respond respond);
+  void park(const Request& req, const std::string& service, const DiscoverFilter& filter,
+            std::uint64_t after, core::Duration wait, Respond respond);
   /// Queries waiting now (for /metrics).
   std::size_t parked() const;
 

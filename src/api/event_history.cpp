@@ -24,13 +24,15 @@ std::vector<nlohmann::json> event_history(const core::EventBus& events, store::D
   auto oldest_in_memory = events.oldest_seq();
   if (database && (oldest_in_memory == 0 || since + 1 < oldest_in_memory)) {
     for (const auto& record : database->events_since(since, static_cast<int>(limit))) {
-      if (oldest_in_memory != 0 && record.seq >= oldest_in_memory) break;  // memory has it, and the newer ones
+      if (oldest_in_memory != 0 && record.seq >= oldest_in_memory)
+        break;  // memory has it, and the newer ones
       out.push_back(event_from_record(record).to_json());
       last = record.seq;
     }
   }
   if (out.size() < limit)
-    for (const auto& event : events.recent(last, limit - out.size())) out.push_back(event.to_json());
+    for (const auto& event : events.recent(last, limit - out.size()))
+      out.push_back(event.to_json());
   return out;
 }
 

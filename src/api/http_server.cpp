@@ -15,7 +15,8 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener> {
-  Listener(asio::io_context& io, const Router& r, const HttpServerOptions& o, std::shared_ptr<const Upgrade> u)
+  Listener(asio::io_context& io, const Router& r, const HttpServerOptions& o,
+           std::shared_ptr<const Upgrade> u)
       : acceptor(io), router(r), options(o), upgrade(std::move(u)) {}
 
   void accept() {
@@ -23,7 +24,8 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<HttpSession>(std::move(socket), self->router, self->options, self->upgrade)->start();
+        std::make_shared<HttpSession>(std::move(socket), self->router, self->options, self->upgrade)
+            ->start();
       }
       self->accept();
     });
@@ -38,7 +40,9 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
 HttpServer::HttpServer(asio::io_context& io, const Router& router, HttpServerOptions options)
     : io_(io), router_(router), options_(std::move(options)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 config::Endpoint HttpServer::listen(const config::Endpoint& endpoint) {
   listener_ = std::make_shared<Listener>(io_, router_, options_, upgrade_);
@@ -47,7 +51,9 @@ config::Endpoint HttpServer::listen(const config::Endpoint& endpoint) {
   return config::Endpoint{bound.address().to_string(), bound.port()};
 }
 
-void HttpServer::set_upgrade(Upgrade upgrade) { upgrade_ = std::make_shared<const Upgrade>(std::move(upgrade)); }
+void HttpServer::set_upgrade(Upgrade upgrade) {
+  upgrade_ = std::make_shared<const Upgrade>(std::move(upgrade));
+}
 
 void HttpServer::stop() {
   if (!listener_) return;

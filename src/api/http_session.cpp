@@ -1,13 +1,12 @@
 #include "http_session.hpp"
 
-#include <cerrno>
-#include <utility>
-
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <boost/beast/version.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cerrno>
+#include <utility>
 
 #include "meshd/core/text.hpp"
 #include "response_batch.hpp"
@@ -22,7 +21,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using core::ErrorCode;
 
-Request to_request(http::request<http::string_body>& req, const std::string& remote, bool& bad_path) {
+Request to_request(http::request<http::string_body>& req, const std::string& remote,
+                   bool& bad_path) {
   Request out;
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
@@ -30,7 +30,8 @@ Request to_request(http::request<http::string_body>& req, const std::string& rem
   std::string raw_path = out.target.substr(0, q);
   bad_path = !percent_decode(raw_path, out.path, false);
   if (q != std::string::npos && !parse_query(out.target.substr(q + 1), out.query)) bad_path = true;
-  for (const auto& field : req) out.headers[core::lower(field.name_string())] = std::string(field.value());
+  for (const auto& field : req)
+    out.headers[core::lower(field.name_string())] = std::string(field.value());
   out.body = std::move(req.body());
   out.remote_address = remote;
   return out;
@@ -56,8 +57,9 @@ void HttpSession::read() {
   parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit));
   parser_->body_limit(options_.body_limit);
   stream_.expires_after(options_.idle_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
 void HttpSession::on_read(beast::error_code ec) {
@@ -67,9 +69,12 @@ void HttpSession::on_read(beast::error_code ec) {
   if (ec == http::error::header_limit)
     return reply_and_close({ErrorCode::header_fields_too_large, "request headers are too large"});
   if (ec == http::error::body_limit)
-    return reply_and_close({ErrorCode::payload_too_large,
-                            "request body is larger than " + std::to_string(options_.body_limit) + " bytes"});
-  if (ec) return reply_and_close({ErrorCode::invalid_argument, "malformed HTTP request: " + ec.message()});
+    return reply_and_close(
+        {ErrorCode::payload_too_large,
+         "request body is larger than " + std::to_string(options_.body_limit) + " bytes"});
+  if (ec)
+    return reply_and_close(
+        {ErrorCode::invalid_argument, "malformed HTTP request: " + ec.message()});
 
   auto& req = parser_->get();
   keep_alive_ = req.keep_alive();
@@ -77,7 +82,8 @@ void HttpSession::on_read(beast::error_code ec) {
   bool is_upgrade = beast::websocket::is_upgrade(req);
   bool bad_path = false;
   Request request = to_request(req, remote_, bad_path);
-  if (bad_path) return reply_and_close({ErrorCode::invalid_argument, "malformed percent-encoding in the URL"});
+  if (bad_path)
+    return reply_and_close({ErrorCode::invalid_argument, "malformed percent-encoding in the URL"});
   head_ = request.method == "HEAD";
   if (upgrade_ && request.path == upgrade_->path) return on_upgrade(std::move(request), is_upgrade);
   cors_origin_.clear();
@@ -99,7 +105,9 @@ void HttpSession::on_read(beast::error_code ec) {
   awaiting_ = true;
   hangup_ = std::make_shared<Hangup>();
   request.hangup = hangup_;
-  router_.dispatch(request, [self = shared_from_this()](Response response) { self->respond(std::move(response)); });
+  router_.dispatch(request, [self = shared_from_this()](Response response) {
+    self->respond(std::move(response));
+  });
   // Not answered yet: a parked blocking query. Watch the socket meanwhile,
   // so that a client that hangs up is let go now rather than when its
   // wait ends (Go's net/http does the same with a background read).
@@ -114,8 +122,9 @@ void HttpSession::respond(Response response) {
 
 void HttpSession::watch_peer() {
   watching_ = true;
-  stream_.socket().async_wait(tcp::socket::wait_read,
-                              [self = shared_from_this()](beast::error_code ec) { self->on_peer_ready(ec); });
+  stream_.socket().async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](beast::error_code ec) { self->on_peer_ready(ec); });
 }
 
 // The socket became readable while a request is parked, or the wait was
@@ -142,13 +151,15 @@ void HttpSession::on_peer_ready(beast::error_code ec) {
 // GET /ws: the WebSocket session takes the socket; this session ends.
 void HttpSession::on_upgrade(Request request, bool is_upgrade) {
   if (request.method != "GET") {
-    auto r = error_response(ErrorCode::method_not_allowed, request.method + " is not allowed on " + request.path);
+    auto r = error_response(ErrorCode::method_not_allowed,
+                            request.method + " is not allowed on " + request.path);
     r.headers.emplace_back("Allow", "GET");
     return write(std::move(r));
   }
   if (!is_upgrade) {
-    auto r = error_response(ErrorCode::upgrade_required,
-                            request.path + " is a WebSocket endpoint: it needs 'Upgrade: websocket'");
+    auto r =
+        error_response(ErrorCode::upgrade_required,
+                       request.path + " is a WebSocket endpoint: it needs 'Upgrade: websocket'");
     r.headers.emplace_back("Upgrade", "websocket");
     return write(std::move(r));
   }
@@ -188,7 +199,8 @@ void HttpSession::write(Response response) {
 
 // out_buffers_: this connection's head for `fields`, then `body` (none
 // for HEAD and for statuses without one); `holder` keeps the body alive.
-void HttpSession::set_answer(const Response& fields, std::string_view body, std::shared_ptr<const void> holder) {
+void HttpSession::set_answer(const Response& fields, std::string_view body,
+                             std::shared_ptr<const void> holder) {
   auto head = std::make_shared<const std::string>(
       response_head(fields, body.size(), HeadOptions{version_, keep_alive_, cors_origin_}));
   out_buffers_ = {asio::buffer(*head), asio::buffer(body.data(), body.size())};
@@ -213,10 +225,12 @@ std::size_t HttpSession::send_now(beast::error_code& ec) {
   ssize_t sent = 0;
   do {
     if (out_buffers_[1].size() == 0) {
-      sent = ::send(fd_, out_buffers_[0].data(), out_buffers_[0].size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      sent =
+          ::send(fd_, out_buffers_[0].data(), out_buffers_[0].size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     } else {
-      std::array<iovec, 2> iov{iovec{const_cast<void*>(out_buffers_[0].data()), out_buffers_[0].size()},
-                               iovec{const_cast<void*>(out_buffers_[1].data()), out_buffers_[1].size()}};
+      std::array<iovec, 2> iov{
+          iovec{const_cast<void*>(out_buffers_[0].data()), out_buffers_[0].size()},
+          iovec{const_cast<void*>(out_buffers_[1].data()), out_buffers_[1].size()}};
       msghdr msg{};
       msg.msg_iov = iov.data();
       msg.msg_iovlen = iov.size();
@@ -224,7 +238,8 @@ std::size_t HttpSession::send_now(beast::error_code& ec) {
     }
   } while (sent < 0 && errno == EINTR);
   if (sent >= 0) return static_cast<std::size_t>(sent);
-  if (errno != EAGAIN && errno != EWOULDBLOCK) ec = beast::error_code(errno, beast::system_category());
+  if (errno != EAGAIN && errno != EWOULDBLOCK)
+    ec = beast::error_code(errno, beast::system_category());
   return 0;
 }
 
@@ -245,8 +260,9 @@ void HttpSession::after_send(std::size_t sent, beast::error_code ec) {
   beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(out_buffers_);
   rest.consume(sent);
   stream_.expires_after(options_.idle_timeout);
-  asio::async_write(stream_, rest,
-                    [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_write(e); });
+  asio::async_write(stream_, rest, [self = shared_from_this()](beast::error_code e, std::size_t) {
+    self->on_write(e);
+  });
 }
 
 void HttpSession::on_write(beast::error_code ec) {
@@ -292,11 +308,12 @@ void HttpSession::linger() {
 void HttpSession::drain() {
   if (drained_ > 8 * 1024 * 1024) return close();
   if (!discard_) discard_ = std::make_unique<std::array<char, 16 * 1024>>();
-  stream_.async_read_some(asio::buffer(*discard_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-    if (ec) return self->close();
-    self->drained_ += n;
-    self->drain();
-  });
+  stream_.async_read_some(asio::buffer(*discard_),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            if (ec) return self->close();
+                            self->drained_ += n;
+                            self->drain();
+                          });
 }
 
 }  // namespace meshd::api

@@ -1,17 +1,17 @@
 #pragma once
+// Private to the api module: not part of meshd's public headers (include/meshd/).
 
 // Private to src/api: one HTTP/1.1 connection of the API server.
 
 #include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/router.hpp"
@@ -26,8 +26,8 @@ namespace meshd::api {
 /// WebSocket upgrade hands the socket over and ends the session.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket socket, const Router& router, const HttpServerOptions& options,
-              std::shared_ptr<const HttpServer::Upgrade> upgrade);
+  HttpSession(boost::asio::ip::tcp::socket socket, const Router& router,
+              const HttpServerOptions& options, std::shared_ptr<const HttpServer::Upgrade> upgrade);
 
   void start() { read(); }
 
@@ -51,7 +51,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_upgrade(Request request, bool is_upgrade);
   bool cors_allowed(const std::string& origin) const;
   void write(Response response);
-  void set_answer(const Response& fields, std::string_view body, std::shared_ptr<const void> holder);
+  void set_answer(const Response& fields, std::string_view body,
+                  std::shared_ptr<const void> holder);
   void send();
   void on_write(boost::beast::error_code ec);
   void next();

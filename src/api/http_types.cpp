@@ -27,7 +27,8 @@ Response error_response(core::ErrorCode code, std::string message) {
 std::optional<long long> parse_int(const std::string& text, long long low, long long high) {
   long long value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < low || value > high) return std::nullopt;
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < low || value > high)
+    return std::nullopt;
   return value;
 }
 
@@ -66,7 +67,8 @@ bool parse_query(const std::string& query, std::map<std::string, std::string>& o
       auto eq = part.find('=');
       std::string key, value;
       if (!percent_decode(part.substr(0, eq), key, true)) return false;
-      if (eq != std::string::npos && !percent_decode(part.substr(eq + 1), value, true)) return false;
+      if (eq != std::string::npos && !percent_decode(part.substr(eq + 1), value, true))
+        return false;
       out[key] = value;
     }
     if (amp == std::string::npos) break;

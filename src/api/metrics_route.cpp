@@ -12,8 +12,8 @@ namespace {
 using metrics::FamilyBuilder;
 using prometheus::MetricType;
 
-constexpr const char* kProcessStates[] = {"pending", "starting", "running", "backoff",
-                                          "stopping", "stopped", "exited", "failed"};
+constexpr const char* kProcessStates[] = {"pending",  "starting", "running", "backoff",
+                                          "stopping", "stopped",  "exited",  "failed"};
 constexpr const char* kHealth[] = {"unknown", "passing", "warning", "critical"};
 constexpr const char* kBreaker[] = {"closed", "open", "half_open", "forced_open", "disabled"};
 constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -23,49 +23,64 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
   auto now = ctx.scheduler->clock().now();
   auto wall = ctx.scheduler->clock().wall_now();
 
-  FamilyBuilder up("meshd_service_up", "1 when at least one instance of the service is passing", MetricType::Gauge);
-  FamilyBuilder state("meshd_service_state", "Process state of the service (1 for the current state)", MetricType::Gauge);
-  FamilyBuilder restarts("meshd_service_restarts_total", "Restarts of the service's instances", MetricType::Counter);
-  FamilyBuilder health("meshd_instance_health", "Health of the instance (1 for the current status)", MetricType::Gauge);
-  FamilyBuilder uptime("meshd_instance_uptime_seconds", "Seconds since the instance's process started", MetricType::Gauge);
-  FamilyBuilder check("meshd_health_check_duration_seconds", "Duration of the instance's last health check",
-                      MetricType::Gauge);
+  FamilyBuilder up("meshd_service_up", "1 when at least one instance of the service is passing",
+                   MetricType::Gauge);
+  FamilyBuilder state("meshd_service_state",
+                      "Process state of the service (1 for the current state)", MetricType::Gauge);
+  FamilyBuilder restarts("meshd_service_restarts_total", "Restarts of the service's instances",
+                         MetricType::Counter);
+  FamilyBuilder health("meshd_instance_health", "Health of the instance (1 for the current status)",
+                       MetricType::Gauge);
+  FamilyBuilder uptime("meshd_instance_uptime_seconds",
+                       "Seconds since the instance's process started", MetricType::Gauge);
+  FamilyBuilder check("meshd_health_check_duration_seconds",
+                      "Duration of the instance's last health check", MetricType::Gauge);
   for (const auto& svc : ctx.supervisor->services()) {
     const std::string& name = svc->name();
     up.gauge({{"service", name}}, svc->available() ? 1 : 0);
     std::string current = supervisor::to_string(svc->state());
-    for (const char* s : kProcessStates) state.gauge({{"service", name}, {"state", s}}, current == s ? 1 : 0);
+    for (const char* s : kProcessStates)
+      state.gauge({{"service", name}, {"state", s}}, current == s ? 1 : 0);
     restarts.counter({{"service", name}}, svc->restarts());
     for (const auto& i : svc->instances()) {
       if (auto t = i->started_at(); t && i->pid() > 0)
-        uptime.gauge({{"service", name}, {"instance", i->id()}}, std::chrono::duration<double>(wall - *t).count());
+        uptime.gauge({{"service", name}, {"instance", i->id()}},
+                     std::chrono::duration<double>(wall - *t).count());
       check.gauge({{"service", name}, {"instance", i->id()}},
                   std::chrono::duration<double>(i->checker().tracker().last_duration()).count());
     }
     for (const auto* r : ctx.registry->instances(name)) {
       std::string h = health::to_string(r->health);
-      for (const char* s : kHealth) health.gauge({{"service", name}, {"instance", r->id}, {"status", s}}, h == s ? 1 : 0);
+      for (const char* s : kHealth)
+        health.gauge({{"service", name}, {"instance", r->id}, {"status", s}}, h == s ? 1 : 0);
     }
   }
 
-  FamilyBuilder requests("meshd_gateway_requests_total", "Requests through the gateway by response class",
+  FamilyBuilder requests("meshd_gateway_requests_total",
+                         "Requests through the gateway by response class", MetricType::Counter);
+  FamilyBuilder latency("meshd_gateway_request_duration_seconds",
+                        "Time from request to response header", MetricType::Histogram);
+  FamilyBuilder retries("meshd_gateway_retries_total", "Retries made by the gateway",
+                        MetricType::Counter);
+  FamilyBuilder rejected("meshd_gateway_rejected_total",
+                         "Requests answered 503 because no instance could take them",
                          MetricType::Counter);
-  FamilyBuilder latency("meshd_gateway_request_duration_seconds", "Time from request to response header",
-                        MetricType::Histogram);
-  FamilyBuilder retries("meshd_gateway_retries_total", "Retries made by the gateway", MetricType::Counter);
-  FamilyBuilder rejected("meshd_gateway_rejected_total", "Requests answered 503 because no instance could take them",
-                         MetricType::Counter);
-  FamilyBuilder ejections("meshd_outlier_ejections_total", "Instances ejected by outlier detection", MetricType::Counter);
-  FamilyBuilder transitions("meshd_breaker_transitions_total", "Circuit breaker state changes", MetricType::Counter);
-  FamilyBuilder breaker_state("meshd_breaker_state", "Circuit breaker state (1 for the current state)", MetricType::Gauge);
-  FamilyBuilder active("meshd_instance_active_requests", "Requests in flight on the instance", MetricType::Gauge);
+  FamilyBuilder ejections("meshd_outlier_ejections_total", "Instances ejected by outlier detection",
+                          MetricType::Counter);
+  FamilyBuilder transitions("meshd_breaker_transitions_total", "Circuit breaker state changes",
+                            MetricType::Counter);
+  FamilyBuilder breaker_state("meshd_breaker_state",
+                              "Circuit breaker state (1 for the current state)", MetricType::Gauge);
+  FamilyBuilder active("meshd_instance_active_requests", "Requests in flight on the instance",
+                       MetricType::Gauge);
   if (ctx.routes) {
     for (const auto& [name, route] : ctx.routes->routes()) {
       auto& stats = route->stats();
       for (std::size_t c = 0; c < 5; ++c)
-        requests.counter({{"service", name}, {"code", kClasses[c]}}, static_cast<double>(stats.by_class()[c]));
-      latency.histogram({{"service", name}}, gateway::TrafficStats::latency_bounds(), stats.latency_counts(),
-                        stats.latency_sum_seconds());
+        requests.counter({{"service", name}, {"code", kClasses[c]}},
+                         static_cast<double>(stats.by_class()[c]));
+      latency.histogram({{"service", name}}, gateway::TrafficStats::latency_bounds(),
+                        stats.latency_counts(), stats.latency_sum_seconds());
       retries.counter({{"service", name}}, static_cast<double>(stats.retries()));
       rejected.counter({{"service", name}}, static_cast<double>(stats.rejected()));
       ejections.counter({{"service", name}}, static_cast<double>(route->ejections()));
@@ -73,40 +88,50 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
       for (const auto& id : route->host_ids()) {
         std::string current = breaker::to_string(route->breaker(id)->state(now));
         for (const char* s : kBreaker)
-          breaker_state.gauge({{"service", name}, {"instance", id}, {"state", s}}, current == s ? 1 : 0);
+          breaker_state.gauge({{"service", name}, {"instance", id}, {"state", s}},
+                              current == s ? 1 : 0);
         active.gauge({{"service", name}, {"instance", id}}, route->host(id)->active_requests);
       }
     }
   }
 
   FamilyBuilder lateness("meshd_health_check_lateness_seconds",
-                         "How late health probes started against their schedule", MetricType::Histogram);
+                         "How late health probes started against their schedule",
+                         MetricType::Histogram);
   const auto& late = health::probe_lateness();
   lateness.histogram({}, health::ProbeLateness::bounds(), late.counts, late.sum_seconds);
 
   auto p = metrics::read_process_stats();
-  FamilyBuilder cpu("meshd_process_cpu_seconds_total", "CPU time meshd used (user + system)", MetricType::Counter);
+  FamilyBuilder cpu("meshd_process_cpu_seconds_total", "CPU time meshd used (user + system)",
+                    MetricType::Counter);
   cpu.counter({}, p.cpu_seconds);
-  FamilyBuilder rss("meshd_process_resident_memory_bytes", "meshd's resident memory", MetricType::Gauge);
+  FamilyBuilder rss("meshd_process_resident_memory_bytes", "meshd's resident memory",
+                    MetricType::Gauge);
   rss.gauge({}, static_cast<double>(p.resident_bytes));
   FamilyBuilder fds("meshd_process_open_fds", "File descriptors meshd has open", MetricType::Gauge);
   fds.gauge({}, static_cast<double>(p.open_fds));
-  FamilyBuilder start("meshd_process_start_time_seconds", "When meshd started (Unix time)", MetricType::Gauge);
+  FamilyBuilder start("meshd_process_start_time_seconds", "When meshd started (Unix time)",
+                      MetricType::Gauge);
   start.gauge({}, p.start_time_seconds);
-  FamilyBuilder ws("meshd_websocket_clients", "WebSocket clients connected to /ws", MetricType::Gauge);
+  FamilyBuilder ws("meshd_websocket_clients", "WebSocket clients connected to /ws",
+                   MetricType::Gauge);
   ws.gauge({}, sources.websocket_clients ? static_cast<double>(sources.websocket_clients()) : 0);
   FamilyBuilder parked("meshd_registry_blocking_queries",
-                       "Blocking discover queries waiting for their service to change", MetricType::Gauge);
+                       "Blocking discover queries waiting for their service to change",
+                       MetricType::Gauge);
   parked.gauge({}, sources.discovery ? static_cast<double>(parked_queries(*sources.discovery)) : 0);
-  FamilyBuilder dropped("meshd_store_dropped_writes_total", "Database writes dropped (queue full or refused)",
-                        MetricType::Counter);
+  FamilyBuilder dropped("meshd_store_dropped_writes_total",
+                        "Database writes dropped (queue full or refused)", MetricType::Counter);
   dropped.counter({}, static_cast<double>(ctx.database->dropped_writes()));
-  FamilyBuilder events("meshd_events_total", "Events published since the database was created", MetricType::Counter);
+  FamilyBuilder events("meshd_events_total", "Events published since the database was created",
+                       MetricType::Counter);
   events.counter({}, static_cast<double>(ctx.events->last_seq()));
 
-  for (FamilyBuilder* f : {&up, &state, &restarts, &health, &uptime, &check, &requests, &latency, &retries, &rejected,
-                           &ejections, &transitions, &breaker_state, &active, &lateness, &cpu, &rss, &fds, &start, &ws, &parked, &dropped,
-                           &events})
+  for (FamilyBuilder* f : {&up,        &state,       &restarts,      &health,  &uptime,
+                           &check,     &requests,    &latency,       &retries, &rejected,
+                           &ejections, &transitions, &breaker_state, &active,  &lateness,
+                           &cpu,       &rss,         &fds,           &start,   &ws,
+                           &parked,    &dropped,     &events})
     out.push_back(f->build());
   return out;
 }
@@ -114,13 +139,15 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
 }  // namespace
 
 void register_metrics_route(Router& router, ApiContext& ctx, MetricsSources sources) {
-  router.add("GET", "/metrics", require_token(ctx, false, [&ctx, sources = std::move(sources)](
-                                                               const Request&, const Params&, Respond respond) {
-               Response r;
-               r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-               r.body = metrics::serialize(collect(ctx, sources));
-               respond(std::move(r));
-             }));
+  router.add("GET", "/metrics",
+             require_token(ctx, false,
+                           [&ctx, sources = std::move(sources)](const Request&, const Params&,
+                                                                Respond respond) {
+                             Response r;
+                             r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                             r.body = metrics::serialize(collect(ctx, sources));
+                             respond(std::move(r));
+                           }));
 }
 
 }  // namespace meshd::api

@@ -17,35 +17,63 @@ const std::map<std::string, std::pair<std::string, std::string>>& summaries() {
       {"GET /ui", {"dashboard", "The web dashboard"}},
       {"GET /docs", {"docs", "This API's documentation, rendered"}},
       {"GET /openapi.json", {"docs", "This document"}},
-      {"GET /metrics", {"metrics", "Prometheus exposition of services, instances, gateway, breakers and meshd itself"}},
-      {"GET /ws", {"stream", "WebSocket stream: subscribe to services, health, breakers, events, logs:<service>, metrics"}},
-      {"GET /api/v1/health", {"services", "Overall health: healthy|degraded|unhealthy and counts by state"}},
-      {"GET /api/v1/services", {"services", "Every service: state, health, instances, breakers, dependencies"}},
+      {"GET /metrics",
+       {"metrics",
+        "Prometheus exposition of services, instances, gateway, breakers and meshd itself"}},
+      {"GET /ws",
+       {"stream",
+        "WebSocket stream: subscribe to services, health, breakers, events, logs:<service>, "
+        "metrics"}},
+      {"GET /api/v1/health",
+       {"services", "Overall health: healthy|degraded|unhealthy and counts by state"}},
+      {"GET /api/v1/services",
+       {"services", "Every service: state, health, instances, breakers, dependencies"}},
       {"GET /api/v1/services/{name}", {"services", "One service"}},
-      {"POST /api/v1/services/{name}/start", {"services", "Start a service (after its dependencies); clears crash history"}},
-      {"POST /api/v1/services/{name}/stop", {"services", "Stop a service: drain, signal, SIGKILL after the timeout"}},
+      {"POST /api/v1/services/{name}/start",
+       {"services", "Start a service (after its dependencies); clears crash history"}},
+      {"POST /api/v1/services/{name}/stop",
+       {"services", "Stop a service: drain, signal, SIGKILL after the timeout"}},
       {"POST /api/v1/services/{name}/restart", {"services", "Restart a service's instances"}},
-      {"GET /api/v1/services/{name}/logs", {"services", "Last lines of output (?tail=N&stream=stdout|stderr)"}},
-      {"GET /api/v1/services/{name}/instances/{id}/explain", {"registry", "Why an instance is or is not in rotation"}},
-      {"POST /api/v1/services/{name}/instances/{id}/drain", {"registry", "Take an instance out of rotation (kept across restarts)"}},
-      {"POST /api/v1/services/{name}/instances/{id}/maintenance", {"registry", "Put an instance in maintenance (kept across restarts)"}},
-      {"POST /api/v1/services/{name}/instances/{id}/ready", {"registry", "Clear drain and maintenance"}},
-      {"GET /api/v1/discover/{service}", {"registry", "Instances of a service (?tag=&passing=true); blocking with ?index=&wait="}},
+      {"GET /api/v1/services/{name}/logs",
+       {"services", "Last lines of output (?tail=N&stream=stdout|stderr)"}},
+      {"GET /api/v1/services/{name}/instances/{id}/explain",
+       {"registry", "Why an instance is or is not in rotation"}},
+      {"POST /api/v1/services/{name}/instances/{id}/drain",
+       {"registry", "Take an instance out of rotation (kept across restarts)"}},
+      {"POST /api/v1/services/{name}/instances/{id}/maintenance",
+       {"registry", "Put an instance in maintenance (kept across restarts)"}},
+      {"POST /api/v1/services/{name}/instances/{id}/ready",
+       {"registry", "Clear drain and maintenance"}},
+      {"GET /api/v1/discover/{service}",
+       {"registry", "Instances of a service (?tag=&passing=true); blocking with ?index=&wait="}},
       {"POST /api/v1/registry", {"registry", "Register an external instance with its check"}},
-      {"DELETE /api/v1/registry/{service}/{instance}", {"registry", "Deregister a registered instance"}},
-      {"PUT /api/v1/registry/{service}/{instance}/ttl", {"registry", "Pass a TTL check (optional {\"note\"})"}},
-      {"GET /api/v1/resolve/{service}", {"traffic", "Pick one instance as the gateway would (proxyless clients)"}},
-      {"POST /api/v1/report", {"traffic", "Report a call's outcome {service, instance, ok, latency_ms}"}},
+      {"DELETE /api/v1/registry/{service}/{instance}",
+       {"registry", "Deregister a registered instance"}},
+      {"PUT /api/v1/registry/{service}/{instance}/ttl",
+       {"registry", "Pass a TTL check (optional {\"note\"})"}},
+      {"GET /api/v1/resolve/{service}",
+       {"traffic", "Pick one instance as the gateway would (proxyless clients)"}},
+      {"POST /api/v1/report",
+       {"traffic", "Report a call's outcome {service, instance, ok, latency_ms}"}},
       {"GET /api/v1/breakers", {"traffic", "Every instance's circuit breaker"}},
       {"POST /api/v1/breakers/{service}/{instance}/open", {"traffic", "Force a breaker open"}},
       {"POST /api/v1/breakers/{service}/{instance}/close", {"traffic", "Close a breaker"}},
-      {"POST /api/v1/breakers/{service}/{instance}/reset", {"traffic", "Reset a breaker (closed, open time back to base)"}},
+      {"POST /api/v1/breakers/{service}/{instance}/reset",
+       {"traffic", "Reset a breaker (closed, open time back to base)"}},
       {"GET /api/v1/events", {"events", "Persisted history (?since=SEQ&limit=N)"}},
-      {"GET /api/v1/config", {"config", "The running config (secrets redacted), its version, the last rejected one, a reload in progress"}},
-      {"POST /api/v1/config/reload", {"config", "Reload the file given with -c (?wait=true answers when the rollout is done)"}},
-      {"GET /api/v1/config/history", {"config", "Applied config versions, newest first (?limit=N)"}},
-      {"POST /api/v1/config/rollback", {"config", "Apply an earlier version again (?to=N&wait=true)"}},
-      {"POST /admin/config", {"aliases", "Seed alias: apply a config from the body (YAML, or a JSON patch / merge patch)"}},
+      {"GET /api/v1/config",
+       {"config",
+        "The running config (secrets redacted), its version, the last rejected one, a reload in "
+        "progress"}},
+      {"POST /api/v1/config/reload",
+       {"config", "Reload the file given with -c (?wait=true answers when the rollout is done)"}},
+      {"GET /api/v1/config/history",
+       {"config", "Applied config versions, newest first (?limit=N)"}},
+      {"POST /api/v1/config/rollback",
+       {"config", "Apply an earlier version again (?to=N&wait=true)"}},
+      {"POST /admin/config",
+       {"aliases",
+        "Seed alias: apply a config from the body (YAML, or a JSON patch / merge patch)"}},
       {"POST /api/v1/tests/run", {"tests", "Run the declared tests through the gateway"}},
       {"GET /api/v1/tests", {"tests", "The last run of the declared tests"}},
       {"GET /api/v1/version", {"meta", "meshd's version"}},
@@ -53,12 +81,15 @@ const std::map<std::string, std::pair<std::string, std::string>>& summaries() {
       {"GET /health/system", {"aliases", "Seed alias of GET /api/v1/health"}},
       {"GET /health/service/{name}", {"aliases", "Seed alias of GET /api/v1/services/{name}"}},
       {"GET /health/circuit-breakers", {"aliases", "Seed alias of GET /api/v1/breakers"}},
-      {"POST /admin/restart-service/{name}", {"aliases", "Seed alias of POST /api/v1/services/{name}/restart"}},
+      {"POST /admin/restart-service/{name}",
+       {"aliases", "Seed alias of POST /api/v1/services/{name}/restart"}},
   };
   return s;
 }
 
-bool mutating(const std::string& method) { return method != "GET" && method != "HEAD"; }
+bool mutating(const std::string& method) {
+  return method != "GET" && method != "HEAD";
+}
 
 const char* kDocsPage = R"HTML(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -113,27 +144,33 @@ nlohmann::json openapi_document(const Router& router, const std::string& version
     if (pattern.rfind("/ui/", 0) == 0) continue;  // dashboard assets
     auto it = summaries().find(method + " " + pattern);
     nlohmann::json params = nlohmann::json::array();
-    for (std::size_t pos = pattern.find('{'); pos != std::string::npos; pos = pattern.find('{', pos + 1)) {
+    for (std::size_t pos = pattern.find('{'); pos != std::string::npos;
+         pos = pattern.find('{', pos + 1)) {
       auto end = pattern.find('}', pos);
       params.push_back({{"name", pattern.substr(pos + 1, end - pos - 1)},
                         {"in", "path"},
                         {"required", true},
                         {"schema", {{"type", "string"}}}});
     }
-    nlohmann::json op = {{"summary", it == summaries().end() ? "undocumented" : it->second.second},
-                         {"tags", {it == summaries().end() ? "undocumented" : it->second.first}},
-                         {"parameters", params},
-                         {"responses",
-                          {{"200", {{"description", "OK"}}},
-                           {"default", {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}}}}}};
-    if (mutating(method)) op["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
+    nlohmann::json op = {
+        {"summary", it == summaries().end() ? "undocumented" : it->second.second},
+        {"tags", {it == summaries().end() ? "undocumented" : it->second.first}},
+        {"parameters", params},
+        {"responses",
+         {{"200", {{"description", "OK"}}},
+          {"default", {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}}}}}};
+    if (mutating(method))
+      op["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
     paths[pattern][core::lower(method)] = op;
   }
-  return {{"openapi", "3.0.3"},
-          {"info", {{"title", "meshd"}, {"version", version},
-                    {"description", "meshd's REST surface (SPEC section 5), generated from its router."}}},
-          {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
-          {"paths", paths}};
+  return {
+      {"openapi", "3.0.3"},
+      {"info",
+       {{"title", "meshd"},
+        {"version", version},
+        {"description", "meshd's REST surface (SPEC section 5), generated from its router."}}},
+      {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
+      {"paths", paths}};
 }
 
 void register_openapi_routes(Router& router, const std::string& version) {
@@ -141,12 +178,13 @@ void register_openapi_routes(Router& router, const std::string& version) {
   // registered (the daemon adds some after this, the config routes once the
   // reloader exists). The router owns this handler, so it outlives it.
   auto doc = std::make_shared<std::string>();
-  router.add("GET", "/openapi.json", [&router, version, doc](const Request&, const Params&, Respond respond) {
-    if (doc->empty()) *doc = openapi_document(router, version).dump(2);
-    Response r;
-    r.body = *doc;
-    respond(std::move(r));
-  });
+  router.add("GET", "/openapi.json",
+             [&router, version, doc](const Request&, const Params&, Respond respond) {
+               if (doc->empty()) *doc = openapi_document(router, version).dump(2);
+               Response r;
+               r.body = *doc;
+               respond(std::move(r));
+             });
   router.add("GET", "/docs", [](const Request&, const Params&, Respond respond) {
     Response r;
     r.content_type = std::string(content_type_for("docs.html"));

@@ -28,7 +28,9 @@ bool hold_in_batch(std::shared_ptr<HttpSession> session) {
   return true;
 }
 
-ResponseBatch::ResponseBatch() { ++t_batch.depth; }
+ResponseBatch::ResponseBatch() {
+  ++t_batch.depth;
+}
 
 // The sends first, in one tight loop that keeps the kernel's send path
 // warm in the cache; the bookkeeping of each connection after all of them.
@@ -42,7 +44,8 @@ ResponseBatch::~ResponseBatch() {
     results[i].second = {};
     results[i].first = sessions[i]->send_now(results[i].second);
   }
-  for (std::size_t i = 0; i < sessions.size(); ++i) sessions[i]->after_send(results[i].first, results[i].second);
+  for (std::size_t i = 0; i < sessions.size(); ++i)
+    sessions[i]->after_send(results[i].first, results[i].second);
 }
 
 }  // namespace meshd::api

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the api module: not part of meshd's public headers (include/meshd/).
 
 // Private to src/api: the queue behind api::ResponseBatch (http_types.hpp).
 

@@ -4,10 +4,14 @@
 
 namespace meshd::api {
 
-bool status_has_no_body(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+bool status_has_no_body(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
 
-std::string response_head(const Response& response, std::size_t content_length, const HeadOptions& options) {
-  auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(response.status));
+std::string response_head(const Response& response, std::size_t content_length,
+                          const HeadOptions& options) {
+  auto reason =
+      boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(response.status));
   std::string head;
   head.reserve(160 + 64 * response.headers.size());
   head += options.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the api module: not part of meshd's public headers (include/meshd/).
 
 // Private to src/api: the status line and headers of a response, as bytes.
 
@@ -23,7 +24,8 @@ struct HeadOptions {
 /// for 1xx, 204 and 304, which have no body). Written by hand rather than
 /// by Beast's serializer: a blocking query's wake-up answers a thousand
 /// connections at once, and the serializer cost more than the bytes.
-std::string response_head(const Response& response, std::size_t content_length, const HeadOptions& options);
+std::string response_head(const Response& response, std::size_t content_length,
+                          const HeadOptions& options);
 
 /// Whether HTTP forbids a body (and a Content-Length) for `status`.
 bool status_has_no_body(int status);

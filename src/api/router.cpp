@@ -49,7 +49,8 @@ void Router::dispatch(const Request& request, Respond respond) const {
   for (const auto& route : routes_) {
     Params params;
     if (!match(route, path, params)) continue;
-    bool same = route.method == request.method || (request.method == "HEAD" && route.method == "GET");
+    bool same =
+        route.method == request.method || (request.method == "HEAD" && route.method == "GET");
     if (same) {
       route.handler(request, params, std::move(respond));
       return;
@@ -59,8 +60,9 @@ void Router::dispatch(const Request& request, Respond respond) const {
   if (!allowed.empty()) {
     std::string allow;
     for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-    auto response = error_response(core::ErrorCode::method_not_allowed,
-                                   request.method + " is not allowed on " + request.path + " (allowed: " + allow + ")");
+    auto response = error_response(
+        core::ErrorCode::method_not_allowed,
+        request.method + " is not allowed on " + request.path + " (allowed: " + allow + ")");
     response.headers.emplace_back("Allow", allow);
     respond(std::move(response));
     return;

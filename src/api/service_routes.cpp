@@ -53,12 +53,14 @@ void services_list(ApiContext& ctx, ServicesListCache& cache, Respond respond) {
 void service_one(ApiContext& ctx, const std::string& name, Respond respond) {
   const auto* s = ctx.supervisor->find(name);
   if (!s) return respond(unknown_service(name));
-  respond(json_response(200, service_view(*ctx.supervisor, *ctx.registry, *s, route_of(ctx, s->name()), ctx.scheduler->clock().now())));
+  respond(json_response(200, service_view(*ctx.supervisor, *ctx.registry, *s,
+                                          route_of(ctx, s->name()), ctx.scheduler->clock().now())));
 }
 
 // start|stop|restart: accepted at once (202); progress shows in the
 // service's state and in the events.
-void service_command(ApiContext& ctx, const std::string& name, const std::string& action, Respond respond) {
+void service_command(ApiContext& ctx, const std::string& name, const std::string& action,
+                     Respond respond) {
   core::Status status = action == "start"  ? ctx.supervisor->start_service(name)
                         : action == "stop" ? ctx.supervisor->stop_service(name)
                                            : ctx.supervisor->restart_service(name);
@@ -76,17 +78,24 @@ void service_logs(ApiContext& ctx, const Request& req, const std::string& name, 
   long long tail = 100;
   if (auto it = req.query.find("tail"); it != req.query.end()) {
     auto v = parse_int(it->second, 1, 10000);
-    if (!v) return respond(error_response(ErrorCode::invalid_argument, "'tail' must be a whole number from 1 to 10000"));
+    if (!v)
+      return respond(error_response(ErrorCode::invalid_argument,
+                                    "'tail' must be a whole number from 1 to 10000"));
     tail = *v;
   }
   std::optional<supervisor::LogStream> stream;
   if (auto it = req.query.find("stream"); it != req.query.end()) {
-    if (it->second == "stdout") stream = supervisor::LogStream::stdout_stream;
-    else if (it->second == "stderr") stream = supervisor::LogStream::stderr_stream;
-    else return respond(error_response(ErrorCode::invalid_argument, "'stream' must be stdout or stderr"));
+    if (it->second == "stdout")
+      stream = supervisor::LogStream::stdout_stream;
+    else if (it->second == "stderr")
+      stream = supervisor::LogStream::stderr_stream;
+    else
+      return respond(
+          error_response(ErrorCode::invalid_argument, "'stream' must be stdout or stderr"));
   }
   nlohmann::json lines = nlohmann::json::array();
-  for (const auto& line : s->logs()->tail(static_cast<std::size_t>(tail), stream ? &*stream : nullptr))
+  for (const auto& line :
+       s->logs()->tail(static_cast<std::size_t>(tail), stream ? &*stream : nullptr))
     lines.push_back({{"seq", line.seq},
                      {"time_ms", line.time_ms},
                      {"instance", line.instance},
@@ -100,23 +109,30 @@ void explain(ApiContext& ctx, const std::string& name, const std::string& id, Re
   if (!s) return respond(unknown_service(name));
   const auto* r = ctx.registry->find(id);
   if (!r || r->service != name)
-    return respond(error_response(ErrorCode::not_found, "service '" + name + "' has no instance '" + id + "'"));
-  respond(json_response(200, explain_view(*ctx.supervisor, *ctx.registry, *s, *r, route_of(ctx, name), ctx.scheduler->clock().now())));
+    return respond(error_response(ErrorCode::not_found,
+                                  "service '" + name + "' has no instance '" + id + "'"));
+  respond(json_response(200, explain_view(*ctx.supervisor, *ctx.registry, *s, *r,
+                                          route_of(ctx, name), ctx.scheduler->clock().now())));
 }
 
 void events(ApiContext& ctx, const Request& req, Respond respond) {
   long long since = 0, limit = 100;
   if (auto it = req.query.find("since"); it != req.query.end()) {
     auto v = parse_int(it->second, 0, std::numeric_limits<long long>::max());
-    if (!v) return respond(error_response(ErrorCode::invalid_argument, "'since' must be a whole number >= 0"));
+    if (!v)
+      return respond(
+          error_response(ErrorCode::invalid_argument, "'since' must be a whole number >= 0"));
     since = *v;
   }
   if (auto it = req.query.find("limit"); it != req.query.end()) {
     auto v = parse_int(it->second, 1, 10000);
-    if (!v) return respond(error_response(ErrorCode::invalid_argument, "'limit' must be a whole number from 1 to 10000"));
+    if (!v)
+      return respond(error_response(ErrorCode::invalid_argument,
+                                    "'limit' must be a whole number from 1 to 10000"));
     limit = *v;
   }
-  nlohmann::json list = event_history(*ctx.events, ctx.database, since, static_cast<std::size_t>(limit));
+  nlohmann::json list =
+      event_history(*ctx.events, ctx.database, since, static_cast<std::size_t>(limit));
   respond(json_response(200, {{"events", list}, {"last_seq", ctx.events->last_seq()}}));
 }
 
@@ -132,8 +148,8 @@ void register_routes(Router& router, ApiContext& ctx, DeclaredTests& tests) {
   router.add("GET", "/api/v1/health", health);
   router.add("GET", "/health/system", health);
 
-  auto list = read([&ctx, cache = std::make_shared<ServicesListCache>()](const Request&, const Params&,
-                                                                         Respond respond) {
+  auto list = read([&ctx, cache = std::make_shared<ServicesListCache>()](
+                       const Request&, const Params&, Respond respond) {
     services_list(ctx, *cache, std::move(respond));
   });
   router.add("GET", "/api/v1/services", list);
@@ -150,11 +166,13 @@ void register_routes(Router& router, ApiContext& ctx, DeclaredTests& tests) {
                write([&ctx, action](const Request&, const Params& p, Respond respond) {
                  service_command(ctx, p.at("name"), action, std::move(respond));
                }));
-  router.add("POST", "/admin/restart-service/{name}", write([&ctx](const Request&, const Params& p, Respond respond) {
+  router.add("POST", "/admin/restart-service/{name}",
+             write([&ctx](const Request&, const Params& p, Respond respond) {
                service_command(ctx, p.at("name"), "restart", std::move(respond));
              }));
 
-  router.add("GET", "/api/v1/services/{name}/logs", read([&ctx](const Request& req, const Params& p, Respond respond) {
+  router.add("GET", "/api/v1/services/{name}/logs",
+             read([&ctx](const Request& req, const Params& p, Respond respond) {
                service_logs(ctx, req, p.at("name"), std::move(respond));
              }));
   router.add("GET", "/api/v1/services/{name}/instances/{id}/explain",
@@ -162,13 +180,17 @@ void register_routes(Router& router, ApiContext& ctx, DeclaredTests& tests) {
                explain(ctx, p.at("name"), p.at("id"), std::move(respond));
              }));
   router.add("GET", "/api/v1/events",
-             read([&ctx](const Request& req, const Params&, Respond respond) { events(ctx, req, std::move(respond)); }));
+             read([&ctx](const Request& req, const Params&, Respond respond) {
+               events(ctx, req, std::move(respond));
+             }));
   // Declared tests (SPEC 7), through the gateway; the last run is kept
   // for the dashboard.
-  router.add("POST", "/api/v1/tests/run", write([&ctx, &tests](const Request&, const Params&, Respond respond) {
+  router.add("POST", "/api/v1/tests/run",
+             write([&ctx, &tests](const Request&, const Params&, Respond respond) {
                if (!tests.available())
-                 return respond(error_response(ErrorCode::unavailable,
-                                               "declared tests run through the gateway, and mesh.gateway is off"));
+                 return respond(error_response(
+                     ErrorCode::unavailable,
+                     "declared tests run through the gateway, and mesh.gateway is off"));
                tests.run(*ctx.config, [respond = std::move(respond)](const nlohmann::json& run) {
                  respond(json_response(200, run));
                });

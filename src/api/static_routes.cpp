@@ -76,7 +76,8 @@ std::optional<std::string> read_file(const fs::path& path) {
 }
 
 Router::Handler serve(std::string path, std::optional<fs::path> dir) {
-  return [path = std::move(path), dir = std::move(dir)](const Request& req, const Params&, Respond respond) {
+  return [path = std::move(path), dir = std::move(dir)](const Request& req, const Params&,
+                                                        Respond respond) {
     if (dir) {
       if (auto text = read_file(*dir / path)) {
         std::string etag = "\"dev-" + std::to_string(std::hash<std::string>{}(*text)) + "\"";
@@ -84,7 +85,8 @@ Router::Handler serve(std::string path, std::optional<fs::path> dir) {
       }
     }
     const StaticFile* file = find_static_file(path);
-    if (!file) return respond(error_response(core::ErrorCode::not_found, "no dashboard file " + path));
+    if (!file)
+      return respond(error_response(core::ErrorCode::not_found, "no dashboard file " + path));
     respond(file_response(req, file->content_type, file->body, file->etag));
   };
 }
@@ -104,8 +106,8 @@ void register_dashboard_routes(Router& router) {
   for (const auto& f : static_files()) paths.emplace(f.path);
   if (dir) {
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(*dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(*dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
       if (it->is_regular_file()) {
         auto rel = it->path().lexically_relative(*dir).generic_string();
         if (rel.front() != '.' && rel.find("/.") == std::string::npos) paths.insert(rel);

@@ -42,31 +42,35 @@ class TestCall : public std::enable_shared_from_this<TestCall> {
     request_.prepare_payload();
     parser_.body_limit(1024 * 1024);
     stream_.expires_after(deadline_);
-    stream_.async_connect(tcp::endpoint(address, gateway_.port), [self = shared_from_this()](beast::error_code e) {
+    stream_.async_connect(tcp::endpoint(address, gateway_.port), [self = shared_from_this()](
+                                                                     beast::error_code e) {
       if (e) return self->finish("cannot reach the gateway: " + e.message());
       http::async_write(self->stream_, self->request_, [self](beast::error_code e2, std::size_t) {
         if (e2) return self->finish("write: " + e2.message());
-        http::async_read(self->stream_, self->buffer_, self->parser_, [self](beast::error_code e3, std::size_t) {
-          self->on_response(e3);
-        });
+        http::async_read(self->stream_, self->buffer_, self->parser_,
+                         [self](beast::error_code e3, std::size_t) { self->on_response(e3); });
       });
     });
   }
 
  private:
   void on_response(beast::error_code ec) {
-    result_.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-    if (ec == beast::error::timeout) return finish("no response within " + std::to_string(deadline_.count()) + "ms");
+    result_.latency_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+            .count();
+    if (ec == beast::error::timeout)
+      return finish("no response within " + std::to_string(deadline_.count()) + "ms");
     if (ec) return finish("read: " + ec.message());
     const auto& res = parser_.get();
     result_.status = res.result_int();
     if (result_.status != test_.expect_status)
-      return finish("status " + std::to_string(result_.status) + ", expected " + std::to_string(test_.expect_status));
+      return finish("status " + std::to_string(result_.status) + ", expected " +
+                    std::to_string(test_.expect_status));
     if (!test_.body_contains.empty() && res.body().find(test_.body_contains) == std::string::npos)
       return finish("the body does not contain '" + test_.body_contains + "'");
     if (test_.max_latency && result_.latency_ms > static_cast<double>(test_.max_latency->count()))
-      return finish("took " + std::to_string(static_cast<long long>(result_.latency_ms)) + "ms, more than " +
-                    std::to_string(test_.max_latency->count()) + "ms");
+      return finish("took " + std::to_string(static_cast<long long>(result_.latency_ms)) +
+                    "ms, more than " + std::to_string(test_.max_latency->count()) + "ms");
     result_.passed = true;
     finish("");
   }
@@ -74,7 +78,9 @@ class TestCall : public std::enable_shared_from_this<TestCall> {
   void finish(std::string reason) {
     if (!done_) return;
     if (result_.latency_ms == 0)
-      result_.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+      result_.latency_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+              .count();
     result_.reason = std::move(reason);
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -99,11 +105,12 @@ class TestCall : public std::enable_shared_from_this<TestCall> {
 }  // namespace
 
 nlohmann::json TestResult::to_json() const {
-  return {{"service", service}, {"name", name},         {"passed", passed},
-          {"status", status},   {"latency_ms", latency_ms}, {"reason", reason}};
+  return {{"service", service},       {"name", name},    {"passed", passed}, {"status", status},
+          {"latency_ms", latency_ms}, {"reason", reason}};
 }
 
-TestRunner::TestRunner(asio::io_context& io, config::Endpoint gateway) : io_(io), gateway_(std::move(gateway)) {}
+TestRunner::TestRunner(asio::io_context& io, config::Endpoint gateway)
+    : io_(io), gateway_(std::move(gateway)) {}
 
 void TestRunner::run(const config::Config& config, Done done) {
   struct Batch {

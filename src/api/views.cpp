@@ -18,14 +18,17 @@ bool available(const registry::Registry& registry, const std::string& service) {
 
 }  // namespace
 
-nlohmann::json instance_view(const registry::InstanceRecord& record, const registry::Overrides& overrides,
-                             const supervisor::Instance* process, gateway::ServiceRoute* route, core::TimePoint now) {
+nlohmann::json instance_view(const registry::InstanceRecord& record,
+                             const registry::Overrides& overrides,
+                             const supervisor::Instance* process, gateway::ServiceRoute* route,
+                             core::TimePoint now) {
   nlohmann::json j = {
       {"id", record.id},
       {"address", record.address},
       {"port", record.port ? nlohmann::json(record.port) : nlohmann::json(nullptr)},
       {"pid", record.pid > 0 ? nlohmann::json(record.pid) : nlohmann::json(nullptr)},
-      {"state", record.origin == registry::Origin::managed ? record.process_state : std::string("registered")},
+      {"state", record.origin == registry::Origin::managed ? record.process_state
+                                                           : std::string("registered")},
       {"health", health::to_string(record.health)},
       {"health_output", record.health_output},
       {"check", record.check_type},
@@ -42,7 +45,8 @@ nlohmann::json instance_view(const registry::InstanceRecord& record, const regis
     j["breaker"] = breaker::to_string(b->state(now));
     auto host = route->host(record.id);
     j["active_requests"] = host->active_requests;
-    j["latency_ms"] = host->has_latency() ? nlohmann::json(host->latency_ewma_ms()) : nlohmann::json(nullptr);
+    j["latency_ms"] =
+        host->has_latency() ? nlohmann::json(host->latency_ewma_ms()) : nlohmann::json(nullptr);
     j["ejected"] = route->outlier().ejected(record.id, now);
     j["times_ejected"] = route->outlier().times_ejected(record.id);
     for (const auto& r : route->reasons(record.id, now))
@@ -50,29 +54,35 @@ nlohmann::json instance_view(const registry::InstanceRecord& record, const regis
   } else {
     j["breaker"] = route ? nlohmann::json("closed") : nlohmann::json(nullptr);
   }
-  if (record.origin == registry::Origin::external) j["state"] = process ? supervisor::to_string(process->state()) : "running";
+  if (record.origin == registry::Origin::external)
+    j["state"] = process ? supervisor::to_string(process->state()) : "running";
   if (process) {
     j["restarts"] = process->restarts();
     j["reason"] = process->reason();
-    if (auto t = process->started_at()) j["started_at_ms"] = core::to_unix_ms(*t);
-    else j["started_at_ms"] = nullptr;
+    if (auto t = process->started_at())
+      j["started_at_ms"] = core::to_unix_ms(*t);
+    else
+      j["started_at_ms"] = nullptr;
   } else {
     j["restarts"] = 0;
     j["reason"] = "";
-    j["started_at_ms"] = record.joined_ms ? nlohmann::json(record.joined_ms) : nlohmann::json(nullptr);
+    j["started_at_ms"] =
+        record.joined_ms ? nlohmann::json(record.joined_ms) : nlohmann::json(nullptr);
   }
   return j;
 }
 
 nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::Registry& registry,
-                            const supervisor::Service& service, gateway::ServiceRoute* route, core::TimePoint now) {
+                            const supervisor::Service& service, gateway::ServiceRoute* route,
+                            core::TimePoint now) {
   const auto& spec = service.spec();
   nlohmann::json deps = nlohmann::json::array();
   nlohmann::json dep_detail = nlohmann::json::array();
   for (const auto& d : spec.depends_on) {
     deps.push_back(d.service);
-    dep_detail.push_back(
-        {{"service", d.service}, {"condition", config::to_string(d.condition)}, {"required", d.required}});
+    dep_detail.push_back({{"service", d.service},
+                          {"condition", config::to_string(d.condition)},
+                          {"required", d.required}});
   }
   nlohmann::json instances = nlohmann::json::array();
   int passing = 0, in_rotation = 0;
@@ -87,7 +97,8 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
   const auto& rollout = service.rollout();
   nlohmann::json rollout_view = nullptr;  // never touched by a reload
   if (!rollout.status.empty())
-    rollout_view = {{"status", rollout.status}, {"reason", rollout.reason}, {"fields", rollout.fields}};
+    rollout_view = {
+        {"status", rollout.status}, {"reason", rollout.reason}, {"fields", rollout.fields}};
   return {
       {"name", service.name()},
       {"rollout", rollout_view},
@@ -115,8 +126,9 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
 }
 
 nlohmann::json explain_view(const supervisor::Supervisor& sup, const registry::Registry& registry,
-                            const supervisor::Service& service, const registry::InstanceRecord& record,
-                            gateway::ServiceRoute* route, core::TimePoint now) {
+                            const supervisor::Service& service,
+                            const registry::InstanceRecord& record, gateway::ServiceRoute* route,
+                            core::TimePoint now) {
   auto overrides = registry.overrides(record.id);
   nlohmann::json reasons = nlohmann::json::array();
   auto all = registry::rotation_reasons(record, overrides);
@@ -147,7 +159,8 @@ nlohmann::json explain_view(const supervisor::Supervisor& sup, const registry::R
           {"last_check_output", record.health_output}};
 }
 
-nlohmann::json overall_health_view(const supervisor::Supervisor& sup, const registry::Registry& registry) {
+nlohmann::json overall_health_view(const supervisor::Supervisor& sup,
+                                   const registry::Registry& registry) {
   nlohmann::json counts = nlohmann::json::object();
   int total = 0, unavailable = 0, degraded = 0;
   for (const auto& s : sup.services()) {
@@ -159,8 +172,10 @@ nlohmann::json overall_health_view(const supervisor::Supervisor& sup, const regi
     if (sup.degraded_by(*s)) ++degraded;
   }
   std::string status = "healthy";
-  if (total > 0 && unavailable == total) status = "unhealthy";
-  else if (unavailable > 0 || degraded > 0) status = "degraded";
+  if (total > 0 && unavailable == total)
+    status = "unhealthy";
+  else if (unavailable > 0 || degraded > 0)
+    status = "degraded";
   return {{"status", status},
           {"services", counts},
           {"total", total},

@@ -178,10 +178,12 @@ std::optional<Response> check_origin(const Request& req, const std::vector<std::
     if (a == "*" || core::iequals(a, origin)) return std::nullopt;
   std::string_view authority = origin;
   for (std::string_view scheme : {"http://", "https://"})
-    if (core::lower(authority.substr(0, scheme.size())) == scheme) authority.remove_prefix(scheme.size());
+    if (core::lower(authority.substr(0, scheme.size())) == scheme)
+      authority.remove_prefix(scheme.size());
   if (!authority.empty() && core::iequals(authority, req.header("host"))) return std::nullopt;
-  return error_response(core::ErrorCode::forbidden, "WebSocket connections from origin '" + origin +
-                                                        "' are not allowed; add it to mesh.cors_origins");
+  return error_response(core::ErrorCode::forbidden,
+                        "WebSocket connections from origin '" + origin +
+                            "' are not allowed; add it to mesh.cors_origins");
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the api module: not part of meshd's public headers (include/meshd/).
 
 // Private to src/api: one WebSocket connection of GET /ws.
 

@@ -1,4 +1,4 @@
-#include "meshd/balancer/balancer_base.hpp"
+#include "balancer_base.hpp"
 
 #include "meshd/balancer/slow_start.hpp"
 

@@ -1,4 +1,4 @@
-#include "meshd/balancer/consistent_hash.hpp"
+#include "consistent_hash.hpp"
 
 #include <algorithm>
 #include <string>

@@ -1,4 +1,4 @@
-#include "meshd/balancer/least_connections.hpp"
+#include "least_connections.hpp"
 
 namespace meshd::balancer {
 

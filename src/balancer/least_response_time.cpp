@@ -1,4 +1,4 @@
-#include "meshd/balancer/least_response_time.hpp"
+#include "least_response_time.hpp"
 
 namespace meshd::balancer {
 

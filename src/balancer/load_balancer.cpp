@@ -2,13 +2,13 @@
 
 #include <cassert>
 
-#include "meshd/balancer/consistent_hash.hpp"
-#include "meshd/balancer/least_connections.hpp"
-#include "meshd/balancer/least_response_time.hpp"
-#include "meshd/balancer/power_of_two.hpp"
-#include "meshd/balancer/random_balancer.hpp"
-#include "meshd/balancer/round_robin.hpp"
-#include "meshd/balancer/weighted_round_robin.hpp"
+#include "consistent_hash.hpp"
+#include "least_connections.hpp"
+#include "least_response_time.hpp"
+#include "power_of_two.hpp"
+#include "random_balancer.hpp"
+#include "round_robin.hpp"
+#include "weighted_round_robin.hpp"
 
 namespace meshd::balancer {
 

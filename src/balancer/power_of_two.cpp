@@ -1,4 +1,4 @@
-#include "meshd/balancer/power_of_two.hpp"
+#include "power_of_two.hpp"
 
 namespace meshd::balancer {
 

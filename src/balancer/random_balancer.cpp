@@ -1,4 +1,4 @@
-#include "meshd/balancer/random_balancer.hpp"
+#include "random_balancer.hpp"
 
 namespace meshd::balancer {
 

@@ -1,4 +1,4 @@
-#include "meshd/balancer/round_robin.hpp"
+#include "round_robin.hpp"
 
 #include "meshd/balancer/slow_start.hpp"
 

@@ -1,4 +1,4 @@
-#include "meshd/balancer/weighted_round_robin.hpp"
+#include "weighted_round_robin.hpp"
 
 namespace meshd::balancer {
 

@@ -1,4 +1,4 @@
-#include "meshd/breaker/count_window.hpp"
+#include "count_window.hpp"
 
 #include <algorithm>
 

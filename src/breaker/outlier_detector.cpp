@@ -16,9 +16,13 @@ void OutlierDetector::set_hosts(const std::vector<std::string>& ids) {
   hosts_ = std::move(next);
 }
 
-void OutlierDetector::add_host(const std::string& id) { hosts_.try_emplace(id); }
+void OutlierDetector::add_host(const std::string& id) {
+  hosts_.try_emplace(id);
+}
 
-void OutlierDetector::remove_host(const std::string& id) { hosts_.erase(id); }
+void OutlierDetector::remove_host(const std::string& id) {
+  hosts_.erase(id);
+}
 
 void OutlierDetector::decay(HostState& state, core::TimePoint now) const {
   if (state.times_ejected == 0 || now <= state.decay_from) return;

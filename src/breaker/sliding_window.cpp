@@ -1,7 +1,7 @@
 #include "meshd/breaker/sliding_window.hpp"
 
-#include "meshd/breaker/count_window.hpp"
-#include "meshd/breaker/time_window.hpp"
+#include "count_window.hpp"
+#include "time_window.hpp"
 
 namespace meshd::breaker {
 

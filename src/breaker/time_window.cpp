@@ -1,4 +1,4 @@
-#include "meshd/breaker/time_window.hpp"
+#include "time_window.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,8 +1,7 @@
 #include "meshd/config/diff.hpp"
 
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "meshd/config/to_json.hpp"
 
@@ -10,12 +9,18 @@ namespace meshd::config {
 
 const char* to_string(ServiceChange change) {
   switch (change) {
-    case ServiceChange::unchanged: return "unchanged";
-    case ServiceChange::added: return "added";
-    case ServiceChange::removed: return "removed";
-    case ServiceChange::replace: return "replace";
-    case ServiceChange::scale: return "scale";
-    case ServiceChange::in_place: return "in_place";
+    case ServiceChange::unchanged:
+      return "unchanged";
+    case ServiceChange::added:
+      return "added";
+    case ServiceChange::removed:
+      return "removed";
+    case ServiceChange::replace:
+      return "replace";
+    case ServiceChange::scale:
+      return "scale";
+    case ServiceChange::in_place:
+      return "in_place";
   }
   return "unchanged";
 }
@@ -63,7 +68,8 @@ std::vector<std::string> differing_fields(const ServiceSpec& a, const ServiceSpe
   ca.services = {a};
   cb.services = {b};
   cb.services.front().name = a.name;
-  return differing_keys(to_json(ca, false)["services"][a.name], to_json(cb, false)["services"][a.name]);
+  return differing_keys(to_json(ca, false)["services"][a.name],
+                        to_json(cb, false)["services"][a.name]);
 }
 
 ConfigDiff diff_configs(const Config& running, const Config& next) {
@@ -81,12 +87,17 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
       d.fields = differing_keys(a["services"][s.name], b["services"][s.name]);
       bool process = false, replicas = false;
       for (const auto& f : d.fields) {
-        if (f == "replicas") replicas = true;
-        else if (is_process_field(f)) process = true;
+        if (f == "replicas")
+          replicas = true;
+        else if (is_process_field(f))
+          process = true;
       }
-      if (process) d.change = ServiceChange::replace;
-      else if (replicas && d.fields.size() == 1) d.change = ServiceChange::scale;
-      else if (!d.fields.empty()) d.change = ServiceChange::in_place;
+      if (process)
+        d.change = ServiceChange::replace;
+      else if (replicas && d.fields.size() == 1)
+        d.change = ServiceChange::scale;
+      else if (!d.fields.empty())
+        d.change = ServiceChange::in_place;
       // replicas and in-place keys together: add/remove replicas and
       // apply the rest in place, which is what `scale` does too.
       if (d.change == ServiceChange::in_place && replicas) d.change = ServiceChange::scale;
@@ -94,7 +105,8 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
     diff.services.push_back(std::move(d));
   }
   for (const auto& s : next.services)
-    if (!running.find(s.name)) diff.services.push_back(ServiceDiff{s.name, ServiceChange::added, {}});
+    if (!running.find(s.name))
+      diff.services.push_back(ServiceDiff{s.name, ServiceChange::added, {}});
   diff.mesh_fields = differing_keys(a["mesh"], b["mesh"]);
   return diff;
 }

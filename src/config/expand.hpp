@@ -1,4 +1,5 @@
 #pragma once
+// Private to the config module: not part of meshd's public headers (include/meshd/).
 
 // ${VAR} expansion at load time. ${PORT}, ${INSTANCE} and ${SERVICE} differ
 // per instance and are left for expand_instance_vars() (graph.hpp).

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the config module: not part of meshd's public headers (include/meshd/).
 
 // The parsing code below the loader does not know the file's name; it throws
 // FieldError with a position, and load_string() turns that into ConfigError.

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the config module: not part of meshd's public headers (include/meshd/).
 
 // Typed reading of Node values. Every function names the field by its dotted
 // path ("services.api.health.interval") and throws FieldError at the value's

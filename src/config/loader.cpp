@@ -1,7 +1,6 @@
 #include "meshd/config/loader.hpp"
 
 #include <cctype>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -170,7 +169,8 @@ namespace {
 
 nlohmann::json node_to_json(const Node& node) {
   switch (node.kind) {
-    case Node::Kind::null: return nullptr;
+    case Node::Kind::null:
+      return nullptr;
     case Node::Kind::list: {
       auto out = nlohmann::json::array();
       for (const auto& item : node.items) out.push_back(node_to_json(item));
@@ -181,14 +181,16 @@ nlohmann::json node_to_json(const Node& node) {
       for (const auto& entry : node.entries) out[entry.key] = node_to_json(entry.value);
       return out;
     }
-    case Node::Kind::scalar: break;
+    case Node::Kind::scalar:
+      break;
   }
   const std::string& s = node.scalar;
   if (s == "true") return true;
   if (s == "false") return false;
   if (s == "null" || s == "~") return nullptr;
   // Integers only when they read back identically ("08" stays a string).
-  if (!s.empty() && s.size() < 19 && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
+  if (!s.empty() && s.size() < 19 &&
+      (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
     std::size_t used = 0;
     try {
       long long v = std::stoll(s, &used);

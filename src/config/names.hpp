@@ -1,4 +1,5 @@
 #pragma once
+// Private to the config module: not part of meshd's public headers (include/meshd/).
 
 // The spellings of enum values in the file. to_string() in types.hpp prints
 // the same names, so what meshd shows is what the operator can write.

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the config module: not part of meshd's public headers (include/meshd/).
 
 // The YAML document as meshd sees it: a small tree of maps, lists and scalar
 // strings where every node keeps the line and column it came from. yaml-cpp's

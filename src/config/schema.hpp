@@ -1,4 +1,5 @@
 #pragma once
+// Private to the config module: not part of meshd's public headers (include/meshd/).
 
 // Which keys each block of the file accepts. Unknown keys are caught here,
 // on the raw tree and before any merging, so that a typo is reported against

@@ -140,8 +140,8 @@ void check_complete(const MapView& map, const std::string& name, ParsedService& 
                             "external instance)");
   if (has_command && has_address)
     fail(*out.address_mark, "service '" + name +
-                                        "' has both 'command' and 'address'; a service is either "
-                                        "run by meshd or external");
+                                "' has both 'command' and 'address'; a service is either "
+                                "run by meshd or external");
   if (has_address && spec.port)
     fail(out.port_mark, map.path("port") +
                             ": an external service has no 'port' of its own; put the port in "

@@ -10,7 +10,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string dur(Duration d) { return format_duration(d); }
+std::string dur(Duration d) {
+  return format_duration(d);
+}
 std::string pct(double share) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g%%", share * 100.0);
@@ -28,7 +30,8 @@ json health_json(const HealthSpec& h) {
             {"unhealthy_interval", dur(h.unhealthy_interval)}};
   if (h.type == CheckType::http) {
     j["path"] = h.path;
-    j["expect_status"] = std::to_string(h.expect_status.low) + "-" + std::to_string(h.expect_status.high);
+    j["expect_status"] =
+        std::to_string(h.expect_status.low) + "-" + std::to_string(h.expect_status.high);
     if (!h.body_contains.empty()) j["body_contains"] = h.body_contains;
   }
   if (h.type == CheckType::exec) j["command"] = h.command;
@@ -47,8 +50,10 @@ json traffic_json(const ServiceSpec& s) {
                   {"max_open_for", dur(cb.max_open_for)},
                   {"half_open_calls", cb.half_open_calls},
                   {"max_half_open", dur(cb.max_half_open)}};
-  if (cb.window_kind == CircuitBreakerSpec::WindowKind::count) breaker["window"] = cb.window_calls;
-  else breaker["window"] = dur(cb.window_time);
+  if (cb.window_kind == CircuitBreakerSpec::WindowKind::count)
+    breaker["window"] = cb.window_calls;
+  else
+    breaker["window"] = dur(cb.window_time);
   const auto& od = s.outlier_detection;
   json retry_on = json::array();
   if (s.retry.on & retry_connect_failure) retry_on.push_back("connect-failure");
@@ -67,7 +72,9 @@ json traffic_json(const ServiceSpec& s) {
               {"max_ejection_time", dur(od.max_ejection_time)},
               {"max_ejected", pct(od.max_ejected)}}},
             {"retry",
-             {{"attempts", s.retry.attempts}, {"backoff", dur(s.retry.backoff)}, {"on", retry_on},
+             {{"attempts", s.retry.attempts},
+              {"backoff", dur(s.retry.backoff)},
+              {"on", retry_on},
               {"budget", pct(s.retry.budget)}}},
             {"timeout", dur(s.timeout)}};
   if (s.load_balancer == LoadBalancerPolicy::consistent_hash) j["hash_key"] = to_string(s.hash_key);
@@ -78,7 +85,8 @@ json traffic_json(const ServiceSpec& s) {
 
 bool looks_secret(const std::string& name) {
   std::string upper = name;
-  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return std::toupper(c); });
   for (const char* word : {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE"})
     if (upper.find(word) != std::string::npos) return true;
   return false;
@@ -98,7 +106,8 @@ nlohmann::json to_json(const Config& config, bool redact) {
              {"shutdown", {{"signal", s.shutdown.signal}, {"timeout", dur(s.shutdown.timeout)}}},
              {"restart",
               {{"policy", to_string(s.restart.policy)},
-               {"backoff", {{"initial", dur(s.restart.backoff.initial)}, {"max", dur(s.restart.backoff.max)}}},
+               {"backoff",
+                {{"initial", dur(s.restart.backoff.initial)}, {"max", dur(s.restart.backoff.max)}}},
                {"max_restarts", s.restart.max_restarts},
                {"window", dur(s.restart.window)},
                {"reset_after", dur(s.restart.reset_after)}}},
@@ -111,7 +120,9 @@ nlohmann::json to_json(const Config& config, bool redact) {
     }
     json deps = json::array();
     for (const auto& d : s.depends_on)
-      deps.push_back({{"service", d.service}, {"condition", to_string(d.condition)}, {"required", d.required}});
+      deps.push_back({{"service", d.service},
+                      {"condition", to_string(d.condition)},
+                      {"required", d.required}});
     svc["depends_on"] = deps;
     svc["health"] = health_json(s.health);
     svc.update(traffic_json(s));
@@ -119,9 +130,11 @@ nlohmann::json to_json(const Config& config, bool redact) {
     svc["metadata"] = s.metadata;
     json tests = json::array();
     for (const auto& t : s.tests) {
-      json tj = {{"name", t.name},
-                 {"request", {{"method", t.method}, {"path", t.path}, {"headers", t.headers}, {"body", t.body}}},
-                 {"expect", {{"status", t.expect_status}, {"body_contains", t.body_contains}}}};
+      json tj = {
+          {"name", t.name},
+          {"request",
+           {{"method", t.method}, {"path", t.path}, {"headers", t.headers}, {"body", t.body}}},
+          {"expect", {{"status", t.expect_status}, {"body_contains", t.body_contains}}}};
       if (t.max_latency) tj["expect"]["max_latency"] = dur(*t.max_latency);
       tests.push_back(tj);
     }

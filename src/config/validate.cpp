@@ -3,9 +3,8 @@
 #include <map>
 #include <set>
 
-#include "meshd/core/listen.hpp"
-
 #include "cycle.hpp"
+#include "meshd/core/listen.hpp"
 #include "suggest.hpp"
 
 namespace meshd::config::detail {
@@ -93,14 +92,17 @@ std::string host_class(const std::string& host) {
 // the same address (two names for one database).
 class PortTable {
  public:
-  void listen(const std::string& host, std::uint16_t port, const std::string& owner, SourceMark mark) {
+  void listen(const std::string& host, std::uint16_t port, const std::string& owner,
+              SourceMark mark) {
     if (port == 0) return;  // any free port: cannot collide
     auto [it, inserted] = listeners_.emplace(std::pair{host_class(host), port}, owner);
     if (!inserted) taken_twice(port, it->second, owner, mark);
   }
-  void address(const std::string& host, std::uint16_t port, const std::string& owner, SourceMark mark) {
+  void address(const std::string& host, std::uint16_t port, const std::string& owner,
+               SourceMark mark) {
     auto key = std::pair{host_class(host), port};
-    if (auto it = listeners_.find(key); it != listeners_.end()) taken_twice(port, it->second, owner, mark);
+    if (auto it = listeners_.find(key); it != listeners_.end())
+      taken_twice(port, it->second, owner, mark);
     addresses_.emplace(key, Use{owner, mark});
   }
   // A listener taken after an external address that names its port.
@@ -116,8 +118,8 @@ class PortTable {
     std::string owner;
     SourceMark mark;
   };
-  [[noreturn]] static void taken_twice(std::uint16_t port, const std::string& first, const std::string& second,
-                                       SourceMark mark) {
+  [[noreturn]] static void taken_twice(std::uint16_t port, const std::string& first,
+                                       const std::string& second, SourceMark mark) {
     fail(mark, "port " + std::to_string(port) + " is taken twice: " + first + " and " + second);
   }
   std::map<std::pair<std::string, std::uint16_t>, std::string> listeners_;
@@ -126,12 +128,14 @@ class PortTable {
 
 void check_ports(const ParsedMesh& mesh, const std::vector<ParsedService>& services) {
   PortTable ports;
-  auto listen = [&](const std::string& host, std::uint16_t port, const std::string& owner, SourceMark mark) {
+  auto listen = [&](const std::string& host, std::uint16_t port, const std::string& owner,
+                    SourceMark mark) {
     ports.listen_after_addresses(host, port, owner, mark);
     ports.listen(host, port, owner, mark);
   };
   listen(mesh.spec.listen.host, mesh.spec.listen.port, "mesh.listen", mesh.listen_mark);
-  if (mesh.spec.gateway) listen(mesh.spec.gateway->host, mesh.spec.gateway->port, "mesh.gateway", mesh.gateway_mark);
+  if (mesh.spec.gateway)
+    listen(mesh.spec.gateway->host, mesh.spec.gateway->port, "mesh.gateway", mesh.gateway_mark);
   for (const auto& parsed : services) {
     const ServiceSpec& spec = parsed.spec;
     const std::string who = "service '" + spec.name + "'";
@@ -141,8 +145,8 @@ void check_ports(const ParsedMesh& mesh, const std::vector<ParsedService>& servi
       for (int port = first; port <= last; ++port) {
         std::string owner = who;
         if (spec.replicas > 1)
-          owner += " (instance " + std::to_string(port - first) + ", ports " + std::to_string(first) + "-" +
-                   std::to_string(last) + ")";
+          owner += " (instance " + std::to_string(port - first) + ", ports " +
+                   std::to_string(first) + "-" + std::to_string(last) + ")";
         listen("127.0.0.1", static_cast<std::uint16_t>(port), owner, parsed.port_mark);
       }
     }

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the config module: not part of meshd's public headers (include/meshd/).
 
 #include <string>
 

@@ -31,6 +31,8 @@ void AsioScheduler::cancel(TimerId id) {
   boost::asio::post(io_, [timer] {});
 }
 
-void AsioScheduler::post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
+void AsioScheduler::post(std::function<void()> fn) {
+  boost::asio::post(io_, std::move(fn));
+}
 
 }  // namespace meshd::core

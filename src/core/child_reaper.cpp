@@ -6,7 +6,6 @@
 
 #include <boost/asio/post.hpp>
 
-
 namespace meshd::core {
 
 ChildReaper::ChildReaper(boost::asio::io_context& io) : io_(io), signals_(io, SIGCHLD) {
@@ -53,6 +52,8 @@ void ChildReaper::watch(pid_t pid, ExitHandler on_exit) {
   handlers_[pid] = std::move(on_exit);
 }
 
-void ChildReaper::forget(pid_t pid) { handlers_.erase(pid); }
+void ChildReaper::forget(pid_t pid) {
+  handlers_.erase(pid);
+}
 
 }  // namespace meshd::core

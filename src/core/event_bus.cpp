@@ -5,8 +5,8 @@
 namespace meshd::core {
 
 nlohmann::json Event::to_json() const {
-  return {{"seq", seq},           {"time_ms", to_unix_ms(time)}, {"type", type},
-          {"service", service},   {"instance", instance},        {"message", message},
+  return {{"seq", seq},         {"time_ms", to_unix_ms(time)}, {"type", type},
+          {"service", service}, {"instance", instance},        {"message", message},
           {"data", data}};
 }
 
@@ -37,7 +37,9 @@ int EventBus::subscribe(Handler handler) {
   return id;
 }
 
-void EventBus::unsubscribe(int id) { handlers_.erase(id); }
+void EventBus::unsubscribe(int id) {
+  handlers_.erase(id);
+}
 
 std::vector<Event> EventBus::recent(std::int64_t since, std::size_t limit) const {
   std::vector<Event> out;

@@ -18,10 +18,11 @@ bool is_loopback_host(std::string_view host) {
   return !ec && address.is_loopback();
 }
 
-asio::ip::tcp::endpoint bind_and_listen(asio::ip::tcp::acceptor& acceptor, std::string_view host, std::uint16_t port,
-                                        std::string_view what) {
+asio::ip::tcp::endpoint bind_and_listen(asio::ip::tcp::acceptor& acceptor, std::string_view host,
+                                        std::uint16_t port, std::string_view what) {
   auto where = [&] {
-    return std::string(what) + (what.empty() ? "" : " ") + std::string(host) + ":" + std::to_string(port);
+    return std::string(what) + (what.empty() ? "" : " ") + std::string(host) + ":" +
+           std::to_string(port);
   };
   boost::system::error_code ec;
   auto address = host_address(host, ec);

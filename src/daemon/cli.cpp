@@ -7,7 +7,8 @@ namespace meshd::daemon {
 std::string usage() {
   return "usage:\n"
          "  meshd run      -c FILE [--env NAME] [--dev] [--service NAME]... [--listen HOST:PORT]\n"
-         "                 [--gateway HOST:PORT] [--data-dir DIR] [--log-level LEVEL] [--log-format text|json]\n"
+         "                 [--gateway HOST:PORT] [--data-dir DIR] [--log-level LEVEL] "
+         "[--log-format text|json]\n"
          "                 [--ws-idle-timeout DURATION]\n"
          "  meshd validate -c FILE [--env NAME]\n"
          "  meshd version\n";
@@ -77,13 +78,15 @@ Command parse_command_line(const std::vector<std::string>& args) {
       opts.log_level = v;
     } else if (flag == "--log-format") {
       if (!value(v)) return needs("text or json");
-      if (v != "text" && v != "json") return UsageError{"--log-format must be text or json, not '" + v + "'"};
+      if (v != "text" && v != "json")
+        return UsageError{"--log-format must be text or json, not '" + v + "'"};
       opts.log_format = v;
     } else if (flag == "--ws-idle-timeout") {
       if (!value(v)) return needs("a duration");
       auto d = config::parse_duration(v);
       if (!d || *d < std::chrono::milliseconds(200) || *d > std::chrono::hours(24))
-        return UsageError{"--ws-idle-timeout must be a duration from 200ms to 24h, not '" + v + "'"};
+        return UsageError{"--ws-idle-timeout must be a duration from 200ms to 24h, not '" + v +
+                          "'"};
       opts.ws_idle_timeout = *d;
     } else {
       return UsageError{"unknown option '" + flag + "' for " + command};

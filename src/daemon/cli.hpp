@@ -1,6 +1,5 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <chrono>
 #include <optional>
@@ -13,14 +12,14 @@ namespace meshd::daemon {
 /// `meshd run`: flags beat the file's `mesh:` block.
 struct RunOptions {
   std::string config_path;
-  std::string environment;              // --env; --dev sets "dev"
+  std::string environment;  // --env; --dev sets "dev"
   /// Set by --dev without --env: the "dev" overlay applies when the file
   /// has one, and a file without it still loads.
   bool environment_optional = false;
   bool dev = false;
-  std::vector<std::string> services;    // --service, repeatable
-  std::optional<std::string> listen;    // --listen HOST:PORT
-  std::optional<std::string> gateway;   // --gateway HOST:PORT ("" or "off" disables)
+  std::vector<std::string> services;   // --service, repeatable
+  std::optional<std::string> listen;   // --listen HOST:PORT
+  std::optional<std::string> gateway;  // --gateway HOST:PORT ("" or "off" disables)
   std::optional<std::string> data_dir;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;

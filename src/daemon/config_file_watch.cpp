@@ -17,8 +17,9 @@ std::string file_stamp(const std::string& path) {
 
 }  // namespace
 
-ConfigFileWatch::ConfigFileWatch(core::Scheduler& scheduler, std::string path, std::function<void()> changed,
-                                 core::Duration poll, core::Duration settle)
+ConfigFileWatch::ConfigFileWatch(core::Scheduler& scheduler, std::string path,
+                                 std::function<void()> changed, core::Duration poll,
+                                 core::Duration settle)
     : scheduler_(scheduler),
       path_(std::move(path)),
       changed_(std::move(changed)),

@@ -1,6 +1,5 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <functional>
 #include <string>
@@ -17,7 +16,8 @@ namespace meshd::daemon {
 class ConfigFileWatch {
  public:
   ConfigFileWatch(core::Scheduler& scheduler, std::string path, std::function<void()> changed,
-                  core::Duration poll = core::Duration(500), core::Duration settle = core::Duration(300));
+                  core::Duration poll = core::Duration(500),
+                  core::Duration settle = core::Duration(300));
   ConfigFileWatch(const ConfigFileWatch&) = delete;
   ConfigFileWatch& operator=(const ConfigFileWatch&) = delete;
 

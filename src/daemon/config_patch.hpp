@@ -1,10 +1,8 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
-
-#include <string>
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "meshd/core/error.hpp"
 

@@ -1,25 +1,26 @@
 #include "config_reloader.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
-#include <spdlog/spdlog.h>
-
-#include "meshd/config/loader.hpp"
-#include "meshd/core/local_reply.hpp"
 #include "config_patch.hpp"
 #include "daemon.hpp"
+#include "meshd/config/loader.hpp"
+#include "meshd/core/local_reply.hpp"
 
 namespace meshd::daemon {
 
 using core::ErrorCode;
 using nlohmann::json;
 
-ConfigReloader::ConfigReloader(core::Scheduler& scheduler, RunOptions options, supervisor::Supervisor& supervisor,
-                               store::Database& database, core::EventBus& events,
-                               std::shared_ptr<const config::Config> running, std::int64_t running_version,
-                               Hooks hooks)
+ConfigReloader::ConfigReloader(core::Scheduler& scheduler, RunOptions options,
+                               supervisor::Supervisor& supervisor, store::Database& database,
+                               core::EventBus& events,
+                               std::shared_ptr<const config::Config> running,
+                               std::int64_t running_version, Hooks hooks)
     : scheduler_(scheduler),
       clock_(scheduler.clock()),
       options_(std::move(options)),
@@ -30,7 +31,9 @@ ConfigReloader::ConfigReloader(core::Scheduler& scheduler, RunOptions options, s
       running_version_(running_version),
       hooks_(std::move(hooks)) {}
 
-ConfigReloader::~ConfigReloader() { alive_.reset(); }
+ConfigReloader::~ConfigReloader() {
+  alive_.reset();
+}
 
 void ConfigReloader::reload_file(const std::string& trigger, bool wait, Done done) {
   std::ifstream in(options_.config_path, std::ios::binary);
@@ -38,13 +41,15 @@ void ConfigReloader::reload_file(const std::string& trigger, bool wait, Done don
   if (in) text << in.rdbuf();
   if (!in || in.bad()) {
     Attempt attempt{trigger, "", options_.config_path, wait, std::move(done)};
-    reject(attempt, core::make_error(ErrorCode::invalid_config, options_.config_path + ": cannot read the file"));
+    reject(attempt, core::make_error(ErrorCode::invalid_config,
+                                     options_.config_path + ": cannot read the file"));
     return;
   }
   apply(Attempt{trigger, text.str(), options_.config_path, wait, std::move(done)});
 }
 
-void ConfigReloader::reload_body(const std::string& body, const std::string& content_type, bool wait, Done done) {
+void ConfigReloader::reload_body(const std::string& body, const std::string& content_type,
+                                 bool wait, Done done) {
   Attempt attempt{"POST /admin/config", "", "POST /admin/config", wait, std::move(done)};
   auto read = read_config_body(body, content_type);
   if (!read) {
@@ -73,12 +78,13 @@ void ConfigReloader::reload_body(const std::string& body, const std::string& con
 void ConfigReloader::rollback_to(std::int64_t version, bool wait, Done done) {
   for (const auto& v : stored_versions(1 << 20)) {
     if (v.version != version) continue;
-    apply(Attempt{"rollback to version " + std::to_string(version), v.source, "config version " + std::to_string(version),
-                  wait, std::move(done)});
+    apply(Attempt{"rollback to version " + std::to_string(version), v.source,
+                  "config version " + std::to_string(version), wait, std::move(done)});
     return;
   }
-  core::Error unknown{ErrorCode::not_found, "no config version " + std::to_string(version) +
-                                                "; GET /api/v1/config/history lists the versions kept"};
+  core::Error unknown{ErrorCode::not_found,
+                      "no config version " + std::to_string(version) +
+                          "; GET /api/v1/config/history lists the versions kept"};
   if (done) done(core::http_status(unknown.code), core::error_json(unknown));
 }
 
@@ -94,8 +100,11 @@ void ConfigReloader::reload_in_background(const std::string& trigger) {
 void ConfigReloader::reject(const Attempt& attempt, const core::Error& error, const json& where) {
   spdlog::error("config reload ({}) rejected, nothing changed: {}", attempt.trigger, error.message);
   json body = core::error_json(error, where);
-  rejected_ = {{"time_ms", core::to_unix_ms(clock_.wall_now())}, {"trigger", attempt.trigger}, {"error", body["error"]}};
-  events_.publish("config.rejected", "", "", "config reload (" + attempt.trigger + ") rejected: " + error.message,
+  rejected_ = {{"time_ms", core::to_unix_ms(clock_.wall_now())},
+               {"trigger", attempt.trigger},
+               {"error", body["error"]}};
+  events_.publish("config.rejected", "", "",
+                  "config reload (" + attempt.trigger + ") rejected: " + error.message,
                   {{"trigger", attempt.trigger}, {"error", body["error"]}});
   if (attempt.done) attempt.done(core::http_status(error.code), std::move(body));
 }
@@ -104,9 +113,10 @@ void ConfigReloader::apply(Attempt attempt) {
   if (busy_ || supervisor_.reloading()) {
     std::string pending;
     for (const auto& n : supervisor_.reload_pending()) pending += (pending.empty() ? "" : ", ") + n;
-    core::Error busy{ErrorCode::conflict, "a reload is still being applied" +
-                                               (pending.empty() ? std::string() : " (replacing " + pending + ")") +
-                                               "; try again when GET /api/v1/config shows it finished"};
+    core::Error busy{ErrorCode::conflict,
+                     "a reload is still being applied" +
+                         (pending.empty() ? std::string() : " (replacing " + pending + ")") +
+                         "; try again when GET /api/v1/config shows it finished"};
     if (attempt.done) attempt.done(core::http_status(busy.code), core::error_json(busy));
     return;
   }
@@ -141,31 +151,42 @@ void ConfigReloader::apply(Attempt attempt) {
   loaded.mesh.data_dir = m.data_dir;
   loaded.mesh.log_format = m.log_format;
   for (const auto& key : needs_restart)
-    spdlog::warn("config reload ({}): mesh.{} changed; it takes effect when meshd restarts", attempt.trigger, key);
+    spdlog::warn("config reload ({}): mesh.{} changed; it takes effect when meshd restarts",
+                 attempt.trigger, key);
 
   auto next = std::make_shared<const config::Config>(std::move(loaded));
   auto diff = config::diff_configs(*running_, *next);
   json changes = json::array();
   for (const auto& d : diff.services)
     if (d.change != config::ServiceChange::unchanged)
-      changes.push_back({{"service", d.name}, {"change", config::to_string(d.change)}, {"fields", d.fields}});
+      changes.push_back(
+          {{"service", d.name}, {"change", config::to_string(d.change)}, {"fields", d.fields}});
   json mesh = {{"applied", diff.mesh_fields}, {"needs_restart", needs_restart}};
   if (diff.empty()) {
     spdlog::info("config reload ({}): nothing changed", attempt.trigger);
     if (attempt.done)
-      attempt.done(200, {{"changed", false}, {"version", running_version_}, {"trigger", attempt.trigger},
+      attempt.done(200, {{"changed", false},
+                         {"version", running_version_},
+                         {"trigger", attempt.trigger},
                          {"mesh", mesh}});
     return;
   }
   auto history = stored_versions(1);
-  std::int64_t version = std::max<std::int64_t>(running_version_, history.empty() ? 0 : history.front().version) + 1;
-  json base = {{"changed", true}, {"version", version}, {"trigger", attempt.trigger}, {"changes", changes}, {"mesh", mesh}};
+  std::int64_t version =
+      std::max<std::int64_t>(running_version_, history.empty() ? 0 : history.front().version) + 1;
+  json base = {{"changed", true},
+               {"version", version},
+               {"trigger", attempt.trigger},
+               {"changes", changes},
+               {"mesh", mesh}};
   busy_ = true;
-  in_progress_ = {{"version", version}, {"trigger", attempt.trigger},
-                  {"started_ms", core::to_unix_ms(clock_.wall_now())}, {"changes", changes}};
+  in_progress_ = {{"version", version},
+                  {"trigger", attempt.trigger},
+                  {"started_ms", core::to_unix_ms(clock_.wall_now())},
+                  {"changes", changes}};
   events_.publish("config.reload", "", "",
-                  "applying config version " + std::to_string(version) + " (" + attempt.trigger + "): " +
-                      std::to_string(changes.size()) + " service(s) change",
+                  "applying config version " + std::to_string(version) + " (" + attempt.trigger +
+                      "): " + std::to_string(changes.size()) + " service(s) change",
                   {{"version", version}, {"trigger", attempt.trigger}, {"changes", changes}});
   if (hooks_.begin) hooks_.begin(next, diff);
 
@@ -174,8 +195,8 @@ void ConfigReloader::apply(Attempt attempt) {
   auto done = attempt.done;
   std::weak_ptr<bool> alive = alive_;
   auto shared_attempt = std::make_shared<Attempt>(std::move(attempt));
-  auto status = supervisor_.reload(next, [this, alive, shared_attempt, version, base, finished_now](
-                                             supervisor::ReloadReport report) {
+  auto status = supervisor_.reload(next, [this, alive, shared_attempt, version, base,
+                                          finished_now](supervisor::ReloadReport report) {
     if (alive.expired()) return;
     *finished_now = true;
     finished(*shared_attempt, version, report, base);
@@ -197,8 +218,8 @@ void ConfigReloader::apply(Attempt attempt) {
   }
 }
 
-void ConfigReloader::finished(const Attempt& attempt, std::int64_t version, const supervisor::ReloadReport& report,
-                              json base) {
+void ConfigReloader::finished(const Attempt& attempt, std::int64_t version,
+                              const supervisor::ReloadReport& report, json base) {
   running_ = report.running;
   running_version_ = version;
   busy_ = false;
@@ -208,14 +229,18 @@ void ConfigReloader::finished(const Attempt& attempt, std::int64_t version, cons
   bool interrupted = false;
   for (const auto& o : report.services) {
     if (o.change == config::ServiceChange::unchanged) continue;
-    json s = {{"service", o.service}, {"change", config::to_string(o.change)}, {"result", o.result},
+    json s = {{"service", o.service},
+              {"change", config::to_string(o.change)},
+              {"result", o.result},
               {"fields", o.fields}};
     if (!o.reason.empty()) s["reason"] = o.reason;
     if (o.result == "rolled_back") rolled_back[o.service] = o.reason;
     if (o.result == "interrupted") interrupted = true;
     services.push_back(std::move(s));
   }
-  std::string result = interrupted ? "interrupted" : rolled_back.empty() ? "applied" : "rolled_back";
+  std::string result = interrupted           ? "interrupted"
+                       : rolled_back.empty() ? "applied"
+                                             : "rolled_back";
   std::string note = attempt.trigger;
   if (!rolled_back.empty()) {
     note += "; rolled back:";
@@ -227,13 +252,18 @@ void ConfigReloader::finished(const Attempt& attempt, std::int64_t version, cons
   base["services"] = services;
   base["finished_ms"] = now_ms;
   if (!rolled_back.empty()) {
-    rejected_ = {{"version", version}, {"time_ms", now_ms}, {"trigger", attempt.trigger}, {"services", rolled_back}};
+    rejected_ = {{"version", version},
+                 {"time_ms", now_ms},
+                 {"trigger", attempt.trigger},
+                 {"services", rolled_back}};
     events_.publish("config.rolled_back", "", "",
-                    "config version " + std::to_string(version) + " applied, but " + std::to_string(rolled_back.size()) +
+                    "config version " + std::to_string(version) + " applied, but " +
+                        std::to_string(rolled_back.size()) +
                         " service(s) rolled back to their previous definition",
                     {{"version", version}, {"services", rolled_back}});
   } else {
-    events_.publish("config.applied", "", "", "config version " + std::to_string(version) + " applied (" + result + ")",
+    events_.publish("config.applied", "", "",
+                    "config version " + std::to_string(version) + " applied (" + result + ")",
                     {{"version", version}, {"result", result}});
   }
   last_result_ = base;
@@ -256,7 +286,10 @@ json ConfigReloader::status() const {
     reload["replacing"] = supervisor_.reload_pending();
   }
   if (queued_) reload["queued"] = *queued_;
-  return {{"running_version", running_version_}, {"rejected", rejected_}, {"reload", reload}, {"last_reload", last_result_}};
+  return {{"running_version", running_version_},
+          {"rejected", rejected_},
+          {"reload", reload},
+          {"last_reload", last_result_}};
 }
 
 std::vector<store::ConfigVersion> ConfigReloader::stored_versions(int limit) const {

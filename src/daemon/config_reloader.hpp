@@ -1,15 +1,15 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
+#include "cli.hpp"
+#include "config_file_watch.hpp"
 #include "meshd/api/config_control.hpp"
 #include "meshd/config/diff.hpp"
 #include "meshd/config/types.hpp"
@@ -19,9 +19,6 @@
 #include "meshd/core/scheduler.hpp"
 #include "meshd/store/database.hpp"
 #include "meshd/supervisor/supervisor.hpp"
-
-#include "cli.hpp"
-#include "config_file_watch.hpp"
 
 namespace meshd::daemon {
 
@@ -38,7 +35,9 @@ class ConfigReloader final : public api::ConfigControl {
   struct Hooks {
     /// Validated, about to be applied: the data path takes the new
     /// traffic settings now.
-    std::function<void(const std::shared_ptr<const config::Config>& next, const config::ConfigDiff& diff)> begin;
+    std::function<void(const std::shared_ptr<const config::Config>& next,
+                       const config::ConfigDiff& diff)>
+        begin;
     /// Finished: `running` is what runs now (rolled-back services on their
     /// old definitions).
     std::function<void(const std::shared_ptr<const config::Config>& running)> finished;
@@ -50,9 +49,10 @@ class ConfigReloader final : public api::ConfigControl {
 
   /// Time and "later" come from `scheduler` (its clock stamps versions and
   /// rejections), so tests drive it on a fake clock.
-  ConfigReloader(core::Scheduler& scheduler, RunOptions options,
-                 supervisor::Supervisor& supervisor, store::Database& database, core::EventBus& events,
-                 std::shared_ptr<const config::Config> running, std::int64_t running_version, Hooks hooks);
+  ConfigReloader(core::Scheduler& scheduler, RunOptions options, supervisor::Supervisor& supervisor,
+                 store::Database& database, core::EventBus& events,
+                 std::shared_ptr<const config::Config> running, std::int64_t running_version,
+                 Hooks hooks);
   ~ConfigReloader() override;
 
   /// Re-reads the file given with -c. `wait`: answer when the rollout is
@@ -62,7 +62,8 @@ class ConfigReloader final : public api::ConfigControl {
   /// with Content-Type application/json-patch+json or a JSON array body, an
   /// RFC 6902 patch, or with application/merge-patch+json an RFC 7396
   /// merge patch, applied to the last applied config's text.
-  void reload_body(const std::string& body, const std::string& content_type, bool wait, Done done) override;
+  void reload_body(const std::string& body, const std::string& content_type, bool wait,
+                   Done done) override;
   /// POST /api/v1/config/rollback?to=N: the text stored for version N.
   void rollback_to(std::int64_t version, bool wait, Done done) override;
   /// SIGHUP and file changes: never refused; queued behind a running reload.
@@ -76,7 +77,8 @@ class ConfigReloader final : public api::ConfigControl {
   bool busy() const { return busy_; }
 
   /// --dev: reload when the file changes on disk (polled, debounced).
-  void watch_file(core::Duration poll = core::Duration(500), core::Duration settle = core::Duration(300));
+  void watch_file(core::Duration poll = core::Duration(500),
+                  core::Duration settle = core::Duration(300));
 
  private:
   /// The newest `limit` config versions, including every version written so
@@ -96,9 +98,10 @@ class ConfigReloader final : public api::ConfigControl {
   /// /api/v1/config), published as config.rejected, and answered with
   /// `error`'s status. `where` adds the file, line and column of an
   /// invalid_config.
-  void reject(const Attempt& attempt, const core::Error& error, const nlohmann::json& where = nlohmann::json::object());
-  void finished(const Attempt& attempt, std::int64_t version, const supervisor::ReloadReport& report,
-                nlohmann::json base);
+  void reject(const Attempt& attempt, const core::Error& error,
+              const nlohmann::json& where = nlohmann::json::object());
+  void finished(const Attempt& attempt, std::int64_t version,
+                const supervisor::ReloadReport& report, nlohmann::json base);
 
   core::Scheduler& scheduler_;
   const core::TimeSource& clock_;
@@ -110,10 +113,10 @@ class ConfigReloader final : public api::ConfigControl {
   std::int64_t running_version_;
   Hooks hooks_;
   bool busy_ = false;
-  std::optional<std::string> queued_;  // a background trigger waiting for the running reload
-  nlohmann::json in_progress_;         // what the running reload changes
-  nlohmann::json rejected_;            // the last rejected attempt, or null
-  nlohmann::json last_result_;         // the last finished reload, or null
+  std::optional<std::string> queued_;       // a background trigger waiting for the running reload
+  nlohmann::json in_progress_;              // what the running reload changes
+  nlohmann::json rejected_;                 // the last rejected attempt, or null
+  nlohmann::json last_result_;              // the last finished reload, or null
   std::unique_ptr<ConfigFileWatch> watch_;  // --dev
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

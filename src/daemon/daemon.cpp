@@ -1,17 +1,16 @@
 #include "daemon.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <fstream>
 
-#include <spdlog/spdlog.h>
-
-#include "meshd/core/process.hpp"
-#include "meshd/registry/overrides_codec.hpp"
 #include "daemon_state.hpp"
 #include "data_dir.hpp"
 #include "free_port.hpp"
 #include "logging.hpp"
+#include "meshd/core/process.hpp"
+#include "meshd/registry/overrides_codec.hpp"
 #include "readiness.hpp"
 #include "registry_sync.hpp"
 
@@ -73,25 +72,31 @@ void Daemon::State::open_store() {
   reaper = std::make_unique<core::ChildReaper>(io);
   events = std::make_unique<core::EventBus>(clock, database->last_event_seq());
   events->subscribe([this](const core::Event& e) {
-    database->append_event(store::EventRecord{e.seq, core::to_unix_ms(e.time), e.type, e.service, e.instance,
-                                              e.message, e.data.dump()});
-    if (e.type == "health.transition" || e.type == "instance.state") spdlog::info("{}", e.message);
-    else spdlog::info("[{}] {}", e.type, e.message);
+    database->append_event(store::EventRecord{e.seq, core::to_unix_ms(e.time), e.type, e.service,
+                                              e.instance, e.message, e.data.dump()});
+    if (e.type == "health.transition" || e.type == "instance.state")
+      spdlog::info("{}", e.message);
+    else
+      spdlog::info("[{}] {}", e.type, e.message);
   });
   std::ifstream in(config->source_path);
   std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto history = database->config_history(1);
   config_version = history.empty() ? 1 : history.front().version + 1;
-  database->append_config(store::ConfigVersion{config_version, core::to_unix_ms(clock.wall_now()), source, "startup"});
+  database->append_config(
+      store::ConfigVersion{config_version, core::to_unix_ms(clock.wall_now()), source, "startup"});
 }
 
 void Daemon::State::start_supervisor() {
-  launcher = std::make_unique<supervisor::OsProcessLauncher>(*reaper, (data_dir / "logs").string(), clock);
+  launcher =
+      std::make_unique<supervisor::OsProcessLauncher>(*reaper, (data_dir / "logs").string(), clock);
   random01 = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); };
   supervisor::InstanceDeps deps;
   deps.scheduler = scheduler.get();
   deps.launcher = launcher.get();
-  deps.make_prober = [this](const health::ProbeTarget& target) { return health::make_prober(health::ProbeEnv{io, *reaper, *scheduler}, target); };
+  deps.make_prober = [this](const health::ProbeTarget& target) {
+    return health::make_prober(health::ProbeEnv{io, *reaper, *scheduler}, target);
+  };
   deps.make_readiness_channel = [this](const std::string& name, std::function<void()> on_ready) {
     return make_notify_channel(io, name, std::move(on_ready));
   };
@@ -131,8 +136,10 @@ void Daemon::State::build_registry() {
   registrations = std::make_unique<registry::Registrations>(
       *registry, *instance_store, *events,
       [this](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {
-        return std::make_unique<health::HealthChecker>(*scheduler, target.spec, health::make_prober(health::ProbeEnv{io, *reaper, *scheduler}, target),
-                                                       random01, std::move(on_change));
+        return std::make_unique<health::HealthChecker>(
+            *scheduler, target.spec,
+            health::make_prober(health::ProbeEnv{io, *reaper, *scheduler}, target), random01,
+            std::move(on_change));
       },
       clock);
   registrations->restore();

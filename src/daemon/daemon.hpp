@@ -1,11 +1,10 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <memory>
 
-#include "meshd/config/types.hpp"
 #include "cli.hpp"
+#include "meshd/config/types.hpp"
 
 namespace meshd::daemon {
 
@@ -33,7 +32,8 @@ class Daemon {
 /// overrides and the --service selection. Throws like Daemon::run().
 config::Config load_effective_config(const RunOptions& options);
 /// The same from text (a reload's body or a stored version).
-config::Config load_config_text(const std::string& text, const std::string& source_name, const RunOptions& options);
+config::Config load_config_text(const std::string& text, const std::string& source_name,
+                                const RunOptions& options);
 /// The command-line overrides and the --service selection applied to a
 /// loaded config (also on every reload).
 config::Config apply_run_flags(config::Config cfg, const RunOptions& options);

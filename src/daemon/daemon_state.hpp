@@ -1,7 +1,7 @@
 #pragma once
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
-// Private to the daemon module: not part of meshd's public headers.
-
+#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -9,11 +9,11 @@
 #include <random>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-
+#include "config_reloader.hpp"
+#include "daemon.hpp"
+#include "meshd/api/declared_tests.hpp"
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/routes.hpp"
-#include "meshd/api/declared_tests.hpp"
 #include "meshd/core/asio_scheduler.hpp"
 #include "meshd/core/child_reaper.hpp"
 #include "meshd/core/event_bus.hpp"
@@ -25,9 +25,6 @@
 #include "meshd/store/database.hpp"
 #include "meshd/supervisor/os_process_launcher.hpp"
 #include "meshd/supervisor/supervisor.hpp"
-
-#include "config_reloader.hpp"
-#include "daemon.hpp"
 #include "signals.hpp"
 #include "stream_wiring.hpp"
 
@@ -84,7 +81,7 @@ struct Daemon::State {
   // What the API shows as the config: set by build_api, called by reloads.
   std::function<void(const std::shared_ptr<const config::Config>&)> api_follows_config;
   std::unique_ptr<api::HttpServer> http;
-  config::Endpoint api_address;  // where the API listens (port 0 resolved)
+  config::Endpoint api_address;           // where the API listens (port 0 resolved)
   std::unique_ptr<StreamWiring> streams;  // GET /ws
   std::unique_ptr<ConfigReloader> reloader;
   std::unique_ptr<SignalHandler> signals;

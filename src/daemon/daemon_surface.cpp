@@ -1,16 +1,16 @@
 // The steps of Daemon::run that face the outside: the API and its
 // WebSocket stream, the listening sockets, the gateway, reloads and
 // signals (the parts they use are built in daemon.cpp).
-#include <csignal>
-
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+#include <csignal>
+
+#include "daemon_state.hpp"
+#include "data_dir.hpp"
 #include "meshd/api/openapi.hpp"
 #include "meshd/api/static_files.hpp"
 #include "meshd/core/process.hpp"
-#include "daemon_state.hpp"
-#include "data_dir.hpp"
 #include "traffic_views.hpp"
 #include "version.hpp"
 
@@ -31,13 +31,16 @@ void Daemon::State::build_api() {
   api_context.scheduler = scheduler.get();
   api_context.config = config;
   api_context.version = kVersion;
-  api_follows_config = [this](const std::shared_ptr<const config::Config>& next) { api_context.config = next; };
+  api_follows_config = [this](const std::shared_ptr<const config::Config>& next) {
+    api_context.config = next;
+  };
   tests = std::make_unique<api::DeclaredTests>(clock, *events);
   api::register_routes(router, api_context, *tests);
   auto discovery = api::register_registry_routes(router, api_context, random01);
   api::register_traffic_routes(router, api_context);
-  api::register_metrics_route(router, api_context,
-                              {discovery, [this] { return streams ? streams->hub().clients() : std::size_t{0}; }});
+  api::register_metrics_route(
+      router, api_context,
+      {discovery, [this] { return streams ? streams->hub().clients() : std::size_t{0}; }});
   api::register_dashboard_routes(router);
   api::register_openapi_routes(router, kVersion);
   // The config routes are registered by start_reloader, with the reloader.
@@ -61,11 +64,13 @@ void Daemon::State::listen_api() {
   api_address = http->listen(config->mesh.listen);
   write_file_atomically(data_dir / "listen", api_address.to_string() + "\n");
   bool loopback = api_address.host.rfind("127.", 0) == 0 || api_address.host == "::1";
-  spdlog::info("meshd {} listening on http://{} ({}), data_dir {}", kVersion, api_address.to_string(),
-               loopback ? "loopback only" : "reachable from the network", data_dir.string());
+  spdlog::info("meshd {} listening on http://{} ({}), data_dir {}", kVersion,
+               api_address.to_string(), loopback ? "loopback only" : "reachable from the network",
+               data_dir.string());
   if (!loopback && config->mesh.api_token.empty())
-    spdlog::warn("listening on {} without mesh.api_token: anyone who can reach it can stop your services",
-                 api_address.to_string());
+    spdlog::warn(
+        "listening on {} without mesh.api_token: anyone who can reach it can stop your services",
+        api_address.to_string());
 }
 
 void Daemon::State::start_gateway() {
@@ -78,7 +83,8 @@ void Daemon::State::start_gateway() {
   gateway = std::make_unique<gateway::Gateway>(io, *routes, clock, random01);
   auto bound = gateway->listen(*config->mesh.gateway);
   write_file_atomically(data_dir / "gateway", bound.to_string() + "\n");
-  spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", bound.to_string(), bound.to_string());
+  spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", bound.to_string(),
+               bound.to_string());
   tests->use_gateway(io, bound);
 }
 
@@ -92,7 +98,8 @@ void Daemon::State::follow_config(const std::shared_ptr<const config::Config>& n
 // Reloads (SPEC 6): SIGHUP, the API, /admin/config, and --dev's file watch.
 void Daemon::State::start_reloader() {
   ConfigReloader::Hooks hooks;
-  hooks.begin = [this](const std::shared_ptr<const config::Config>& next, const config::ConfigDiff& diff) {
+  hooks.begin = [this](const std::shared_ptr<const config::Config>& next,
+                       const config::ConfigDiff& diff) {
     for (const auto& d : diff.services)
       if (d.change == config::ServiceChange::removed)
         if (auto route = routes->find(d.name)) retired_routes[d.name] = route;
@@ -103,8 +110,8 @@ void Daemon::State::start_reloader() {
     follow_config(running);
     retired_routes.clear();
   };
-  reloader = std::make_unique<ConfigReloader>(*scheduler, options, *supervisor, *database, *events, config,
-                                              config_version, std::move(hooks));
+  reloader = std::make_unique<ConfigReloader>(*scheduler, options, *supervisor, *database, *events,
+                                              config, config_version, std::move(hooks));
   api::register_config_routes(router, api_context, *reloader);
   if (options.dev) reloader->watch_file();
 }
@@ -116,7 +123,8 @@ void Daemon::State::handle_signals() {
     reloader->reload_in_background("SIGHUP");
   };
   actions.shut_down = [this](int sig) {
-    spdlog::info("{}: shutting down gracefully (send it again to kill everything now)", core::signal_name(sig));
+    spdlog::info("{}: shutting down gracefully (send it again to kill everything now)",
+                 core::signal_name(sig));
     if (gateway) gateway->stop();
     supervisor->shutdown([this] {
       spdlog::info("all services stopped; exiting");
@@ -135,8 +143,9 @@ void Daemon::State::handle_signals() {
 }
 
 void Daemon::State::announce_start() {
-  events->publish("daemon.start", "", "", "meshd " + std::string(kVersion) + " started with " +
-                                              std::to_string(config->services.size()) + " services",
+  events->publish("daemon.start", "", "",
+                  "meshd " + std::string(kVersion) + " started with " +
+                      std::to_string(config->services.size()) + " services",
                   {{"listen", api_address.to_string()}, {"environment", config->environment}});
 }
 

@@ -23,7 +23,8 @@ void create_data_dir(const fs::path& dir) {
 int lock_data_dir(const fs::path& dir) {
   auto path = dir / "meshd.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     throw std::runtime_error("another meshd is already using data_dir " + dir.string());

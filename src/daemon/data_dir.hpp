@@ -1,6 +1,5 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <filesystem>
 #include <string>

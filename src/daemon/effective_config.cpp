@@ -2,9 +2,9 @@
 #include <set>
 #include <stdexcept>
 
+#include "daemon.hpp"
 #include "meshd/config/graph.hpp"
 #include "meshd/config/loader.hpp"
-#include "daemon.hpp"
 
 namespace meshd::daemon {
 namespace {
@@ -40,28 +40,36 @@ config::Config load_with_environment(const RunOptions& options, Load load) {
 }  // namespace
 
 config::Config load_effective_config(const RunOptions& options) {
-  return apply_run_flags(load_with_environment(options, [&](const config::LoadOptions& load) {
-                           return config::load_file(options.config_path, load);
-                         }),
+  return apply_run_flags(load_with_environment(options,
+                                               [&](const config::LoadOptions& load) {
+                                                 return config::load_file(options.config_path,
+                                                                          load);
+                                               }),
                          options);
 }
 
-config::Config load_config_text(const std::string& text, const std::string& source_name, const RunOptions& options) {
-  return apply_run_flags(load_with_environment(options, [&](const config::LoadOptions& load) {
-                           return config::load_string(text, source_name, load);
-                         }),
+config::Config load_config_text(const std::string& text, const std::string& source_name,
+                                const RunOptions& options) {
+  return apply_run_flags(load_with_environment(options,
+                                               [&](const config::LoadOptions& load) {
+                                                 return config::load_string(text, source_name,
+                                                                            load);
+                                               }),
                          options);
 }
 
 config::Config apply_run_flags(config::Config cfg, const RunOptions& options) {
   if (options.listen) cfg.mesh.listen = parse_flag_endpoint("--listen", *options.listen);
   if (options.gateway) {
-    if (options.gateway->empty() || *options.gateway == "off") cfg.mesh.gateway.reset();
-    else cfg.mesh.gateway = parse_flag_endpoint("--gateway", *options.gateway);
+    if (options.gateway->empty() || *options.gateway == "off")
+      cfg.mesh.gateway.reset();
+    else
+      cfg.mesh.gateway = parse_flag_endpoint("--gateway", *options.gateway);
   }
   if (options.data_dir) cfg.mesh.data_dir = *options.data_dir;
   if (options.log_level) {
-    static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",
+                                                 "error", "critical", "off"};
     if (!levels.count(*options.log_level))
       throw std::runtime_error("--log-level: '" + *options.log_level +
                                "' is not one of trace, debug, info, warn, error, critical, off");
@@ -70,7 +78,8 @@ config::Config apply_run_flags(config::Config cfg, const RunOptions& options) {
   if (options.log_format) cfg.mesh.log_format = *options.log_format;
   if (!options.services.empty()) {
     for (const auto& name : options.services)
-      if (!cfg.find(name)) throw std::runtime_error("--service: the file has no service named '" + name + "'");
+      if (!cfg.find(name))
+        throw std::runtime_error("--service: the file has no service named '" + name + "'");
     cfg = config::select_services(cfg, config::dependency_closure(cfg, options.services));
   }
   return cfg;

@@ -1,15 +1,13 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "meshd/core/clock.hpp"
 #include "meshd/supervisor/log_tail.hpp"
@@ -31,11 +29,11 @@ class LogForwarder : public std::enable_shared_from_this<LogForwarder> {
  public:
   /// On the control loop: the lines of one burst and how many were
   /// dropped since the last call.
-  using Sink =
-      std::function<void(const std::string& service, std::vector<supervisor::LogLine>, std::uint64_t dropped)>;
+  using Sink = std::function<void(const std::string& service, std::vector<supervisor::LogLine>,
+                                  std::uint64_t dropped)>;
 
-  LogForwarder(PostToLoop post, const core::TimeSource& clock, std::string service, std::size_t per_second,
-               Sink sink);
+  LogForwarder(PostToLoop post, const core::TimeSource& clock, std::string service,
+               std::size_t per_second, Sink sink);
 
   /// On the log thread.
   void add(const supervisor::LogLine& line);

@@ -9,10 +9,12 @@ namespace {
 
 class NotifyChannel final : public supervisor::ReadinessChannel {
  public:
-  NotifyChannel(boost::asio::io_context& io, const std::string& name, std::function<void()> on_ready)
-      : socket_(io, name, [on_ready = std::move(on_ready)](const std::string& key, const std::string& value) {
-          if (key == "READY" && value == "1") on_ready();
-        }) {}
+  NotifyChannel(boost::asio::io_context& io, const std::string& name,
+                std::function<void()> on_ready)
+      : socket_(io, name,
+                [on_ready = std::move(on_ready)](const std::string& key, const std::string& value) {
+                  if (key == "READY" && value == "1") on_ready();
+                }) {}
   std::string address() const override { return socket_.address(); }
 
  private:

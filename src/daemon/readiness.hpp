@@ -1,12 +1,10 @@
 #pragma once
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
-// Private to the daemon module: not part of meshd's public headers.
-
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "meshd/supervisor/instance.hpp"
 

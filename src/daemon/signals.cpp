@@ -10,20 +10,23 @@ SignalHandler::SignalHandler(boost::asio::io_context& io, SignalActions actions)
   wait();
 }
 
-SignalHandler::~SignalHandler() { alive_.reset(); }
+SignalHandler::~SignalHandler() {
+  alive_.reset();
+}
 
 void SignalHandler::wait() {
-  signals_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec, int sig) {
-    if (ec || alive.expired()) return;
-    if (sig == SIGHUP) {
-      if (stop_signals_ == 0 && actions_.reload) actions_.reload();
-    } else if (++stop_signals_ == 1) {
-      if (actions_.shut_down) actions_.shut_down(sig);
-    } else {
-      if (actions_.kill_now) actions_.kill_now(sig);
-    }
-    wait();
-  });
+  signals_.async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec, int sig) {
+        if (ec || alive.expired()) return;
+        if (sig == SIGHUP) {
+          if (stop_signals_ == 0 && actions_.reload) actions_.reload();
+        } else if (++stop_signals_ == 1) {
+          if (actions_.shut_down) actions_.shut_down(sig);
+        } else {
+          if (actions_.kill_now) actions_.kill_now(sig);
+        }
+        wait();
+      });
 }
 
 }  // namespace meshd::daemon

@@ -1,12 +1,10 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
-
-#include <functional>
-#include <memory>
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <functional>
+#include <memory>
 
 namespace meshd::daemon {
 

@@ -10,7 +10,8 @@
 namespace meshd::daemon {
 
 struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
-  Impl(core::Scheduler& loop, PostToLoop post_to_loop, api::ApiContext& context, StreamWiringOptions wiring_options)
+  Impl(core::Scheduler& loop, PostToLoop post_to_loop, api::ApiContext& context,
+       StreamWiringOptions wiring_options)
       : scheduler(loop),
         clock(loop.clock()),
         post(std::move(post_to_loop)),
@@ -28,7 +29,8 @@ struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
   void mark_dirty();
   void flush();
   void tick();
-  void publish_logs(const std::string& service, std::vector<supervisor::LogLine> lines, std::uint64_t dropped);
+  void publish_logs(const std::string& service, std::vector<supervisor::LogLine> lines,
+                    std::uint64_t dropped);
   nlohmann::json view(const supervisor::Service& service) const {
     auto route = ctx.routes ? ctx.routes->find(service.name()) : nullptr;
     return api::service_view(*ctx.supervisor, *ctx.registry, service, route.get(), clock.now());
@@ -56,7 +58,7 @@ struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
 void StreamWiring::Impl::start() {
   install_snapshots();
   hook_changes();  // attaches the logs of every service there is
-  flush();  // the baseline the first deltas are measured against
+  flush();         // the baseline the first deltas are measured against
   tick();
 }
 

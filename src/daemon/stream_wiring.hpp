@@ -1,21 +1,18 @@
 #pragma once
-
-// Private to the daemon module: not part of meshd's public headers.
+// Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
 #include <cstddef>
 #include <functional>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
+#include "log_forwarder.hpp"
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/routes.hpp"
 #include "meshd/api/stream_hub.hpp"
 #include "meshd/core/clock.hpp"
 #include "meshd/core/scheduler.hpp"
 #include "meshd/supervisor/supervisor.hpp"
-
-#include "log_forwarder.hpp"
 
 namespace meshd::daemon {
 

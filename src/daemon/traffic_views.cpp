@@ -16,18 +16,20 @@ nlohmann::json metrics_summary(const gateway::RouteTable& routes, core::TimePoin
     total_errors += sum.error_rate * sum.rps;
     p99 = std::max(p99, sum.p99_ms);
   }
-  return nlohmann::json{
-      {"services", services},
-      {"gateway",
-       {{"rps", total_rps}, {"error_rate", total_rps > 0 ? total_errors / total_rps : 0.0}, {"p99_ms", p99}}}};
+  return nlohmann::json{{"services", services},
+                        {"gateway",
+                         {{"rps", total_rps},
+                          {"error_rate", total_rps > 0 ? total_errors / total_rps : 0.0},
+                          {"p99_ms", p99}}}};
 }
 
 nlohmann::json breakers_view(const gateway::RouteTable& routes, core::TimePoint now) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [name, route] : routes.routes())
     for (const auto& id : route->host_ids())
-      list.push_back(
-          {{"service", name}, {"instance", id}, {"state", breaker::to_string(route->breaker(id)->state(now))}});
+      list.push_back({{"service", name},
+                      {"instance", id},
+                      {"state", breaker::to_string(route->breaker(id)->state(now))}});
   return nlohmann::json{{"breakers", list}};
 }
 

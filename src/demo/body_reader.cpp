@@ -1,7 +1,6 @@
 #include "body_reader.hpp"
 
 #include <array>
-
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -10,8 +9,8 @@ namespace meshd::demo {
 
 namespace http = boost::beast::http;
 
-BodyReader::BodyReader(TimedSocket& socket, boost::beast::flat_buffer& buffer, RequestParser& parser,
-                       bool expect_continue)
+BodyReader::BodyReader(TimedSocket& socket, boost::beast::flat_buffer& buffer,
+                       RequestParser& parser, bool expect_continue)
     : socket_(socket), buffer_(buffer), parser_(parser), expect_continue_(expect_continue) {}
 
 std::size_t BodyReader::read(char* out, std::size_t max) {

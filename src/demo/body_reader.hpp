@@ -1,12 +1,12 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // The body of one request, read through Beast's parser in pieces as a
 // route asks for them; nothing is kept.
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <cstddef>
 #include <cstdint>
-
-#include <boost/beast/core/flat_buffer.hpp>
 
 #include "request.hpp"
 #include "timed_socket.hpp"
@@ -19,7 +19,8 @@ class BodyReader {
  public:
   /// With `expect_continue`, answers "100 Continue" before the first read
   /// of a body (a client that asked waits for it before sending).
-  BodyReader(TimedSocket& socket, boost::beast::flat_buffer& buffer, RequestParser& parser, bool expect_continue);
+  BodyReader(TimedSocket& socket, boost::beast::flat_buffer& buffer, RequestParser& parser,
+             bool expect_continue);
 
   /// Up to `max` body bytes into `out`; 0 once the body is complete.
   /// Throws HttpError on a malformed body, PeerGone when the peer is gone.

@@ -1,13 +1,12 @@
 #include "connection.hpp"
 
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <optional>
 #include <string_view>
-
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include "body_reader.hpp"
 #include "output.hpp"
@@ -26,18 +25,20 @@ constexpr std::chrono::seconds io_timeout{60};
 void log_request(const ServiceState& state, const Request& request, int status,
                  std::chrono::steady_clock::time_point start) {
   if (state.options.quiet) return;
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, "%.1fms", static_cast<double>(micros) / 1000.0);
-  out_line(state.options.name + " " + request.method + " " + request.target + " " + std::to_string(status) + " " +
-           elapsed);
+  out_line(state.options.name + " " + request.method + " " + request.target + " " +
+           std::to_string(status) + " " + elapsed);
 }
 
 void count_request(ServiceState& state) {
   const std::uint64_t n = state.requests.fetch_add(1) + 1;
   if (state.options.crash_after_requests != 0 && n == state.options.crash_after_requests) {
-    err_line(state.options.name + " crashing after " + std::to_string(n) + " requests (--crash-after-requests)");
+    err_line(state.options.name + " crashing after " + std::to_string(n) +
+             " requests (--crash-after-requests)");
     exit_process(3);
   }
 }
@@ -56,7 +57,8 @@ bool serve_request(TimedSocket& socket, boost::beast::flat_buffer& buffer, Servi
   for (int blank_lines = 0;; ++blank_lines) {
     set_limits(parser.emplace());
     http::read_header(socket, buffer, *parser, ec);
-    if (ec == http::error::end_of_stream) return false;  // closed between requests: keep-alive's normal end
+    if (ec == http::error::end_of_stream)
+      return false;  // closed between requests: keep-alive's normal end
     // RFC 9112 section 2.2: ignore empty lines before a request line (some
     // clients send one after a POST body); Beast takes them for a method.
     if (ec != http::error::bad_method || blank_lines == 8) break;
@@ -95,12 +97,14 @@ void serve_connection(boost::asio::ip::tcp::socket tcp_socket, ServiceState& sta
   } catch (const HttpError& error) {
     write_error(socket, error, state.options.name);
     if (!state.options.quiet) {
-      out_line(state.options.name + " bad request: " + std::to_string(error.status) + " " + error.reason);
+      out_line(state.options.name + " bad request: " + std::to_string(error.status) + " " +
+               error.reason);
     }
   } catch (const PeerGone&) {
   } catch (const std::exception& e) {
     // A bug here must cost one connection, not the process.
-    write_error(socket, HttpError{500, std::string("internal error: ") + e.what()}, state.options.name);
+    write_error(socket, HttpError{500, std::string("internal error: ") + e.what()},
+                state.options.name);
   }
   socket.close();
 }

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // One client connection, served on the thread that calls serve_connection:
 // request after request while the client keeps the connection alive.

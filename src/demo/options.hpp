@@ -1,4 +1,5 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // Command-line options of meshd-demo-service: the knobs that let the demo
 // config and the integration tests make a managed service slow, flaky,

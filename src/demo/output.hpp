@@ -1,4 +1,5 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // Line output for the demo service. Lines go straight to the file
 // descriptors with write(2), never through stdio buffers, so that every exit

@@ -66,7 +66,8 @@ Request make_request(const RequestParser::value_type& head) {
   Request r;
   r.method = std::string(head.method_string());
   r.target = std::string(head.target());
-  if (head.version() != 10 && head.version() != 11) throw HttpError{505, "unsupported HTTP version"};
+  if (head.version() != 10 && head.version() != 11)
+    throw HttpError{505, "unsupported HTTP version"};
   r.version = head.version();
   if (r.target.size() > max_request_line) throw HttpError{414, "request target too long"};
   if (!split_target(r.target, r)) throw HttpError{400, "malformed request target"};
@@ -77,7 +78,8 @@ Request make_request(const RequestParser::value_type& head) {
   for (auto [it, end] = head.equal_range(http::field::transfer_encoding); it != end; ++it) {
     // Beast reads a body as chunked only when "chunked" comes last, and
     // "gzip" alone would leave the body unread, taken for the next request.
-    if (!core::iequals(it->value(), "chunked")) throw HttpError{400, "unsupported Transfer-Encoding"};
+    if (!core::iequals(it->value(), "chunked"))
+      throw HttpError{400, "unsupported Transfer-Encoding"};
     if (r.version == 10) throw HttpError{400, "chunked body in HTTP/1.0"};
   }
   r.keep_alive = head.keep_alive();
@@ -85,9 +87,12 @@ Request make_request(const RequestParser::value_type& head) {
   return r;
 }
 
-void throw_read_failure(const boost::beast::error_code& ec, const RequestParser& parser, std::string_view unparsed) {
-  const bool parse_error = ec.category() == http::make_error_code(http::error::bad_target).category();
-  if (!parse_error || ec == http::error::end_of_stream || ec == http::error::partial_message) throw PeerGone{};
+void throw_read_failure(const boost::beast::error_code& ec, const RequestParser& parser,
+                        std::string_view unparsed) {
+  const bool parse_error =
+      ec.category() == http::make_error_code(http::error::bad_target).category();
+  if (!parse_error || ec == http::error::end_of_stream || ec == http::error::partial_message)
+    throw PeerGone{};
   if (ec == http::error::header_limit) {
     // Beast fills in the target once it has the whole request line.
     if (parser.get().target().empty()) throw HttpError{414, "request line too long"};
@@ -97,7 +102,8 @@ void throw_read_failure(const boost::beast::error_code& ec, const RequestParser&
     std::string_view line = unparsed.substr(0, unparsed.find('\n'));
     if (line.ends_with('\r')) line.remove_suffix(1);
     const std::string_view version = line.substr(line.rfind(' ') + 1);
-    if (version.starts_with("HTTP/") && version.size() == 8) throw HttpError{505, "unsupported HTTP version"};
+    if (version.starts_with("HTTP/") && version.size() == 8)
+      throw HttpError{505, "unsupported HTTP version"};
   }
   if (ec == http::error::body_limit) throw HttpError{413, "body too large"};
   throw HttpError{400, ec.message()};

@@ -1,18 +1,18 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // A request as the routes see it, made from the head Beast parsed, plus the
 // checks Beast leaves to the application; and which failures to read a
 // request are the client's fault (answered, then the connection closes) and
 // which mean the client is gone (the connection just closes).
 
-#include <string>
-#include <string_view>
-
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <string>
+#include <string_view>
 
 namespace meshd::demo {
 
@@ -36,9 +36,9 @@ void set_limits(RequestParser& parser);
 /// A parsed request head.
 struct Request {
   std::string method;
-  std::string target;  // as sent
-  std::string path;    // target without query (and without scheme://host)
-  std::string query;   // after '?', without it
+  std::string target;     // as sent
+  std::string path;       // target without query (and without scheme://host)
+  std::string query;      // after '?', without it
   unsigned version = 11;  // 10 or 11
   bool keep_alive = true;
   bool expect_continue = false;
@@ -62,7 +62,7 @@ Request make_request(const RequestParser::value_type& head);
 /// timed out, else HttpError. `parser` tells a request line too long (414)
 /// from header fields too large (431); `unparsed`, what the read buffer
 /// still holds, tells an HTTP version other than 1.x (505) from garbage.
-[[noreturn]] void throw_read_failure(const boost::beast::error_code& ec, const RequestParser& parser,
-                                     std::string_view unparsed);
+[[noreturn]] void throw_read_failure(const boost::beast::error_code& ec,
+                                     const RequestParser& parser, std::string_view unparsed);
 
 }  // namespace meshd::demo

@@ -1,19 +1,18 @@
 #include "response_writer.hpp"
 
 #include <algorithm>
-#include <cstdint>
-#include <string_view>
-
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cstdint>
+#include <string_view>
 
 namespace meshd::demo {
 
 namespace http = boost::beast::http;
 
-void write_response(TimedSocket& socket, const Request& request, const Response& response, bool keep_alive,
-                    const std::string& instance) {
+void write_response(TimedSocket& socket, const Request& request, const Response& response,
+                    bool keep_alive, const std::string& instance) {
   const bool streamed = response.stream_bytes > 0;
   const std::uint64_t length = streamed ? response.stream_bytes : response.body.size();
   // 204 and 304 never have a body, and 204 must not even announce one.
@@ -34,7 +33,8 @@ void write_response(TimedSocket& socket, const Request& request, const Response&
   // A stream is `length` bytes of filler sent a piece at a time, so that
   // /bytes?n=100000000 costs 64 KiB of memory, not 100 MB.
   static const std::string filler(64 * 1024, 'x');
-  const std::string_view source = streamed ? std::string_view(filler) : std::string_view(response.body);
+  const std::string_view source =
+      streamed ? std::string_view(filler) : std::string_view(response.body);
   std::uint64_t left = request.method != "HEAD" && !bodiless_status ? length : 0;
   std::uint64_t sent = 0;
 
@@ -47,7 +47,8 @@ void write_response(TimedSocket& socket, const Request& request, const Response&
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, source.size()));
     // buffer_body's pointer is not const because parsers write through it;
     // the serializer only reads.
-    message.body().data = n > 0 ? const_cast<char*>(source.data() + (streamed ? 0 : sent)) : nullptr;
+    message.body().data =
+        n > 0 ? const_cast<char*>(source.data() + (streamed ? 0 : sent)) : nullptr;
     message.body().size = n;
     message.body().more = left > n;
     left -= n;

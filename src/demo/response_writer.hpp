@@ -1,4 +1,5 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // Writing a Response through Beast's serializer: every answer carries
 // X-Demo-Instance and Content-Length (except 204 and 304, which have no
@@ -15,8 +16,8 @@ namespace meshd::demo {
 /// Writes `response` to `request`: no body for HEAD, 204 or 304; "Connection:
 /// close" unless `keep_alive`, "Connection: keep-alive" when an HTTP/1.0
 /// client keeps it. Throws PeerGone when the peer is gone.
-void write_response(TimedSocket& socket, const Request& request, const Response& response, bool keep_alive,
-                    const std::string& instance);
+void write_response(TimedSocket& socket, const Request& request, const Response& response,
+                    bool keep_alive, const std::string& instance);
 
 /// Answers `error` (text/plain, its reason as the body) and asks the client
 /// to close; a peer already gone is ignored.

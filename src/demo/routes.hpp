@@ -1,4 +1,5 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // What the demo service answers, route by route (see --help and the
 // integration tests): health, fault injection and an echo of the request.

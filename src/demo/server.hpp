@@ -1,13 +1,13 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // The listening socket and the accept loop: one thread per connection,
 // which is plenty for a test service and keeps every request's code
 // straight-line (routes sleep for --latency and /sleep as they please).
 
-#include <string>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <string>
 
 #include "routes.hpp"
 

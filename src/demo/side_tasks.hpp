@@ -1,4 +1,5 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // Everything the demo service does besides answering HTTP: signals, the
 // crash and exit timers, readiness notification, a grandchild, and chatter

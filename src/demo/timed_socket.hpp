@@ -1,4 +1,5 @@
 #pragma once
+// Private to the demo module: not part of meshd's public headers (include/meshd/).
 
 // The socket under Beast's synchronous http::read and http::write, with
 // every wait bounded. beast::tcp_stream's expiry applies to asynchronous
@@ -8,12 +9,11 @@
 
 #include <poll.h>
 
-#include <chrono>
-#include <cstddef>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/system/system_error.hpp>
+#include <chrono>
+#include <cstddef>
 
 namespace meshd::demo {
 

@@ -1,10 +1,10 @@
 #pragma once
+// Private to the gateway module: not part of meshd's public headers (include/meshd/).
 
 #include <algorithm>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <chrono>
 #include <memory>
-
-#include <boost/asio/basic_waitable_timer.hpp>
 
 #include "gateway_context.hpp"
 

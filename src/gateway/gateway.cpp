@@ -1,9 +1,8 @@
 #include "meshd/gateway/gateway.hpp"
 
-#include <random>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <random>
 
 #include "gateway_context.hpp"
 #include "meshd/core/listen.hpp"
@@ -14,8 +13,8 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
-  Impl(asio::io_context& io, RouteTable& routes, const core::TimeSource& clock, std::function<double()> random01,
-       GatewayOptions options)
+  Impl(asio::io_context& io, RouteTable& routes, const core::TimeSource& clock,
+       std::function<double()> random01, GatewayOptions options)
       : ctx(std::make_shared<GatewayContext>(io, routes, clock, std::move(random01), options)),
         acceptor(io.get_executor()),
         sweeper(io) {}
@@ -23,14 +22,16 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   void accept() {
     // Accepted onto the io_context's own executor type (Socket), which
     // the session's every read and write goes through.
-    acceptor.async_accept(ctx->io, [self = shared_from_this()](boost::system::error_code ec, Socket socket) {
-      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        start_proxy_session(self->ctx, std::move(socket));
-      }
-      self->accept();
-    });
+    acceptor.async_accept(ctx->io,
+                          [self = shared_from_this()](boost::system::error_code ec, Socket socket) {
+                            if (ec == asio::error::operation_aborted || !self->acceptor.is_open())
+                              return;
+                            if (!ec) {
+                              socket.set_option(tcp::no_delay(true), ec);
+                              start_proxy_session(self->ctx, std::move(socket));
+                            }
+                            self->accept();
+                          });
   }
 
   void sweep() {
@@ -56,7 +57,9 @@ Gateway::Gateway(asio::io_context& io, RouteTable& routes, const core::TimeSourc
   impl_->ctx->request_id_prefix = buf;
 }
 
-Gateway::~Gateway() { stop(); }
+Gateway::~Gateway() {
+  stop();
+}
 
 config::Endpoint Gateway::listen(const config::Endpoint& endpoint) {
   auto bound = core::bind_and_listen(impl_->acceptor, endpoint.host, endpoint.port, "gateway");
@@ -74,6 +77,8 @@ void Gateway::stop() {
   impl_->ctx->pool.clear();
 }
 
-std::size_t Gateway::connections() const { return impl_->ctx->connections; }
+std::size_t Gateway::connections() const {
+  return impl_->ctx->connections;
+}
 
 }  // namespace meshd::gateway

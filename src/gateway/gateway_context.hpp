@@ -1,10 +1,10 @@
 #pragma once
-
-#include <functional>
-#include <string>
+// Private to the gateway module: not part of meshd's public headers (include/meshd/).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <string>
 
 #include "meshd/gateway/gateway.hpp"
 #include "upstream_pool.hpp"
@@ -25,7 +25,11 @@ using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
 struct GatewayContext {
   GatewayContext(boost::asio::io_context& io_, RouteTable& routes_, const core::TimeSource& clock_,
                  std::function<double()> random01_, GatewayOptions options_)
-      : io(io_), routes(routes_), clock(clock_), random01(std::move(random01_)), options(options_),
+      : io(io_),
+        routes(routes_),
+        clock(clock_),
+        random01(std::move(random01_)),
+        options(options_),
         pool(options_.max_idle_per_host, options_.upstream_idle) {}
 
   boost::asio::io_context& io;

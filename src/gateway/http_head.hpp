@@ -1,4 +1,5 @@
 #pragma once
+// Private to the gateway module: not part of meshd's public headers (include/meshd/).
 
 // The gateway's HTTP/1.1 parsing: Beast's basic_parser does the grammar,
 // limits and framing; this subclass keeps the header as views into the
@@ -7,20 +8,20 @@
 // and hands each piece of body to the session already framed for the other
 // side. A proxy needs to look at a few fields and pass the rest on.
 
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <charconv>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <boost/beast/http/basic_parser.hpp>
-#include <boost/beast/http/field.hpp>
-#include <boost/beast/http/verb.hpp>
-
 namespace meshd::gateway {
 
 /// One header field as received: views into the read buffer.
 struct HeaderField {
-  boost::beast::http::field name = boost::beast::http::field::unknown;  // unknown for extension fields
+  boost::beast::http::field name =
+      boost::beast::http::field::unknown;  // unknown for extension fields
   std::string_view name_string;
   std::string_view value;
 };
@@ -105,8 +106,8 @@ class HeadParser final : public boost::beast::http::basic_parser<isRequest> {
   using string_view = boost::beast::string_view;
   static std::string_view view(string_view s) { return {s.data(), s.size()}; }
 
-  void on_request_impl(boost::beast::http::verb method, string_view method_string, string_view target,
-                       int version, error_code&) override {
+  void on_request_impl(boost::beast::http::verb method, string_view method_string,
+                       string_view target, int version, error_code&) override {
     head_.method = method;
     head_.method_string = view(method_string);
     head_.target = view(target);
@@ -125,7 +126,9 @@ class HeadParser final : public boost::beast::http::basic_parser<isRequest> {
   }
   void on_header_impl(error_code&) override { header_done_ = true; }
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
-  std::size_t on_body_impl(string_view body, error_code&) override { return sink_.append(view(body)); }
+  std::size_t on_body_impl(string_view body, error_code&) override {
+    return sink_.append(view(body));
+  }
   void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
   std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
     return sink_.append(view(body));

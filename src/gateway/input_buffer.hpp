@@ -1,10 +1,10 @@
 #pragma once
+// Private to the gateway module: not part of meshd's public headers (include/meshd/).
 
+#include <boost/asio/buffer.hpp>
 #include <cstring>
 #include <memory>
 #include <string_view>
-
-#include <boost/asio/buffer.hpp>
 
 namespace meshd::gateway {
 

@@ -1,10 +1,9 @@
 #include "proxy_headers.hpp"
 
 #include <algorithm>
+#include <boost/beast/http/status.hpp>
 #include <cassert>
 #include <cctype>
-
-#include <boost/beast/http/status.hpp>
 
 #include "meshd/balancer/hash.hpp"
 #include "meshd/core/local_reply.hpp"
@@ -28,14 +27,18 @@ bool hop_by_hop(const HeaderField& f, std::string_view connection) {
     case http::field::transfer_encoding:
     case http::field::upgrade:
     case http::field::proxy_authenticate:
-    case http::field::proxy_authorization: return true;
-    default: break;
+    case http::field::proxy_authorization:
+      return true;
+    default:
+      break;
   }
   std::size_t pos = 0;
   while (pos < connection.size()) {
     auto comma = connection.find(',', pos);
-    auto token = connection.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    auto token = connection.substr(
+        pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     if (!token.empty() && iequals(token, f.name_string)) return true;
     if (comma == std::string_view::npos) break;
@@ -86,17 +89,19 @@ std::string_view MessageHead::operator[](std::string_view name) const {
 }
 
 bool MessageHead::has(std::string_view name) const {
-  return std::any_of(fields.begin(), fields.end(), [&](const HeaderField& f) { return iequals(f.name_string, name); });
+  return std::any_of(fields.begin(), fields.end(),
+                     [&](const HeaderField& f) { return iequals(f.name_string, name); });
 }
 
 std::optional<SplitTarget> split_target(std::string_view target) {
   if (target.empty() || target.front() != '/') return std::nullopt;
   auto end = target.find_first_of("/?", 1);
-  std::string_view name = target.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
+  std::string_view name =
+      target.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
   if (name.empty() || name.size() > 63) return std::nullopt;
   for (char c : name)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_' ||
-          c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
       return std::nullopt;
   return SplitTarget{name, end == std::string_view::npos ? std::string_view{} : target.substr(end)};
 }
@@ -146,8 +151,8 @@ bool needs_chunking(const MessageHead& response, bool has_content_length, unsign
   return has_body && !has_content_length && client_version >= 11;
 }
 
-void write_client_head(const MessageHead& in, std::string_view instance, const ClientFraming& framing,
-                       std::string& out) {
+void write_client_head(const MessageHead& in, std::string_view instance,
+                       const ClientFraming& framing, std::string& out) {
   append_status_line(out, framing.version, in.status, in.reason);
   std::string_view connection = in[http::field::connection];
   for (const auto& f : in.fields) {
@@ -160,7 +165,8 @@ void write_client_head(const MessageHead& in, std::string_view instance, const C
   out.append("\r\n");
 }
 
-void write_local_response(const core::Error& error, unsigned version, bool keep_alive, std::string& out) {
+void write_local_response(const core::Error& error, unsigned version, bool keep_alive,
+                          std::string& out) {
   std::string body = core::error_body(error);
   append_status_line(out, version, core::http_status(error.code), {});
   out.append("Server: meshd\r\nContent-Type: application/json\r\n");
@@ -170,10 +176,12 @@ void write_local_response(const core::Error& error, unsigned version, bool keep_
   out.append("\r\n\r\n").append(body);
 }
 
-std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req, std::string_view client_ip) {
+std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req,
+                                      std::string_view client_ip) {
   switch (key.kind) {
     case config::HashKey::Kind::none:
-    case config::HashKey::Kind::client_ip: return balancer::hash_key(client_ip);
+    case config::HashKey::Kind::client_ip:
+      return balancer::hash_key(client_ip);
     case config::HashKey::Kind::header: {
       auto v = req[std::string_view(key.name)];
       if (v.empty()) return std::nullopt;
@@ -184,7 +192,8 @@ std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageH
       std::size_t pos = 0;
       while (pos < all.size()) {
         auto semi = all.find(';', pos);
-        auto part = all.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos);
+        auto part =
+            all.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos);
         while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
         auto eq = part.find('=');
         if (eq != std::string_view::npos && part.substr(0, eq) == key.name)

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the gateway module: not part of meshd's public headers (include/meshd/).
 
 // Header rewriting for the gateway: what is forwarded, what is hop-by-hop,
 // what meshd adds. Kept apart from the session's I/O so it reads as policy.
@@ -30,11 +31,11 @@ std::optional<SplitTarget> split_target(std::string_view target);
 
 /// What the upstream request carries besides the client's header.
 struct ForwardInfo {
-  std::string_view rest;          // SplitTarget::rest
-  std::string_view client_ip;     // appended to X-Forwarded-For
+  std::string_view rest;       // SplitTarget::rest
+  std::string_view client_ip;  // appended to X-Forwarded-For
   std::string_view request_id_prefix;
   std::uint64_t* next_request = nullptr;  // numbers X-Request-Id when the client sent none
-  bool chunked = false;           // the body is forwarded chunked
+  bool chunked = false;                   // the body is forwarded chunked
 };
 
 /// Appends the request header to send upstream: same method, the rest of
@@ -57,13 +58,14 @@ bool needs_chunking(const MessageHead& response, bool has_content_length, unsign
 
 /// Appends the response header for the client: status and fields from
 /// upstream minus hop-by-hop ones, X-Mesh-Instance, and framing.
-void write_client_head(const MessageHead& in, std::string_view instance, const ClientFraming& framing,
-                       std::string& out);
+void write_client_head(const MessageHead& in, std::string_view instance,
+                       const ClientFraming& framing, std::string& out);
 
 /// Appends a whole local response (an error of the gateway's own): the
 /// status and JSON body core::local_reply gives `error`, so the gateway
 /// answers with the same codes as the REST API (docs/api.md, "Errors").
-void write_local_response(const core::Error& error, unsigned version, bool keep_alive, std::string& out);
+void write_local_response(const core::Error& error, unsigned version, bool keep_alive,
+                          std::string& out);
 
 /// The consistent-hash key of a request, by the service's hash_key.
 std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req,

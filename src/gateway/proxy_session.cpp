@@ -53,10 +53,12 @@ void ProxySession::parse_request() {
   }
   deadlines_.clear(Side::client);
   if (ec == http::error::header_limit)
-    return local_error(core::make_error(core::ErrorCode::header_fields_too_large, "request headers are too large"),
-                       false);
+    return local_error(
+        core::make_error(core::ErrorCode::header_fields_too_large, "request headers are too large"),
+        false);
   if (ec)
-    return local_error(core::make_error(core::ErrorCode::invalid_argument, "malformed HTTP request: " + ec.message()),
+    return local_error(core::make_error(core::ErrorCode::invalid_argument,
+                                        "malformed HTTP request: " + ec.message()),
                        false);
   on_request_head(used);
 }
@@ -69,15 +71,17 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   auto split = split_target(req_.target);
   if (!split) {
     in_.consume(header_bytes);
-    return local_error(core::make_error(core::ErrorCode::invalid_argument, "the path must be /<service>/<path>"),
-                       done && client_keep_alive_);
+    return local_error(
+        core::make_error(core::ErrorCode::invalid_argument, "the path must be /<service>/<path>"),
+        done && client_keep_alive_);
   }
   service_.assign(split->service);
   route_ = ctx_->routes.find(service_);
   if (!route_) {
     in_.consume(header_bytes);
-    return local_error(core::make_error(core::ErrorCode::not_found, "no service named '" + service_ + "'"),
-                       done && client_keep_alive_);
+    return local_error(
+        core::make_error(core::ErrorCode::not_found, "no service named '" + service_ + "'"),
+        done && client_keep_alive_);
   }
   has_body_ = !done;
   attempts_ = 0;
@@ -92,7 +96,8 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     hash_.reset();
   out_.clear();
   sink_.chunked = reqp_->chunked();
-  ForwardInfo info{split->rest, client_ip_, ctx_->request_id_prefix, &ctx_->next_request, sink_.chunked};
+  ForwardInfo info{split->rest, client_ip_, ctx_->request_id_prefix, &ctx_->next_request,
+                   sink_.chunked};
   write_upstream_head(req_, info, out_);
   in_.consume(header_bytes);  // the header's views end here
   // The body bytes that came with the header go out in the same write;
@@ -112,7 +117,8 @@ void ProxySession::attempt() {
   if (!pick) {
     if (attempts_ == 1) {
       route_->stats().record_rejected();
-      route_->stats().record(core::http_status(pick.error().code), std::chrono::microseconds(0), now);
+      route_->stats().record(core::http_status(pick.error().code), std::chrono::microseconds(0),
+                             now);
       return local_error(pick.error(), reqp_->is_done() && client_keep_alive_);
     }
     return fail_after_attempts();
@@ -134,16 +140,20 @@ void ProxySession::attempt() {
   conn_->key = pool_key_;
   error_code ec;
   auto address = core::host_address(host_->address, ec);
-  if (ec) return upstream_failed(Outcome::connect_failure, "cannot connect to " + host_->address + ": not an IP address");
-  conn_->socket.async_connect(tcp::endpoint(address, host_->port), [self = shared_from_this()](error_code e) {
-    if (e)
-      return self->upstream_failed(self->upstream_timed_out_ ? Outcome::timeout : Outcome::connect_failure,
-                                   "connect: " + (self->upstream_timed_out_ ? std::string("timed out") : e.message()));
-    error_code ignored;
-    self->conn_->socket.set_option(tcp::no_delay(true), ignored);
-    self->conn_->socket.non_blocking(true, ignored);
-    self->send_request();
-  });
+  if (ec)
+    return upstream_failed(Outcome::connect_failure,
+                           "cannot connect to " + host_->address + ": not an IP address");
+  conn_->socket.async_connect(
+      tcp::endpoint(address, host_->port), [self = shared_from_this()](error_code e) {
+        if (e)
+          return self->upstream_failed(
+              self->upstream_timed_out_ ? Outcome::timeout : Outcome::connect_failure,
+              "connect: " + (self->upstream_timed_out_ ? std::string("timed out") : e.message()));
+        error_code ignored;
+        self->conn_->socket.set_option(tcp::no_delay(true), ignored);
+        self->conn_->socket.non_blocking(true, ignored);
+        self->send_request();
+      });
 }
 
 void ProxySession::send_request() {
@@ -159,18 +169,20 @@ void ProxySession::write_upstream() {
   if (ec && !would_block(ec)) return on_request_written(ec);
   if (phase_ == Phase::sending_request_body) set_upstream_deadline(ctx_->options.body_timeout);
   std::size_t off = ec ? 0 : n;
-  asio::async_write(conn_->socket, asio::buffer(out_.data() + off, out_.size() - off),
-                    [self = shared_from_this()](error_code e, std::size_t) { self->on_request_written(e); });
+  asio::async_write(
+      conn_->socket, asio::buffer(out_.data() + off, out_.size() - off),
+      [self = shared_from_this()](error_code e, std::size_t) { self->on_request_written(e); });
 }
 
 void ProxySession::on_request_written(error_code ec) {
   if (ec) {
     // A pooled connection that fails the request's first write was closed
     // by the instance while idle.
-    Outcome o = upstream_timed_out_                                  ? Outcome::timeout
+    Outcome o = upstream_timed_out_                                ? Outcome::timeout
                 : reused_ && phase_ == Phase::sending_request_head ? Outcome::reset
                                                                    : Outcome::connect_failure;
-    return upstream_failed(o, "write: " + (upstream_timed_out_ ? std::string("timed out") : ec.message()));
+    return upstream_failed(
+        o, "write: " + (upstream_timed_out_ ? std::string("timed out") : ec.message()));
   }
   // A body-less request stays in out_ for a retry; a body has streamed.
   if (has_body_) {
@@ -211,12 +223,15 @@ void ProxySession::read_response() {
 }
 
 void ProxySession::receive_response() {
-  conn_->socket.async_read_some(conn_->buffer.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
+  conn_->socket.async_read_some(conn_->buffer.prepare(), [self = shared_from_this()](
+                                                             error_code ec, std::size_t n) {
     if (ec) {
       bool timeout = self->upstream_timed_out_;
-      return self->upstream_failed(timeout ? Outcome::timeout : Outcome::reset,
-                                   timeout ? "no response within " + std::to_string(self->route_->spec().timeout.count()) + "ms"
-                                           : "read: " + ec.message());
+      return self->upstream_failed(
+          timeout ? Outcome::timeout : Outcome::reset,
+          timeout
+              ? "no response within " + std::to_string(self->route_->spec().timeout.count()) + "ms"
+              : "read: " + ec.message());
     }
     self->conn_->buffer.commit(n);
     self->parse_response();
@@ -225,9 +240,11 @@ void ProxySession::receive_response() {
 
 void ProxySession::parse_response() {
   error_code ec;
-  std::size_t used = respp_->put(asio::buffer(conn_->buffer.data().data(), conn_->buffer.size()), ec);
+  std::size_t used =
+      respp_->put(asio::buffer(conn_->buffer.data().data(), conn_->buffer.size()), ec);
   if (ec == http::error::need_more) {
-    if (conn_->buffer.full()) return upstream_failed(Outcome::reset, "read: response header too large");
+    if (conn_->buffer.full())
+      return upstream_failed(Outcome::reset, "read: response header too large");
     return receive_response();
   }
   if (ec) return upstream_failed(Outcome::reset, "read: " + ec.message());
@@ -255,11 +272,13 @@ void ProxySession::on_response_head(std::size_t header_bytes) {
   // its body has been relayed.
   record_result(status >= 500 ? Outcome::http_5xx : Outcome::success, latency);
   phase_ = Phase::relaying_response;
-  route_->stats().record(status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_), end);
+  route_->stats().record(
+      status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_), end);
   bool sized = respp_->content_length().has_value();
   if (!respp_->is_done() && !sized && !respp_->chunked() && client_version_ < 11)
     client_keep_alive_ = false;  // body ends when the upstream closes: so must we
-  ClientFraming framing{client_version_, client_keep_alive_, needs_chunking(res_, sized, client_version_)};
+  ClientFraming framing{client_version_, client_keep_alive_,
+                        needs_chunking(res_, sized, client_version_)};
   out_.clear();
   write_client_head(res_, host_id_, framing, out_);
   conn_->buffer.consume(header_bytes);
@@ -272,18 +291,19 @@ void ProxySession::pump_response_body() {
   if (!out_.empty()) return write_client();
   if (respp_->is_done()) return exchange_done();
   set_upstream_deadline(ctx_->options.body_timeout);
-  conn_->socket.async_read_some(conn_->buffer.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
-    self->deadlines_.clear(Side::upstream);
-    if (ec == asio::error::eof && self->respp_->need_eof()) {
-      error_code e;
-      self->respp_->put_eof(e);  // the body ran to the end of the connection
-      if (e) return self->abort_both();
-      return self->pump_response_body();
-    }
-    if (ec) return self->abort_both();  // the instance broke off mid-body
-    self->conn_->buffer.commit(n);
-    self->pump_response_body();
-  });
+  conn_->socket.async_read_some(
+      conn_->buffer.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
+        self->deadlines_.clear(Side::upstream);
+        if (ec == asio::error::eof && self->respp_->need_eof()) {
+          error_code e;
+          self->respp_->put_eof(e);  // the body ran to the end of the connection
+          if (e) return self->abort_both();
+          return self->pump_response_body();
+        }
+        if (ec) return self->abort_both();  // the instance broke off mid-body
+        self->conn_->buffer.commit(n);
+        self->pump_response_body();
+      });
 }
 
 void ProxySession::write_client() {

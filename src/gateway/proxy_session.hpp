@@ -1,18 +1,18 @@
 #pragma once
+// Private to the gateway module: not part of meshd's public headers (include/meshd/).
 // Internal to the gateway: one client connection (proxy_session.cpp has the
 // request and response path, proxy_session_failures.cpp retries, errors
 // and closing).
 
 #include <algorithm>
-#include <charconv>
-#include <optional>
-#include <set>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
+#include <charconv>
+#include <optional>
+#include <set>
 
 #include "connection_deadlines.hpp"
 #include "gateway_context.hpp"
@@ -36,8 +36,8 @@ using Timer = asio::basic_waitable_timer<TimerClock, asio::wait_traits<TimerCloc
 constexpr std::size_t kChunk = 64 * 1024;
 
 inline bool idempotent(http::verb v) {
-  return v == http::verb::get || v == http::verb::head || v == http::verb::options || v == http::verb::put ||
-         v == http::verb::delete_ || v == http::verb::trace;
+  return v == http::verb::get || v == http::verb::head || v == http::verb::options ||
+         v == http::verb::put || v == http::verb::delete_ || v == http::verb::trace;
 }
 
 inline bool would_block(const error_code& ec) {
@@ -218,11 +218,13 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::size_t drained_ = 0;
   Phase phase_ = Phase::accepted;
   // What the phase does not say:
-  bool client_keep_alive_ = true;    // the connection stays open after this exchange
-  bool has_body_ = false;            // the request has a body (it streams, so no retry)
-  bool stale_retried_ = false;       // this request spent its one free retry after a stale pooled connection
-  bool reused_ = false;              // this attempt's connection came from the pool
-  bool upstream_timed_out_ = false;  // this attempt's deadline passed: what waits upstream fails as a timeout
+  bool client_keep_alive_ = true;  // the connection stays open after this exchange
+  bool has_body_ = false;          // the request has a body (it streams, so no retry)
+  bool stale_retried_ =
+      false;             // this request spent its one free retry after a stale pooled connection
+  bool reused_ = false;  // this attempt's connection came from the pool
+  bool upstream_timed_out_ =
+      false;  // this attempt's deadline passed: what waits upstream fails as a timeout
 };
 
 }  // namespace meshd::gateway::detail

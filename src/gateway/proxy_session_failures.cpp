@@ -1,8 +1,7 @@
 // Retries, failures, local error responses, deadlines and closing of a
 // gateway connection (see proxy_session.hpp).
-#include "proxy_session.hpp"
-
 #include "meshd/core/local_reply.hpp"
+#include "proxy_session.hpp"
 
 namespace meshd::gateway::detail {
 
@@ -13,7 +12,8 @@ bool ProxySession::may_retry(unsigned on) const {
 
 void ProxySession::upstream_failed(Outcome outcome, const std::string& what) {
   deadlines_.clear(Side::upstream);
-  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(ctx_->clock.now() - attempt_started_);
+  auto latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(ctx_->clock.now() - attempt_started_);
   // A pooled connection the instance closed while idle is not the
   // instance's fault: try again on a fresh connection, uncounted.
   bool stale = reused_ && (outcome == Outcome::reset) && replayable() && !stale_retried_;
@@ -55,7 +55,8 @@ void ProxySession::fail_after_attempts() {
   bool timeout = last_outcome_ == Outcome::timeout;
   auto code = timeout ? core::ErrorCode::upstream_timeout : core::ErrorCode::upstream_failure;
   auto now = ctx_->clock.now();
-  route_->stats().record(core::http_status(code), std::chrono::duration_cast<std::chrono::microseconds>(now - started_),
+  route_->stats().record(core::http_status(code),
+                         std::chrono::duration_cast<std::chrono::microseconds>(now - started_),
                          now);
   std::string msg = (timeout ? "upstream timed out" : "upstream failed") + std::string(" after ") +
                     std::to_string(attempts_) + (attempts_ == 1 ? " attempt" : " attempts") +

@@ -14,12 +14,18 @@ using core::ErrorCode;
 
 const char* to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::success: return "success";
-    case Outcome::http_5xx: return "5xx";
-    case Outcome::connect_failure: return "connect-failure";
-    case Outcome::reset: return "reset";
-    case Outcome::timeout: return "timeout";
-    case Outcome::cancelled: return "cancelled";
+    case Outcome::success:
+      return "success";
+    case Outcome::http_5xx:
+      return "5xx";
+    case Outcome::connect_failure:
+      return "connect-failure";
+    case Outcome::reset:
+      return "reset";
+    case Outcome::timeout:
+      return "timeout";
+    case Outcome::cancelled:
+      return "cancelled";
   }
   assert(false && "Outcome without a name");
   return "success";
@@ -38,7 +44,9 @@ void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
   // A reload hands every route its new spec; only what changed starts
   // afresh, so an unrelated change keeps breakers, ejections and budgets.
   auto changed = config::differing_fields(*spec_, *spec);
-  auto has = [&changed](const char* key) { return std::find(changed.begin(), changed.end(), key) != changed.end(); };
+  auto has = [&changed](const char* key) {
+    return std::find(changed.begin(), changed.end(), key) != changed.end();
+  };
   bool new_balancer = has("load_balancer") || has("slow_start") || has("hash_key");
   bool new_breakers = has("circuit_breaker");
   bool new_outlier = has("outlier_detection");
@@ -64,14 +72,17 @@ void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
 std::unique_ptr<breaker::CircuitBreaker> ServiceRoute::make_breaker(const std::string& id) {
   std::string service = spec_->name;
   return std::make_unique<breaker::CircuitBreaker>(
-      spec_->circuit_breaker, [this, service, id](breaker::BreakerState from, breaker::BreakerState to,
-                                                  const std::string& reason) {
+      spec_->circuit_breaker,
+      [this, service, id](breaker::BreakerState from, breaker::BreakerState to,
+                          const std::string& reason) {
         ++breaker_transitions_;
         if (!events_) return;
         events_->publish("breaker.transition", service, id,
-                         id + ": breaker " + breaker::to_string(from) + " -> " + breaker::to_string(to) +
-                             (reason.empty() ? "" : " (" + reason + ")"),
-                         {{"from", breaker::to_string(from)}, {"to", breaker::to_string(to)}, {"reason", reason}});
+                         id + ": breaker " + breaker::to_string(from) + " -> " +
+                             breaker::to_string(to) + (reason.empty() ? "" : " (" + reason + ")"),
+                         {{"from", breaker::to_string(from)},
+                          {"to", breaker::to_string(to)},
+                          {"reason", reason}});
       });
 }
 
@@ -126,16 +137,20 @@ void ServiceRoute::update(const registry::Registry& registry, core::TimePoint no
   }
 }
 
-core::Result<Pick> ServiceRoute::pick(const balancer::PickContext& ctx, const std::set<std::string>& exclude) {
+core::Result<Pick> ServiceRoute::pick(const balancer::PickContext& ctx,
+                                      const std::set<std::string>& exclude) {
   return choose(ctx, exclude, true);
 }
 
-core::Result<Pick> ServiceRoute::peek(const balancer::PickContext& ctx) { return choose(ctx, {}, false); }
+core::Result<Pick> ServiceRoute::peek(const balancer::PickContext& ctx) {
+  return choose(ctx, {}, false);
+}
 
-core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx, const std::set<std::string>& exclude,
-                                        bool take_permit) {
+core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx,
+                                        const std::set<std::string>& exclude, bool take_permit) {
   if (entries_.empty())
-    return core::make_error(ErrorCode::unavailable, "service '" + spec_->name + "' has no instances");
+    return core::make_error(ErrorCode::unavailable,
+                            "service '" + spec_->name + "' has no instances");
   auto& eligible = scratch_eligible_;
   auto& all = scratch_all_;
   auto& admitted = scratch_admitted_;
@@ -150,40 +165,56 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx, const 
     }
     if (!exclude.empty() && exclude.count(id)) continue;
     all.push_back(e.host.get());
-    if (!e.healthy) ++unhealthy;
-    else if (outlier_.ejected(id, ctx.now)) ++ejected;
-    else eligible.push_back(e.host.get());
+    if (!e.healthy)
+      ++unhealthy;
+    else if (outlier_.ejected(id, ctx.now))
+      ++ejected;
+    else
+      eligible.push_back(e.host.get());
   }
   bool panicking = false;
   // The common case, enough healthy instances, needs no copy.
   std::vector<balancer::Host*> panic_set;
-  if (static_cast<double>(eligible.size()) < spec_->panic_threshold * static_cast<double>(all.size()))
+  if (static_cast<double>(eligible.size()) <
+      spec_->panic_threshold * static_cast<double>(all.size()))
     panic_set = balancer::apply_panic_threshold(eligible, all, spec_->panic_threshold, &panicking);
   const auto& candidates = panicking ? panic_set : eligible;
   int open = 0;
   for (auto* h : candidates) {
-    if (entries_.at(h->id).breaker->can_acquire(ctx.now)) admitted.push_back(h);
-    else ++open;
+    if (entries_.at(h->id).breaker->can_acquire(ctx.now))
+      admitted.push_back(h);
+    else
+      ++open;
   }
   if (admitted.empty()) {
     std::string why;
-    if (all.empty()) why = overridden > 0 ? "every instance is drained or in maintenance" : "no instance left to try";
-    else if (candidates.empty()) why = "no healthy instance (" + std::to_string(unhealthy) + " not passing, " +
-                                       std::to_string(ejected) + " ejected)";
-    else why = "every circuit breaker is open (" + std::to_string(open) + " of " + std::to_string(candidates.size()) + ")";
-    return core::make_error(ErrorCode::unavailable, "no instance of '" + spec_->name + "' can take the call: " + why);
+    if (all.empty())
+      why = overridden > 0 ? "every instance is drained or in maintenance"
+                           : "no instance left to try";
+    else if (candidates.empty())
+      why = "no healthy instance (" + std::to_string(unhealthy) + " not passing, " +
+            std::to_string(ejected) + " ejected)";
+    else
+      why = "every circuit breaker is open (" + std::to_string(open) + " of " +
+            std::to_string(candidates.size()) + ")";
+    return core::make_error(ErrorCode::unavailable,
+                            "no instance of '" + spec_->name + "' can take the call: " + why);
   }
   balancer::Host* chosen = balancer_->choose(admitted, ctx);
   assert(chosen && "a balancer chose nothing among admitted instances");
-  if (!chosen) return core::make_error(ErrorCode::unavailable, "no instance of '" + spec_->name + "' was chosen");
+  if (!chosen)
+    return core::make_error(ErrorCode::unavailable,
+                            "no instance of '" + spec_->name + "' was chosen");
   auto& entry = entries_.at(chosen->id);
   if (take_permit && !entry.breaker->try_acquire(ctx.now))
-    return core::make_error(ErrorCode::unavailable, "the circuit breaker of '" + chosen->id + "' refused the call");
+    return core::make_error(ErrorCode::unavailable,
+                            "the circuit breaker of '" + chosen->id + "' refused the call");
   return Pick{entry.host, panicking};
 }
 
-void ServiceRoute::on_result(const std::string& host_id, Outcome outcome, std::chrono::microseconds latency,
-                             core::TimePoint now, bool permit_taken) {
+void ServiceRoute::on_result(const std::string& host_id, Outcome outcome,
+                             std::chrono::microseconds latency, core::TimePoint now,
+                             bool permit_taken) {
   auto it = entries_.find(host_id);
   if (it == entries_.end()) return;  // the instance left while the call ran
   Entry& e = it->second;
@@ -206,31 +237,41 @@ void ServiceRoute::on_result(const std::string& host_id, Outcome outcome, std::c
   if (until) ++ejections_;
   if (until && events_) {
     auto secs = std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count();
-    events_->publish("outlier.ejected", spec_->name, host_id,
-                     host_id + ": ejected by outlier detection for " + std::to_string(secs) + "ms after " +
-                         std::to_string(spec_->outlier_detection.consecutive_failures) + " consecutive failures",
-                     {{"until_ms_from_now", secs}, {"times_ejected", outlier_.times_ejected(host_id)}});
+    events_->publish(
+        "outlier.ejected", spec_->name, host_id,
+        host_id + ": ejected by outlier detection for " + std::to_string(secs) + "ms after " +
+            std::to_string(spec_->outlier_detection.consecutive_failures) + " consecutive failures",
+        {{"until_ms_from_now", secs}, {"times_ejected", outlier_.times_ejected(host_id)}});
   }
 }
 
-std::vector<registry::RotationReason> ServiceRoute::reasons(const std::string& host_id, core::TimePoint now) {
+std::vector<registry::RotationReason> ServiceRoute::reasons(const std::string& host_id,
+                                                            core::TimePoint now) {
   std::vector<registry::RotationReason> out;
   auto it = entries_.find(host_id);
   if (it == entries_.end()) return out;
   auto in_ms = [now](core::TimePoint t) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count()) + "ms";
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count()) +
+           "ms";
   };
   if (outlier_.ejected(host_id, now))
-    out.push_back({"ejected", "ejected by outlier detection for another " + in_ms(*outlier_.ejected_until(host_id)) +
-                                  " (ejection #" + std::to_string(outlier_.times_ejected(host_id)) + ")", ""});
+    out.push_back({"ejected",
+                   "ejected by outlier detection for another " +
+                       in_ms(*outlier_.ejected_until(host_id)) + " (ejection #" +
+                       std::to_string(outlier_.times_ejected(host_id)) + ")",
+                   ""});
   auto state = it->second.breaker->state(now);
   if (state == breaker::BreakerState::open)
-    out.push_back({"breaker", "circuit breaker open for another " + in_ms(*it->second.breaker->open_until()), ""});
+    out.push_back({"breaker",
+                   "circuit breaker open for another " + in_ms(*it->second.breaker->open_until()),
+                   ""});
   else if (state == breaker::BreakerState::forced_open)
     out.push_back({"breaker", "circuit breaker forced open by an operator", ""});
   double f = balancer::slow_start_factor(*it->second.host, now, spec_->slow_start);
   if (f < 1.0)
-    out.push_back({"slow_start", "slow-starting at " + std::to_string(static_cast<int>(std::lround(f * 100))) + "%", ""});
+    out.push_back(
+        {"slow_start",
+         "slow-starting at " + std::to_string(static_cast<int>(std::lround(f * 100))) + "%", ""});
   return out;
 }
 
@@ -256,10 +297,13 @@ void RouteTable::set_config(const std::shared_ptr<const config::Config>& config)
     names.insert(s.name);
     auto spec = std::shared_ptr<const config::ServiceSpec>(config, &s);
     auto it = routes_.find(s.name);
-    if (it == routes_.end()) routes_.emplace(s.name, std::make_shared<ServiceRoute>(spec, events_, seed_++));
-    else it->second->set_spec(spec);
+    if (it == routes_.end())
+      routes_.emplace(s.name, std::make_shared<ServiceRoute>(spec, events_, seed_++));
+    else
+      it->second->set_spec(spec);
   }
-  for (auto it = routes_.begin(); it != routes_.end();) it = names.count(it->first) ? std::next(it) : routes_.erase(it);
+  for (auto it = routes_.begin(); it != routes_.end();)
+    it = names.count(it->first) ? std::next(it) : routes_.erase(it);
 }
 
 std::shared_ptr<ServiceRoute> RouteTable::find(const std::string& service) const {

@@ -17,7 +17,8 @@ void TrafficStats::roll(core::TimePoint now) {
     Summary sum;
     sum.requests = sec_requests_;
     sum.rps = static_cast<double>(sec_requests_);
-    sum.error_rate = sec_requests_ ? static_cast<double>(sec_errors_) / static_cast<double>(sec_requests_) : 0.0;
+    sum.error_rate =
+        sec_requests_ ? static_cast<double>(sec_errors_) / static_cast<double>(sec_requests_) : 0.0;
     if (!sec_samples_.empty()) {
       std::sort(sec_samples_.begin(), sec_samples_.end());
       auto at = [&](double q) {
@@ -55,7 +56,8 @@ void TrafficStats::record(int status, std::chrono::microseconds latency, core::T
   double ms = static_cast<double>(latency.count()) / 1000.0;
   double seconds = ms / 1000.0;
   const auto& bounds = latency_bounds();
-  auto bucket = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+  auto bucket = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), seconds) -
+                                         bounds.begin());
   ++latency_counts_[bucket];
   latency_sum_ += seconds;
   ++sec_seen_;

@@ -47,13 +47,16 @@ void UpstreamPool::put(std::unique_ptr<UpstreamConnection> connection, core::Tim
 void UpstreamPool::sweep(core::TimePoint now) {
   for (auto it = idle_.begin(); it != idle_.end();) {
     auto& list = it->second;
-    auto fresh = std::find_if(list.begin(), list.end(), [&](const auto& c) { return now - c->idle_since <= max_idle_; });
+    auto fresh = std::find_if(list.begin(), list.end(),
+                              [&](const auto& c) { return now - c->idle_since <= max_idle_; });
     list.erase(list.begin(), fresh);
     it = list.empty() ? idle_.erase(it) : std::next(it);
   }
 }
 
-void UpstreamPool::clear() { idle_.clear(); }
+void UpstreamPool::clear() {
+  idle_.clear();
+}
 
 std::size_t UpstreamPool::idle() const {
   std::size_t n = 0;

@@ -1,12 +1,12 @@
 #pragma once
+// Private to the gateway module: not part of meshd's public headers (include/meshd/).
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "input_buffer.hpp"
 #include "meshd/core/clock.hpp"
@@ -16,8 +16,10 @@ namespace meshd::gateway {
 /// One connection to an instance, reusable across requests.
 struct UpstreamConnection {
   static constexpr std::size_t kBufferSize = 64 * 1024;  // a response header may be this large
-  explicit UpstreamConnection(boost::asio::io_context& io) : socket(io.get_executor()), buffer(kBufferSize) {}
-  boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type> socket;
+  explicit UpstreamConnection(boost::asio::io_context& io)
+      : socket(io.get_executor()), buffer(kBufferSize) {}
+  boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>
+      socket;
   InputBuffer buffer;
   std::string key;  // "address:port"
   core::TimePoint idle_since{};

@@ -2,7 +2,6 @@
 #include <sys/wait.h>
 
 #include <array>
-
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "meshd/core/child_reaper.hpp"
@@ -22,8 +21,13 @@ namespace asio = boost::asio;
 class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
  public:
   ExecProbe(const ProbeEnv& env, const ProbeTarget& target, Prober::Done done)
-      : clock_(env.scheduler.clock()), reaper_(env.reaper), pipe_(env.io), deadline_(env.scheduler),
-        target_(target), done_(std::move(done)), started_(clock_.now()) {}
+      : clock_(env.scheduler.clock()),
+        reaper_(env.reaper),
+        pipe_(env.io),
+        deadline_(env.scheduler),
+        target_(target),
+        done_(std::move(done)),
+        started_(clock_.now()) {}
 
   void start() {
     core::SpawnRequest request;
@@ -51,12 +55,13 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
 
  private:
   void read() {
-    pipe_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](
-                                                    const boost::system::error_code& ec, std::size_t n) {
-      if (ec) return;  // EOF or closed
-      self->keep(n);
-      self->read();
-    });
+    pipe_.async_read_some(
+        asio::buffer(chunk_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+          if (ec) return;  // EOF or closed
+          self->keep(n);
+          self->read();
+        });
   }
 
   void keep(std::size_t n) {
@@ -80,12 +85,14 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
     std::string out = output_;
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     if (timed_out_)
-      return finish(HealthStatus::critical,
-                    "timed out after " + std::to_string(target_.spec.timeout.count()) + "ms" +
-                        (out.empty() ? "" : ": " + out));
+      return finish(HealthStatus::critical, "timed out after " +
+                                                std::to_string(target_.spec.timeout.count()) +
+                                                "ms" + (out.empty() ? "" : ": " + out));
     HealthStatus result = HealthStatus::critical;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) result = HealthStatus::passing;
-    else if (WIFEXITED(status) && WEXITSTATUS(status) == 1) result = HealthStatus::warning;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      result = HealthStatus::passing;
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+      result = HealthStatus::warning;
     finish(result, out.empty() ? core::describe_wait_status(status) : out);
   }
 
@@ -93,7 +100,8 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
     if (!done_) return;
     auto done = std::move(done_);
     done_ = nullptr;
-    done(CheckResult{status, std::move(output), std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
+    done(CheckResult{status, std::move(output),
+                     std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
   }
 
   const core::TimeSource& clock_;
@@ -112,7 +120,9 @@ class ExecProbe : public std::enable_shared_from_this<ExecProbe> {
 class ExecProber final : public Prober {
  public:
   ExecProber(const ProbeEnv& env, ProbeTarget target) : env_(env), target_(std::move(target)) {}
-  void run(Done done) override { std::make_shared<ExecProbe>(env_, target_, std::move(done))->start(); }
+  void run(Done done) override {
+    std::make_shared<ExecProbe>(env_, target_, std::move(done))->start();
+  }
 
  private:
   ProbeEnv env_;

@@ -40,7 +40,8 @@ HealthChecker::~HealthChecker() {
 
 core::Duration HealthChecker::jitter() {
   if (spec_.jitter.count() <= 0) return core::Duration(0);
-  return core::Duration(static_cast<long long>(random01_() * static_cast<double>(spec_.jitter.count())));
+  return core::Duration(
+      static_cast<long long>(random01_() * static_cast<double>(spec_.jitter.count())));
 }
 
 void HealthChecker::start() {
@@ -58,8 +59,8 @@ void HealthChecker::start() {
       if (spec_.start_period.count() > 0) {
         deadline_timer_.arm(spec_.start_period, [this] {
           if (tracker_.status() == HealthStatus::unknown)
-            mark(HealthStatus::critical,
-                 "no READY=1 within the start period of " + std::to_string(spec_.start_period.count()) + "ms");
+            mark(HealthStatus::critical, "no READY=1 within the start period of " +
+                                             std::to_string(spec_.start_period.count()) + "ms");
         });
       }
       break;
@@ -76,12 +77,14 @@ void HealthChecker::stop() {
 }
 
 void HealthChecker::mark(HealthStatus status, std::string output) {
-  if (tracker_.force(status, std::move(output)) && on_change_) on_change_(status, tracker_.last_output());
+  if (tracker_.force(status, std::move(output)) && on_change_)
+    on_change_(status, tracker_.last_output());
 }
 
 bool HealthChecker::pass_ttl(std::string note) {
   if (spec_.type != config::CheckType::ttl) return false;
-  CheckResult result{HealthStatus::passing, note.empty() ? "TTL passed" : std::move(note), core::Duration(0)};
+  CheckResult result{HealthStatus::passing, note.empty() ? "TTL passed" : std::move(note),
+                     core::Duration(0)};
   if (tracker_.record(result, scheduler_.clock().now()) && on_change_)
     on_change_(tracker_.status(), tracker_.last_output());
   arm_ttl();
@@ -98,7 +101,8 @@ void HealthChecker::schedule_probe(core::Duration base) {
   auto delay = base + jitter();
   probe_due_ = scheduler_.clock().now() + delay;
   probe_timer_.arm(delay, [this] {
-    probe_lateness().record(std::chrono::duration_cast<core::Duration>(scheduler_.clock().now() - probe_due_));
+    probe_lateness().record(
+        std::chrono::duration_cast<core::Duration>(scheduler_.clock().now() - probe_due_));
     probe();
   });
 }

@@ -6,10 +6,14 @@ namespace meshd::health {
 
 const char* to_string(HealthStatus status) {
   switch (status) {
-    case HealthStatus::unknown: return "unknown";
-    case HealthStatus::passing: return "passing";
-    case HealthStatus::warning: return "warning";
-    case HealthStatus::critical: return "critical";
+    case HealthStatus::unknown:
+      return "unknown";
+    case HealthStatus::passing:
+      return "passing";
+    case HealthStatus::warning:
+      return "warning";
+    case HealthStatus::critical:
+      return "critical";
   }
   return "unknown";
 }

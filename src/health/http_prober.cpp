@@ -24,8 +24,12 @@ constexpr std::size_t kBodyLimit = 64 * 1024;
 class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
  public:
   HttpProbe(const ProbeEnv& env, const ProbeTarget& target, Prober::Done done)
-      : clock_(env.scheduler.clock()), stream_(env.io), deadline_(env.scheduler), target_(target),
-        done_(std::move(done)), started_(clock_.now()) {}
+      : clock_(env.scheduler.clock()),
+        stream_(env.io),
+        deadline_(env.scheduler),
+        target_(target),
+        done_(std::move(done)),
+        started_(clock_.now()) {}
 
   void start() {
     boost::system::error_code ec;
@@ -41,34 +45,40 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     parser_.body_limit(kBodyLimit);
     deadline_.arm(target_.spec.timeout, [weak = weak_from_this()] {
       if (auto self = weak.lock())
-        self->finish(HealthStatus::critical, "HTTP GET " + self->target_.spec.path + ": timed out after " +
-                                                 std::to_string(self->target_.spec.timeout.count()) + "ms");
+        self->finish(HealthStatus::critical,
+                     "HTTP GET " + self->target_.spec.path + ": timed out after " +
+                         std::to_string(self->target_.spec.timeout.count()) + "ms");
     });
-    stream_.async_connect(tcp::endpoint(address, target_.port),
-                          [self = shared_from_this()](beast::error_code e) { self->on_connect(e); });
+    stream_.async_connect(
+        tcp::endpoint(address, target_.port),
+        [self = shared_from_this()](beast::error_code e) { self->on_connect(e); });
   }
 
  private:
   void on_connect(beast::error_code ec) {
     if (ec) return fail("connect", ec);
-    http::async_write(stream_, request_,
-                      [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_write(e); });
+    http::async_write(
+        stream_, request_,
+        [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_write(e); });
   }
 
   void on_write(beast::error_code ec) {
     if (ec) return fail("write", ec);
     if (target_.spec.body_contains.empty()) {
-      http::async_read_header(stream_, buffer_, parser_,
-                              [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
+      http::async_read_header(
+          stream_, buffer_, parser_,
+          [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
     } else {
-      http::async_read(stream_, buffer_, parser_,
-                       [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
+      http::async_read(
+          stream_, buffer_, parser_,
+          [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
     }
   }
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::body_limit)
-      return finish(HealthStatus::critical, "HTTP GET " + target_.spec.path + ": body larger than 64 KiB");
+      return finish(HealthStatus::critical,
+                    "HTTP GET " + target_.spec.path + ": body larger than 64 KiB");
     if (ec) return fail("read", ec);
     const auto& res = parser_.get();
     int status = res.result_int();
@@ -77,8 +87,10 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
                           std::string(res.reason()) + (body.empty() ? "" : " Output: " + body);
     if (status < target_.spec.expect_status.low || status > target_.spec.expect_status.high)
       return finish(HealthStatus::critical, summary);
-    if (!target_.spec.body_contains.empty() && res.body().find(target_.spec.body_contains) == std::string::npos)
-      return finish(HealthStatus::critical, summary + " (body does not contain '" + target_.spec.body_contains + "')");
+    if (!target_.spec.body_contains.empty() &&
+        res.body().find(target_.spec.body_contains) == std::string::npos)
+      return finish(HealthStatus::critical,
+                    summary + " (body does not contain '" + target_.spec.body_contains + "')");
     finish(HealthStatus::passing, summary);
   }
 
@@ -94,7 +106,8 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     deadline_.cancel();
     beast::error_code ignored;
     stream_.close(ignored);
-    done(CheckResult{status, std::move(output), std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
+    done(CheckResult{status, std::move(output),
+                     std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
   }
 
   const core::TimeSource& clock_;
@@ -111,7 +124,9 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
 class HttpProber final : public Prober {
  public:
   HttpProber(const ProbeEnv& env, ProbeTarget target) : env_(env), target_(std::move(target)) {}
-  void run(Done done) override { std::make_shared<HttpProbe>(env_, target_, std::move(done))->start(); }
+  void run(Done done) override {
+    std::make_shared<HttpProbe>(env_, target_, std::move(done))->start();
+  }
 
  private:
   ProbeEnv env_;

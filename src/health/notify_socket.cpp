@@ -21,7 +21,8 @@ void receive_loop(const std::shared_ptr<NotifySocket::State>& state);
 
 }  // namespace
 
-NotifySocket::NotifySocket(boost::asio::io_context& io, const std::string& name, OnMessage on_message)
+NotifySocket::NotifySocket(boost::asio::io_context& io, const std::string& name,
+                           OnMessage on_message)
     : name_(name), state_(std::make_shared<State>(io)) {
   state_->on_message = std::move(on_message);
   state_->socket.open();
@@ -36,23 +37,25 @@ NotifySocket::~NotifySocket() {
   state_->socket.close(ignored);
 }
 
-void NotifySocket::receive() { receive_loop(state_); }
+void NotifySocket::receive() {
+  receive_loop(state_);
+}
 
 namespace {
 
 void receive_loop(const std::shared_ptr<NotifySocket::State>& state) {
-  state->socket.async_receive(
-      boost::asio::buffer(state->buffer), [state](const boost::system::error_code& ec, std::size_t n) {
-        if (ec || !state->on_message) return;
-        std::istringstream lines(std::string(state->buffer.data(), n));
-        std::string line;
-        while (std::getline(lines, line)) {
-          auto eq = line.find('=');
-          if (eq == std::string::npos || !state->on_message) continue;
-          state->on_message(line.substr(0, eq), line.substr(eq + 1));
-        }
-        if (state->on_message) receive_loop(state);
-      });
+  state->socket.async_receive(boost::asio::buffer(state->buffer),
+                              [state](const boost::system::error_code& ec, std::size_t n) {
+                                if (ec || !state->on_message) return;
+                                std::istringstream lines(std::string(state->buffer.data(), n));
+                                std::string line;
+                                while (std::getline(lines, line)) {
+                                  auto eq = line.find('=');
+                                  if (eq == std::string::npos || !state->on_message) continue;
+                                  state->on_message(line.substr(0, eq), line.substr(eq + 1));
+                                }
+                                if (state->on_message) receive_loop(state);
+                              });
 }
 
 }  // namespace

@@ -15,8 +15,12 @@ using tcp = asio::ip::tcp;
 class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
  public:
   TcpProbe(const ProbeEnv& env, const ProbeTarget& target, Prober::Done done)
-      : clock_(env.scheduler.clock()), socket_(env.io), deadline_(env.scheduler), target_(target),
-        done_(std::move(done)), started_(clock_.now()) {}
+      : clock_(env.scheduler.clock()),
+        socket_(env.io),
+        deadline_(env.scheduler),
+        target_(target),
+        done_(std::move(done)),
+        started_(clock_.now()) {}
 
   void start() {
     boost::system::error_code ec;
@@ -24,19 +28,21 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
     if (ec) return finish(HealthStatus::critical, "bad address '" + target_.host + "'");
     deadline_.arm(target_.spec.timeout, [weak = weak_from_this()] {
       if (auto self = weak.lock())
-        self->finish(HealthStatus::critical,
-                     "connect timed out after " + std::to_string(self->target_.spec.timeout.count()) + "ms");
+        self->finish(
+            HealthStatus::critical,
+            "connect timed out after " + std::to_string(self->target_.spec.timeout.count()) + "ms");
     });
-    socket_.async_connect(tcp::endpoint(address, target_.port),
-                          [self = shared_from_this()](const boost::system::error_code& e) {
-                            if (e)
-                              self->finish(HealthStatus::critical, "connect " + self->target_.host + ":" +
-                                                                       std::to_string(self->target_.port) +
-                                                                       ": " + e.message());
-                            else
-                              self->finish(HealthStatus::passing, "TCP connect " + self->target_.host + ":" +
-                                                                      std::to_string(self->target_.port) + ": ok");
-                          });
+    socket_.async_connect(
+        tcp::endpoint(address, target_.port),
+        [self = shared_from_this()](const boost::system::error_code& e) {
+          if (e)
+            self->finish(HealthStatus::critical, "connect " + self->target_.host + ":" +
+                                                     std::to_string(self->target_.port) + ": " +
+                                                     e.message());
+          else
+            self->finish(HealthStatus::passing, "TCP connect " + self->target_.host + ":" +
+                                                    std::to_string(self->target_.port) + ": ok");
+        });
   }
 
  private:
@@ -47,7 +53,8 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
     deadline_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);
-    done(CheckResult{status, std::move(output), std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
+    done(CheckResult{status, std::move(output),
+                     std::chrono::duration_cast<core::Duration>(clock_.now() - started_)});
   }
 
   const core::TimeSource& clock_;
@@ -61,7 +68,9 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
 class TcpProber final : public Prober {
  public:
   TcpProber(const ProbeEnv& env, ProbeTarget target) : env_(env), target_(std::move(target)) {}
-  void run(Done done) override { std::make_shared<TcpProbe>(env_, target_, std::move(done))->start(); }
+  void run(Done done) override {
+    std::make_shared<TcpProbe>(env_, target_, std::move(done))->start();
+  }
 
  private:
   ProbeEnv env_;

@@ -1,9 +1,9 @@
 #include "meshd/metrics/family_builder.hpp"
 
+#include <prometheus/text_serializer.h>
+
 #include <limits>
 #include <sstream>
-
-#include <prometheus/text_serializer.h>
 
 namespace meshd::metrics {
 

@@ -5,7 +5,9 @@
 namespace meshd::registry {
 
 std::string encode_overrides(const Overrides& overrides) {
-  return nlohmann::json({{"drain", overrides.drain}, {"maintenance", overrides.maintenance}, {"note", overrides.note}})
+  return nlohmann::json({{"drain", overrides.drain},
+                         {"maintenance", overrides.maintenance},
+                         {"note", overrides.note}})
       .dump();
 }
 
@@ -15,7 +17,8 @@ std::optional<Overrides> decode_overrides(const std::string& text) {
   // value() throws on a field of the wrong type; a damaged row is skipped
   // like one that is not JSON.
   try {
-    return Overrides{j.value("drain", false), j.value("maintenance", false), j.value("note", std::string())};
+    return Overrides{j.value("drain", false), j.value("maintenance", false),
+                     j.value("note", std::string())};
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }

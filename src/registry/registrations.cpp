@@ -6,7 +6,11 @@ using core::ErrorCode;
 
 Registrations::Registrations(Registry& registry, InstanceStore& store, core::EventBus& events,
                              CheckerFactory make_checker, const core::TimeSource& clock)
-    : registry_(registry), store_(store), events_(events), make_checker_(std::move(make_checker)), clock_(clock) {}
+    : registry_(registry),
+      store_(store),
+      events_(events),
+      make_checker_(std::move(make_checker)),
+      clock_(clock) {}
 
 Registrations::~Registrations() = default;
 
@@ -18,12 +22,15 @@ const Registration* Registrations::find(const std::string& id) const {
 void Registrations::restore() {
   for (const auto& [id, text] : store_.load_registrations()) {
     auto doc = nlohmann::json::parse(text, nullptr, false);
-    auto reg = doc.is_discarded() ? core::Result<Registration>(core::make_error(ErrorCode::invalid_argument, "not JSON"))
-                                  : Registration::from_json(doc);
+    auto reg =
+        doc.is_discarded()
+            ? core::Result<Registration>(core::make_error(ErrorCode::invalid_argument, "not JSON"))
+            : Registration::from_json(doc);
     if (!reg || !registry_.has_service(reg->service) || registry_.find(reg->id)) {
       std::string why = !reg ? reg.error().message
-                             : !registry_.has_service(reg->service) ? "service '" + reg->service + "' is no longer in the config"
-                                                                    : "its id is now used by another instance";
+                        : !registry_.has_service(reg->service)
+                            ? "service '" + reg->service + "' is no longer in the config"
+                            : "its id is now used by another instance";
       events_.publish("registry.restore_skipped", reg ? reg->service : "", id,
                       "registered instance " + id + " was not restored: " + why);
       continue;
@@ -37,7 +44,8 @@ core::Status Registrations::add(Registration registration) {
     return core::make_error(ErrorCode::not_found, "no service named '" + registration.service +
                                                       "' (declare it in the config file first)");
   if (registry_.find(registration.id) || entries_.count(registration.id))
-    return core::make_error(ErrorCode::conflict, "an instance with id '" + registration.id + "' already exists");
+    return core::make_error(ErrorCode::conflict,
+                            "an instance with id '" + registration.id + "' already exists");
   std::string id = registration.id, service = registration.service;
   start(std::move(registration), true);
   events_.publish("registry.register", service, id, "registered " + id + " in " + service);
@@ -47,7 +55,8 @@ core::Status Registrations::add(Registration registration) {
 core::Status Registrations::remove(const std::string& service, const std::string& id) {
   auto it = entries_.find(id);
   if (it == entries_.end() || it->second->registration.service != service)
-    return core::make_error(ErrorCode::not_found, "service '" + service + "' has no registered instance '" + id + "'");
+    return core::make_error(ErrorCode::not_found,
+                            "service '" + service + "' has no registered instance '" + id + "'");
   it->second->checker->stop();
   entries_.erase(it);
   registry_.remove(id);
@@ -56,14 +65,18 @@ core::Status Registrations::remove(const std::string& service, const std::string
   return core::ok_status();
 }
 
-core::Status Registrations::pass_ttl(const std::string& service, const std::string& id, std::string note) {
+core::Status Registrations::pass_ttl(const std::string& service, const std::string& id,
+                                     std::string note) {
   auto it = entries_.find(id);
   if (it == entries_.end() || it->second->registration.service != service)
-    return core::make_error(ErrorCode::not_found, "service '" + service + "' has no registered instance '" + id + "'");
+    return core::make_error(ErrorCode::not_found,
+                            "service '" + service + "' has no registered instance '" + id + "'");
   if (!it->second->checker->pass_ttl(std::move(note)))
-    return core::make_error(ErrorCode::conflict, "instance '" + id + "' has a " +
-                                                     std::string(config::to_string(it->second->registration.check.type)) +
-                                                     " check, not a ttl check");
+    return core::make_error(
+        ErrorCode::conflict,
+        "instance '" + id + "' has a " +
+            std::string(config::to_string(it->second->registration.check.type)) +
+            " check, not a ttl check");
   publish(*it->second);
   return core::ok_status();
 }
@@ -82,15 +95,17 @@ void Registrations::start(Registration registration, bool persist) {
   // The registry first, then the event and the store: watchers of the
   // service are answered before the database writer thread is woken to
   // compete with them for the CPU.
-  entry->checker = make_checker_(target, [this, raw](health::HealthStatus status, const std::string& output) {
+  entry->checker = make_checker_(target, [this, raw](health::HealthStatus status,
+                                                     const std::string& output) {
     const auto& r = raw->registration;
     auto from = raw->last;
     raw->last = status;
     publish(*raw);
-    events_.publish("health.transition", r.service, r.id,
-                    r.id + ": health " + health::to_string(from) + " -> " + health::to_string(status) +
-                        (output.empty() ? "" : " (" + output + ")"),
-                    {{"from", health::to_string(from)}, {"to", health::to_string(status)}, {"output", output}});
+    events_.publish(
+        "health.transition", r.service, r.id,
+        r.id + ": health " + health::to_string(from) + " -> " + health::to_string(status) +
+            (output.empty() ? "" : " (" + output + ")"),
+        {{"from", health::to_string(from)}, {"to", health::to_string(status)}, {"output", output}});
   });
   entries_[id] = std::move(entry);
   // Start the check before the instance is shown: a check of type none

@@ -4,9 +4,12 @@ namespace meshd::registry {
 
 const char* to_string(Origin origin) {
   switch (origin) {
-    case Origin::managed: return "managed";
-    case Origin::external: return "external";
-    case Origin::registered: return "registered";
+    case Origin::managed:
+      return "managed";
+    case Origin::external:
+      return "external";
+    case Origin::registered:
+      return "registered";
   }
   return "managed";
 }
@@ -17,7 +20,8 @@ namespace {
 // output and pids are not in it: they change without changing the answer.
 bool same_for_discovery(const InstanceRecord& a, const InstanceRecord& b) {
   return a.address == b.address && a.port == b.port && a.health == b.health && a.tags == b.tags &&
-         a.metadata == b.metadata && a.weight == b.weight && a.healthy() == b.healthy() && a.origin == b.origin;
+         a.metadata == b.metadata && a.weight == b.weight && a.healthy() == b.healthy() &&
+         a.origin == b.origin;
 }
 
 }  // namespace
@@ -90,7 +94,8 @@ bool Registry::remove(const std::string& id) {
   return true;
 }
 
-void Registry::retain(const std::string& service, Origin origin, const std::set<std::string>& keep) {
+void Registry::retain(const std::string& service, Origin origin,
+                      const std::set<std::string>& keep) {
   std::vector<std::string> drop;
   for (const auto& [id, r] : by_service_[service])
     if (r->origin == origin && !keep.count(id)) drop.push_back(id);
@@ -113,8 +118,10 @@ std::vector<const InstanceRecord*> Registry::instances(const std::string& servic
 
 void Registry::set_overrides(const std::string& id, Overrides overrides) {
   auto before = this->overrides(id);
-  if (overrides.any()) overrides_[id] = overrides;
-  else overrides_.erase(id);
+  if (overrides.any())
+    overrides_[id] = overrides;
+  else
+    overrides_.erase(id);
   bool changed = before.drain != overrides.drain || before.maintenance != overrides.maintenance;
   auto it = records_.find(id);
   if (it == records_.end() || !changed) return;
@@ -132,7 +139,8 @@ std::uint64_t Registry::index(const std::string& service) const {
   return it == indexes_.end() ? 0 : it->second;
 }
 
-Registry::WatchId Registry::watch(const std::string& service, std::uint64_t after, Watcher watcher) {
+Registry::WatchId Registry::watch(const std::string& service, std::uint64_t after,
+                                  Watcher watcher) {
   if (index(service) > after || !indexes_.count(service)) {
     watcher();
     return 0;

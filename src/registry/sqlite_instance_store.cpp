@@ -7,12 +7,20 @@ namespace {
 class SqliteInstanceStore final : public InstanceStore {
  public:
   explicit SqliteInstanceStore(store::Database& db) : db_(db) {}
-  void save_registration(const std::string& id, const std::string& json) override { db_.put("registration", id, json); }
+  void save_registration(const std::string& id, const std::string& json) override {
+    db_.put("registration", id, json);
+  }
   void delete_registration(const std::string& id) override { db_.erase("registration", id); }
-  std::vector<std::pair<std::string, std::string>> load_registrations() override { return db_.load("registration"); }
-  void save_overrides(const std::string& id, const std::string& json) override { db_.put("override", id, json); }
+  std::vector<std::pair<std::string, std::string>> load_registrations() override {
+    return db_.load("registration");
+  }
+  void save_overrides(const std::string& id, const std::string& json) override {
+    db_.put("override", id, json);
+  }
   void delete_overrides(const std::string& id) override { db_.erase("override", id); }
-  std::vector<std::pair<std::string, std::string>> load_overrides() override { return db_.load("override"); }
+  std::vector<std::pair<std::string, std::string>> load_overrides() override {
+    return db_.load("override");
+  }
 
  private:
   store::Database& db_;

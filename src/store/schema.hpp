@@ -1,4 +1,5 @@
 #pragma once
+// Private to the store module: not part of meshd's public headers (include/meshd/).
 
 // Connection settings and schema migrations for meshd's SQLite file. Kept
 // apart from the writer so that a new migration is a one-line change here.

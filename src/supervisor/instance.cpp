@@ -21,8 +21,9 @@ std::string format_delay(core::Duration d) {
 
 }  // namespace
 
-Instance::Instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, int index,
-                   std::shared_ptr<LogTail> tail, InstanceObserver& observer, InstanceOptions options)
+Instance::Instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec,
+                   int index, std::shared_ptr<LogTail> tail, InstanceObserver& observer,
+                   InstanceOptions options)
     : deps_(deps),
       spec_(std::move(spec)),
       index_(index),
@@ -37,8 +38,10 @@ Instance::Instance(const InstanceDeps& deps, std::shared_ptr<const config::Servi
       drain_timer_(*deps.scheduler) {
   if (spec_->managed()) {
     address_ = "127.0.0.1";
-    if (options.port) port_ = options.port;
-    else if (spec_->port) port_ = static_cast<std::uint16_t>(*spec_->port + index);
+    if (options.port)
+      port_ = options.port;
+    else if (spec_->port)
+      port_ = static_cast<std::uint16_t>(*spec_->port + index);
   } else {
     const auto& endpoint = spec_->addresses.at(static_cast<std::size_t>(index));
     address_ = endpoint.host;
@@ -82,8 +85,10 @@ std::map<std::string, std::string> Instance::environment(const std::string& noti
   env["MESHD_SERVICE"] = spec_->name;
   env["MESHD_INSTANCE"] = id_;
   env["MESHD_INSTANCE_INDEX"] = std::to_string(index_);
-  if (!notify_address.empty()) env["NOTIFY_SOCKET"] = notify_address;
-  else env.erase("NOTIFY_SOCKET");
+  if (!notify_address.empty())
+    env["NOTIFY_SOCKET"] = notify_address;
+  else
+    env.erase("NOTIFY_SOCKET");
   return env;
 }
 
@@ -112,7 +117,8 @@ void Instance::start(bool manual) {
   if (has_process(state_)) return;
   backoff_timer_.cancel();
   if (!spec_->managed()) {
-    set_state(ProcessState::running, "external instance at " + address_ + ":" + std::to_string(port_.value_or(0)));
+    set_state(ProcessState::running,
+              "external instance at " + address_ + ":" + std::to_string(port_.value_or(0)));
     checker_->start();
     return;
   }
@@ -124,7 +130,8 @@ void Instance::spawn() {
   readiness_.reset();
   std::string notify_address;
   if (spec_->health.type == config::CheckType::notify && deps_.make_readiness_channel) {
-    std::string name = "meshd/" + std::to_string(::getpid()) + "/" + id_ + "/" + std::to_string(spawn_count_);
+    std::string name =
+        "meshd/" + std::to_string(::getpid()) + "/" + id_ + "/" + std::to_string(spawn_count_);
     std::weak_ptr<bool> alive = alive_;
     auto generation = spawn_count_;
     readiness_ = deps_.make_readiness_channel(name, [this, alive, generation] {
@@ -137,7 +144,8 @@ void Instance::spawn() {
   launch.service = spec_->name;
   launch.instance = id_;
   config::InstanceVars vars{spec_->name, index_, port_};
-  for (const auto& arg : spec_->command) launch.argv.push_back(config::expand_instance_vars(arg, vars));
+  for (const auto& arg : spec_->command)
+    launch.argv.push_back(config::expand_instance_vars(arg, vars));
   std::filesystem::path cwd = spec_->cwd.empty() ? std::filesystem::path(deps_.base_dir)
                                                  : std::filesystem::path(spec_->cwd);
   if (cwd.is_relative()) cwd = std::filesystem::path(deps_.base_dir) / cwd;
@@ -197,7 +205,8 @@ void Instance::on_exit(pid_t pid, int wait_status) {
         return;
       }
       break;
-    case config::RestartPolicy::always: break;
+    case config::RestartPolicy::always:
+      break;
   }
   on_crash(what, started_);
 }
@@ -206,7 +215,8 @@ void Instance::on_crash(const std::string& what, core::TimePoint started) {
   auto now = deps_.scheduler->clock().now();
   auto delay = restarts_.on_crash(started, now, deps_.random01());
   if (!delay) {
-    set_state(ProcessState::failed, what + "; gave up after " + std::to_string(spec_->restart.max_restarts) +
+    set_state(ProcessState::failed, what + "; gave up after " +
+                                        std::to_string(spec_->restart.max_restarts) +
                                         " restarts within " + format_delay(spec_->restart.window));
     return;
   }
@@ -231,21 +241,24 @@ void Instance::stop() {
       // balancer at once; in-flight requests get up to the shutdown
       // timeout to finish before the signal.
       if (deps_.in_flight && deps_.in_flight(id_) > 0) {
-        set_state(ProcessState::stopping, "draining " + std::to_string(deps_.in_flight(id_)) + " in-flight requests");
+        set_state(ProcessState::stopping,
+                  "draining " + std::to_string(deps_.in_flight(id_)) + " in-flight requests");
         drain_then_signal(deps_.scheduler->clock().now() + spec_->shutdown.timeout);
         return;
       }
       set_state(ProcessState::stopping, "sent " + core::signal_name(spec_->shutdown.signal));
       send_stop_signal();
       return;
-    case ProcessState::stopping: return;
+    case ProcessState::stopping:
+      return;
     case ProcessState::pending:
     case ProcessState::backoff:
     case ProcessState::exited:
     case ProcessState::failed:
       set_state(ProcessState::stopped, "stopped by request");
       return;
-    case ProcessState::stopped: return;
+    case ProcessState::stopped:
+      return;
   }
 }
 
@@ -253,8 +266,9 @@ void Instance::drain_then_signal(core::TimePoint deadline) {
   auto now = deps_.scheduler->clock().now();
   if (pid_ <= 0) return;
   if (deps_.in_flight(id_) == 0 || now >= deadline) {
-    reason_ = "sent " + core::signal_name(spec_->shutdown.signal) +
-              (now >= deadline ? " (in-flight requests did not finish in time)" : " after draining");
+    reason_ =
+        "sent " + core::signal_name(spec_->shutdown.signal) +
+        (now >= deadline ? " (in-flight requests did not finish in time)" : " after draining");
     observer_.on_instance_state(*this, state_);
     send_stop_signal();
     return;
@@ -297,7 +311,8 @@ void Instance::on_health(health::HealthStatus status) {
       status != health::HealthStatus::critical)
     set_state(ProcessState::running, "ready: " + checker_->tracker().last_output());
   else if (state_ == ProcessState::starting && status == health::HealthStatus::critical && pid_ > 0)
-    set_state(ProcessState::running, "running, but its check fails: " + checker_->tracker().last_output());
+    set_state(ProcessState::running,
+              "running, but its check fails: " + checker_->tracker().last_output());
   observer_.on_instance_health(*this, before);
 }
 

@@ -20,8 +20,8 @@ bool LogTail::admit(std::int64_t time_ms, const std::string& instance, LogStream
       std::uint64_t n = skipped_;
       skipped_ = 0;
       push(instance, stream,
-           "[meshd] " + std::to_string(n) + " lines not shown here (over " + std::to_string(lines_per_second_) +
-               " lines/s); the log file has them all",
+           "[meshd] " + std::to_string(n) + " lines not shown here (over " +
+               std::to_string(lines_per_second_) + " lines/s); the log file has them all",
            time_ms);
       ++this_second_;
     }
@@ -35,7 +35,8 @@ bool LogTail::admit(std::int64_t time_ms, const std::string& instance, LogStream
   return true;
 }
 
-void LogTail::push(const std::string& instance, LogStream stream, std::string text, std::int64_t time_ms) {
+void LogTail::push(const std::string& instance, LogStream stream, std::string text,
+                   std::int64_t time_ms) {
   if (!text.empty() && text.back() == '\r') text.pop_back();
   if (text.size() > max_line_) {
     text.resize(max_line_);
@@ -46,20 +47,22 @@ void LogTail::push(const std::string& instance, LogStream stream, std::string te
   if (on_line) on_line(lines_.back());
 }
 
-void LogTail::note(const std::string& instance, LogStream stream, std::string text, std::int64_t time_ms) {
+void LogTail::note(const std::string& instance, LogStream stream, std::string text,
+                   std::int64_t time_ms) {
   std::lock_guard lock(mutex_);
   push(instance, stream, std::move(text), time_ms);
 }
 
-void LogTail::feed(const std::string& instance, LogStream stream, const char* data, std::size_t size,
-                   std::int64_t time_ms) {
+void LogTail::feed(const std::string& instance, LogStream stream, const char* data,
+                   std::size_t size, std::int64_t time_ms) {
   std::lock_guard lock(mutex_);
   auto& partial = partial_[{instance, static_cast<int>(stream)}];
   const char* end = data + size;
   if (this_second_ >= lines_per_second_ && time_ms / 1000 == second_) {
     // Over the limit for this second: count the lines without copying any.
     std::uint64_t lines = 0;
-    for (const char* q = data; (q = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(end - q))));
+    for (const char* q = data;
+         (q = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(end - q))));
          ++q)
       ++lines;
     skipped_ += lines;
@@ -81,7 +84,8 @@ void LogTail::feed(const std::string& instance, LogStream stream, const char* da
   }
   const char* p = keep_from;
   while (p < end) {
-    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* nl =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     if (!nl) {
       if (partial.size() < max_line_) partial.append(p, std::min<std::size_t>(end - p, max_line_));
       return;

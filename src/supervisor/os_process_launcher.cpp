@@ -1,12 +1,11 @@
 #include "meshd/supervisor/os_process_launcher.hpp"
 
 #include <array>
-
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 
 #include "meshd/core/process.hpp"
-#include "meshd/supervisor/rotating_file.hpp"
+#include "rotating_file.hpp"
 
 namespace meshd::supervisor {
 namespace {
@@ -30,12 +29,13 @@ class LogPump : public std::enable_shared_from_this<LogPump> {
 
  private:
   void read() {
-    pipe_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](
-                                                     const boost::system::error_code& ec, std::size_t n) {
-      if (ec) return self->finish();
-      self->consume(n);
-      self->read();
-    });
+    pipe_.async_read_some(
+        asio::buffer(buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+          if (ec) return self->finish();
+          self->consume(n);
+          self->read();
+        });
   }
 
   void consume(std::size_t n) {
@@ -70,7 +70,10 @@ class LogPump : public std::enable_shared_from_this<LogPump> {
 
 OsProcessLauncher::OsProcessLauncher(core::ChildReaper& reaper, std::string log_dir,
                                      const core::TimeSource& clock)
-    : reaper_(reaper), log_dir_(std::move(log_dir)), clock_(clock), log_work_(log_io_.get_executor()) {
+    : reaper_(reaper),
+      log_dir_(std::move(log_dir)),
+      clock_(clock),
+      log_work_(log_io_.get_executor()) {
   log_thread_ = std::thread([this] { log_io_.run(); });
 }
 
@@ -91,7 +94,8 @@ core::Result<pid_t> OsProcessLauncher::launch(const LaunchSpec& spec, OnExit on_
   auto start_pump = [&](int fd, LogStream stream) {
     if (fd < 0) return;
     std::string path = log_dir_ + "/" + spec.instance + "." + to_string(stream) + ".log";
-    auto pump = std::make_shared<LogPump>(log_io_, fd, path, spec.logs, spec.tail, spec.instance, stream, clock_);
+    auto pump = std::make_shared<LogPump>(log_io_, fd, path, spec.logs, spec.tail, spec.instance,
+                                          stream, clock_);
     asio::post(log_io_, [pump] { pump->start(); });
   };
   start_pump(spawned->stdout_fd, LogStream::stdout_stream);
@@ -99,6 +103,8 @@ core::Result<pid_t> OsProcessLauncher::launch(const LaunchSpec& spec, OnExit on_
   return spawned->pid;
 }
 
-bool OsProcessLauncher::signal_group(pid_t pid, int signal) { return core::signal_group(pid, signal); }
+bool OsProcessLauncher::signal_group(pid_t pid, int signal) {
+  return core::signal_group(pid, signal);
+}
 
 }  // namespace meshd::supervisor

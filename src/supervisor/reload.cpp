@@ -19,22 +19,24 @@ bool gone(const Instance& i) {
          (s == ProcessState::pending);
 }
 
-std::shared_ptr<const config::ServiceSpec> spec_in(const std::shared_ptr<const config::Config>& config,
-                                                   const std::string& name) {
+std::shared_ptr<const config::ServiceSpec> spec_in(
+    const std::shared_ptr<const config::Config>& config, const std::string& name) {
   const auto* spec = config->find(name);
   return spec ? std::shared_ptr<const config::ServiceSpec>(config, spec) : nullptr;
 }
 
 }  // namespace
 
-core::Status Supervisor::reload(std::shared_ptr<const config::Config> next, std::function<void(ReloadReport)> done) {
+core::Status Supervisor::reload(std::shared_ptr<const config::Config> next,
+                                std::function<void(ReloadReport)> done) {
   using core::ErrorCode;
   if (shutting_down_) return core::make_error(ErrorCode::conflict, "meshd is shutting down");
   if (reload_) {
     std::string pending;
     for (const auto& n : reload_pending()) pending += (pending.empty() ? "" : ", ") + n;
     return core::make_error(ErrorCode::conflict,
-                            "a reload is still being applied" + (pending.empty() ? std::string() : " (" + pending + ")"));
+                            "a reload is still being applied" +
+                                (pending.empty() ? std::string() : " (" + pending + ")"));
   }
   auto r = std::make_unique<Reload>();
   r->previous = config_;
@@ -66,13 +68,16 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next, std:
         std::set<int> have;
         for (const auto& i : svc->instances()) {
           if (i->retired()) continue;
-          if (i->index() >= n) i->retire();
-          else have.insert(i->index());
+          if (i->index() >= n)
+            i->retire();
+          else
+            have.insert(i->index());
         }
         for (int i = 0; i < n; ++i) {
           if (have.count(i)) continue;
           InstanceOptions options;
-          if (svc->find_instance(d.name + "-" + std::to_string(i))) options.generation = svc->next_generation();
+          if (svc->find_instance(d.name + "-" + std::to_string(i)))
+            options.generation = svc->next_generation();
           options.port = port_for(*spec, i);
           svc->add_instance(deps_, spec, i, options, *this);
         }
@@ -108,7 +113,8 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next, std:
         for (std::size_t k = 0; k < d.fields.size(); ++k) text += (k ? ", " : "") + d.fields[k];
         text += ")";
       }
-      events_.publish("service.reload", d.name, "", text, {{"change", config::to_string(d.change)}, {"fields", d.fields}});
+      events_.publish("service.reload", d.name, "", text,
+                      {{"change", config::to_string(d.change)}, {"fields", d.fields}});
     }
     r->outcomes[d.name] = std::move(outcome);
   }
@@ -116,7 +122,8 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next, std:
   // Replace in the new start order: a dependency before its dependents.
   std::vector<std::string> ordered;
   for (const auto& s : services_)
-    if (std::find(r->queue.begin(), r->queue.end(), s->name()) != r->queue.end()) ordered.push_back(s->name());
+    if (std::find(r->queue.begin(), r->queue.end(), s->name()) != r->queue.end())
+      ordered.push_back(s->name());
   r->queue = std::move(ordered);
   reload_ = std::move(r);
   if (added && on_services_changed) on_services_changed();
@@ -152,7 +159,8 @@ bool Supervisor::under_rollout(const std::string& name) const {
   return false;
 }
 
-std::optional<std::uint16_t> Supervisor::port_for(const config::ServiceSpec& spec, int index) const {
+std::optional<std::uint16_t> Supervisor::port_for(const config::ServiceSpec& spec,
+                                                  int index) const {
   if (!spec.managed() || !spec.port) return std::nullopt;
   auto desired = static_cast<std::uint16_t>(*spec.port + index);
   for (const auto& s : services_)
@@ -215,7 +223,8 @@ void Supervisor::reload_step() {
     }
     services_.erase(std::remove_if(services_.begin(), services_.end(),
                                    [&](const std::unique_ptr<Service>& s) {
-                                     return std::find(finished.begin(), finished.end(), s.get()) != finished.end();
+                                     return std::find(finished.begin(), finished.end(), s.get()) !=
+                                            finished.end();
                                    }),
                     services_.end());
     if (on_services_changed) on_services_changed();
@@ -229,7 +238,8 @@ void Supervisor::reload_step() {
       r.queue.erase(r.queue.begin());
       Service* svc = find(name);
       if (!svc) continue;
-      r.active = std::make_unique<ServiceRollout>(*this, *svc, spec_in(r.previous, name), spec_in(r.next, name));
+      r.active = std::make_unique<ServiceRollout>(*this, *svc, spec_in(r.previous, name),
+                                                  spec_in(r.next, name));
     }
     if (!r.active->step()) break;
     auto& outcome = r.outcomes[r.active->service()];

@@ -8,14 +8,22 @@ namespace meshd::supervisor {
 
 const char* to_string(ProcessState state) {
   switch (state) {
-    case ProcessState::pending: return "pending";
-    case ProcessState::starting: return "starting";
-    case ProcessState::running: return "running";
-    case ProcessState::backoff: return "backoff";
-    case ProcessState::stopping: return "stopping";
-    case ProcessState::stopped: return "stopped";
-    case ProcessState::exited: return "exited";
-    case ProcessState::failed: return "failed";
+    case ProcessState::pending:
+      return "pending";
+    case ProcessState::starting:
+      return "starting";
+    case ProcessState::running:
+      return "running";
+    case ProcessState::backoff:
+      return "backoff";
+    case ProcessState::stopping:
+      return "stopping";
+    case ProcessState::stopped:
+      return "stopped";
+    case ProcessState::exited:
+      return "exited";
+    case ProcessState::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -24,7 +32,8 @@ std::optional<core::Duration> RestartTracker::on_crash(core::TimePoint started, 
                                                        double random01) {
   if (now - started >= spec_.reset_after) consecutive_ = 0;
   while (!recent_.empty() && now - recent_.front() > spec_.window) recent_.pop_front();
-  if (spec_.max_restarts > 0 && static_cast<int>(recent_.size()) >= spec_.max_restarts) return std::nullopt;
+  if (spec_.max_restarts > 0 && static_cast<int>(recent_.size()) >= spec_.max_restarts)
+    return std::nullopt;
 
   double delay = static_cast<double>(spec_.backoff.initial.count());
   double cap = static_cast<double>(std::max(spec_.backoff.max, spec_.backoff.initial).count());

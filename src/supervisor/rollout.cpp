@@ -9,8 +9,8 @@ namespace meshd::supervisor {
 namespace {
 
 bool serving(const Instance& i) {
-  return has_process(i.state()) &&
-         (i.health() == health::HealthStatus::passing || i.health() == health::HealthStatus::warning);
+  return has_process(i.state()) && (i.health() == health::HealthStatus::passing ||
+                                    i.health() == health::HealthStatus::warning);
 }
 
 std::string format_ms(core::Duration d) {
@@ -46,7 +46,8 @@ ServiceRollout::ServiceRollout(Supervisor& supervisor, Service& service,
   for (const auto& [index, id] : old_)
     if (Instance* old = find(id)) old->retire();
   for (int i = 0; i < new_n_; ++i)
-    service_.add_instance(sup_.deps_, new_spec_, i, {service_.next_generation(), sup_.port_for(*new_spec_, i)}, sup_);
+    service_.add_instance(sup_.deps_, new_spec_, i,
+                          {service_.next_generation(), sup_.port_for(*new_spec_, i)}, sup_);
   publish(name_ + ": no instance was serving; replaced at once");
   phase_ = Phase::swap_idle;
   sup_.request_evaluate();
@@ -77,7 +78,8 @@ void ServiceRollout::begin_rollback(std::string reason) {
   deadline_.cancel();
   rolled_back_ = true;
   reason_ = std::move(reason);
-  sup_.events_.publish("service.rollback", name_, "", name_ + ": rolling back to the previous definition: " + reason_,
+  sup_.events_.publish("service.rollback", name_, "",
+                       name_ + ": rolling back to the previous definition: " + reason_,
                        {{"reason", reason_}});
   if (auto it = fresh_.find(slot_); it != fresh_.end())
     if (Instance* f = find(it->second)) f->retire();
@@ -86,8 +88,8 @@ void ServiceRollout::begin_rollback(std::string reason) {
       if (Instance* f = find(fresh_[j])) f->retire();
       continue;
     }
-    auto& r = service_.add_instance(sup_.deps_, old_spec_, j, {service_.next_generation(), sup_.port_for(*old_spec_, j)},
-                                    sup_);
+    auto& r = service_.add_instance(
+        sup_.deps_, old_spec_, j, {service_.next_generation(), sup_.port_for(*old_spec_, j)}, sup_);
     restore_[j] = r.id();
     resolved_[j] = false;
     r.start();
@@ -111,19 +113,22 @@ bool ServiceRollout::step() {
           phase_ = Phase::remove_extra;
           continue;
         }
-        auto& fresh = service_.add_instance(sup_.deps_, new_spec_, slot_,
-                                            {service_.next_generation(), sup_.port_for(*new_spec_, slot_)}, sup_);
+        auto& fresh = service_.add_instance(
+            sup_.deps_, new_spec_, slot_,
+            {service_.next_generation(), sup_.port_for(*new_spec_, slot_)}, sup_);
         fresh_[slot_] = fresh.id();
         phase_ = Phase::wait_fresh;
         arm_deadline(gate(*new_spec_));
-        publish(name_ + ": started " + fresh.id() + (fresh.port() ? " on port " + std::to_string(*fresh.port()) : "") +
+        publish(name_ + ": started " + fresh.id() +
+                (fresh.port() ? " on port " + std::to_string(*fresh.port()) : "") +
                 (old_.count(slot_) ? " to replace " + old_[slot_] : ""));
         fresh.start();
         return false;
       }
       case Phase::wait_fresh: {
         Instance* fresh = find(fresh_[slot_]);
-        if (fresh && fresh->health() == health::HealthStatus::passing && has_process(fresh->state())) {
+        if (fresh && fresh->health() == health::HealthStatus::passing &&
+            has_process(fresh->state())) {
           deadline_.cancel();
           if (Instance* old = old_at(slot_)) {
             publish(name_ + ": " + fresh->id() + " passes its check; draining " + old->id());
@@ -136,13 +141,17 @@ bool ServiceRollout::step() {
           continue;
         }
         if (!fresh || fresh->state() == ProcessState::failed) {
-          begin_rollback(fresh_[slot_] + " gave up: " + (fresh ? fresh->reason() : std::string("gone")));
+          begin_rollback(fresh_[slot_] +
+                         " gave up: " + (fresh ? fresh->reason() : std::string("gone")));
           continue;
         }
         if (deadline_hit_) {
-          std::string why = fresh_[slot_] + " did not pass its check within " + format_ms(gate(*new_spec_));
-          if (!fresh->health_output().empty()) why += " (last check: " + fresh->health_output() + ")";
-          else if (!fresh->reason().empty()) why += " (" + fresh->reason() + ")";
+          std::string why =
+              fresh_[slot_] + " did not pass its check within " + format_ms(gate(*new_spec_));
+          if (!fresh->health_output().empty())
+            why += " (last check: " + fresh->health_output() + ")";
+          else if (!fresh->reason().empty())
+            why += " (" + fresh->reason() + ")";
           begin_rollback(why);
           continue;
         }
@@ -172,7 +181,8 @@ bool ServiceRollout::step() {
             // The old definition does not come back either: keep the new
             // instance, which passed its check, rather than nothing.
             if (r) r->retire();
-            reason_ += "; replica " + std::to_string(j) + " could not be restored, its new instance is kept";
+            reason_ += "; replica " + std::to_string(j) +
+                       " could not be restored, its new instance is kept";
             done = true;
           } else {
             all = false;
@@ -194,7 +204,8 @@ bool ServiceRollout::step() {
           if (find(id)) return false;
         phase_ = Phase::done;
         return true;
-      case Phase::done: return true;
+      case Phase::done:
+        return true;
     }
   }
 }

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the supervisor module: not part of meshd's public headers (include/meshd/).
 // Internal to the supervisor: the state of a running reload and the rolling
 // replacement of one service (rollout.cpp). Supervisor::reload() in reload.cpp
 // drives them.
@@ -27,7 +28,8 @@ namespace meshd::supervisor {
 /// start at once, without a gate or a rollback.
 class ServiceRollout {
  public:
-  ServiceRollout(Supervisor& supervisor, Service& service, std::shared_ptr<const config::ServiceSpec> old_spec,
+  ServiceRollout(Supervisor& supervisor, Service& service,
+                 std::shared_ptr<const config::ServiceSpec> old_spec,
                  std::shared_ptr<const config::ServiceSpec> new_spec);
 
   /// Advances as far as the instances' states allow; true once finished.
@@ -38,7 +40,16 @@ class ServiceRollout {
   const std::string& service() const { return name_; }
 
  private:
-  enum class Phase { start_slot, wait_fresh, drain_old, remove_extra, restoring, finishing, swap_idle, done };
+  enum class Phase {
+    start_slot,
+    wait_fresh,
+    drain_old,
+    remove_extra,
+    restoring,
+    finishing,
+    swap_idle,
+    done
+  };
 
   Instance* find(const std::string& id) { return service_.find_instance(id); }
   Instance* old_at(int index);

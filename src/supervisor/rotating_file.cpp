@@ -1,4 +1,4 @@
-#include "meshd/supervisor/rotating_file.hpp"
+#include "rotating_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -35,7 +35,8 @@ void RotatingFile::rotate() {
   } else {
     ::unlink((path_ + "." + std::to_string(keep_)).c_str());
     for (int i = keep_ - 1; i >= 1; --i)
-      std::rename((path_ + "." + std::to_string(i)).c_str(), (path_ + "." + std::to_string(i + 1)).c_str());
+      std::rename((path_ + "." + std::to_string(i)).c_str(),
+                  (path_ + "." + std::to_string(i + 1)).c_str());
     std::rename(path_.c_str(), (path_ + ".1").c_str());
   }
   open();

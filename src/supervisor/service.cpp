@@ -15,12 +15,17 @@ void Service::set_spec(std::shared_ptr<const config::ServiceSpec> spec, bool ins
     for (auto& i : instances_) i->set_spec(spec_);
 }
 
-Instance& Service::add_instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, int index,
+Instance& Service::add_instance(const InstanceDeps& deps,
+                                std::shared_ptr<const config::ServiceSpec> spec, int index,
                                 InstanceOptions options, InstanceObserver& observer) {
-  auto instance = std::make_unique<Instance>(deps, std::move(spec), index, tail_, observer, options);
+  auto instance =
+      std::make_unique<Instance>(deps, std::move(spec), index, tail_, observer, options);
   Instance& ref = *instance;
   auto at = instances_.begin();
-  while (at != instances_.end() && ((*at)->index() < index || ((*at)->index() == index && (*at)->generation() < options.generation))) ++at;
+  while (at != instances_.end() &&
+         ((*at)->index() < index ||
+          ((*at)->index() == index && (*at)->generation() < options.generation)))
+    ++at;
   instances_.insert(at, std::move(instance));
   return ref;
 }
@@ -70,10 +75,17 @@ health::HealthStatus Service::health() const {
   int passing = 0, warning = 0, critical = 0;
   for (const auto& i : instances_) {
     switch (i->health()) {
-      case health::HealthStatus::passing: ++passing; break;
-      case health::HealthStatus::warning: ++warning; break;
-      case health::HealthStatus::critical: ++critical; break;
-      case health::HealthStatus::unknown: break;
+      case health::HealthStatus::passing:
+        ++passing;
+        break;
+      case health::HealthStatus::warning:
+        ++warning;
+        break;
+      case health::HealthStatus::critical:
+        ++critical;
+        break;
+      case health::HealthStatus::unknown:
+        break;
     }
   }
   int n = static_cast<int>(instances_.size());
@@ -85,7 +97,8 @@ health::HealthStatus Service::health() const {
 
 bool Service::available() const {
   for (const auto& i : instances_)
-    if (i->health() == health::HealthStatus::passing || i->health() == health::HealthStatus::warning)
+    if (i->health() == health::HealthStatus::passing ||
+        i->health() == health::HealthStatus::warning)
       return true;
   return false;
 }

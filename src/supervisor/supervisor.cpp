@@ -11,7 +11,10 @@ using core::ErrorCode;
 
 Supervisor::Supervisor(const InstanceDeps& deps, core::EventBus& events,
                        std::shared_ptr<const config::Config> config)
-    : deps_(deps), events_(events), config_(std::move(config)), listeners_(std::make_shared<Listeners>()) {
+    : deps_(deps),
+      events_(events),
+      config_(std::move(config)),
+      listeners_(std::make_shared<Listeners>()) {
   for (const auto& wave : config::start_waves(*config_))
     for (const auto& name : wave) {
       auto spec = std::shared_ptr<const config::ServiceSpec>(config_, config_->find(name));
@@ -73,16 +76,20 @@ core::Status Supervisor::start_service(const std::string& name) {
   Service* service = find(name);
   if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
   if (service->retiring())
-    return core::make_error(ErrorCode::conflict, "'" + name + "' was removed from the config and is stopping");
+    return core::make_error(ErrorCode::conflict,
+                            "'" + name + "' was removed from the config and is stopping");
   if (under_rollout(name))
-    return core::make_error(ErrorCode::conflict, "'" + name + "' is being replaced by a config reload; try again when it is done");
+    return core::make_error(
+        ErrorCode::conflict,
+        "'" + name + "' is being replaced by a config reload; try again when it is done");
   service->set_wanted(true);
   for (auto& i : service->instances()) {
     i->clear_restarts();
     if (i->state() == ProcessState::exited || i->state() == ProcessState::failed)
       i->mark_pending("start requested");
   }
-  events_.publish("service.command", name, "", "start requested for " + name, {{"command", "start"}});
+  events_.publish("service.command", name, "", "start requested for " + name,
+                  {{"command", "start"}});
   evaluate();
   return core::ok_status();
 }
@@ -92,9 +99,12 @@ core::Status Supervisor::stop_service(const std::string& name) {
   Service* service = find(name);
   if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
   if (service->retiring())
-    return core::make_error(ErrorCode::conflict, "'" + name + "' was removed from the config and is stopping");
+    return core::make_error(ErrorCode::conflict,
+                            "'" + name + "' was removed from the config and is stopping");
   if (under_rollout(name))
-    return core::make_error(ErrorCode::conflict, "'" + name + "' is being replaced by a config reload; try again when it is done");
+    return core::make_error(
+        ErrorCode::conflict,
+        "'" + name + "' is being replaced by a config reload; try again when it is done");
   service->set_wanted(false);
   events_.publish("service.command", name, "", "stop requested for " + name, {{"command", "stop"}});
   for (auto& i : service->instances()) i->stop();
@@ -106,11 +116,15 @@ core::Status Supervisor::restart_service(const std::string& name) {
   Service* service = find(name);
   if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
   if (service->retiring())
-    return core::make_error(ErrorCode::conflict, "'" + name + "' was removed from the config and is stopping");
+    return core::make_error(ErrorCode::conflict,
+                            "'" + name + "' was removed from the config and is stopping");
   if (under_rollout(name))
-    return core::make_error(ErrorCode::conflict, "'" + name + "' is being replaced by a config reload; try again when it is done");
+    return core::make_error(
+        ErrorCode::conflict,
+        "'" + name + "' is being replaced by a config reload; try again when it is done");
   service->set_wanted(true);
-  events_.publish("service.command", name, "", "restart requested for " + name, {{"command", "restart"}});
+  events_.publish("service.command", name, "", "restart requested for " + name,
+                  {{"command", "restart"}});
   for (auto& i : service->instances()) i->restart();
   return core::ok_status();
 }
@@ -123,7 +137,8 @@ bool Supervisor::dependency_met(const config::Dependency& dep) const {
       for (const auto& i : d->instances())
         if (has_process(i->state()) || i->state() == ProcessState::exited) return true;
       return false;
-    case config::DependencyCondition::healthy: return d->available();
+    case config::DependencyCondition::healthy:
+      return d->available();
     case config::DependencyCondition::completed:
       for (const auto& i : d->instances())
         if (i->state() != ProcessState::exited) return false;
@@ -143,7 +158,8 @@ bool Supervisor::dependency_failed(const config::Dependency& dep) const {
     }
   }
   // Every instance is failed or exited.
-  return dep.condition != config::DependencyCondition::completed || d->state() == ProcessState::failed;
+  return dep.condition != config::DependencyCondition::completed ||
+         d->state() == ProcessState::failed;
 }
 
 void Supervisor::request_evaluate() {
@@ -153,8 +169,10 @@ void Supervisor::request_evaluate() {
   deps_.scheduler->post([this, alive] {
     if (alive.expired()) return;
     evaluate_pending_ = false;
-    if (shutting_down_) advance_shutdown();
-    else evaluate();
+    if (shutting_down_)
+      advance_shutdown();
+    else
+      evaluate();
   });
 }
 
@@ -167,7 +185,9 @@ void Supervisor::evaluate() {
       if (dependency_met(dep)) continue;
       bool failed = dependency_failed(dep);
       if (failed && !dep.required) continue;
-      waiting.push_back(dep.service + (failed ? " (failed)" : " (" + std::string(config::to_string(dep.condition)) + ")"));
+      waiting.push_back(
+          dep.service +
+          (failed ? " (failed)" : " (" + std::string(config::to_string(dep.condition)) + ")"));
     }
     service->set_waiting_on(waiting);
     for (auto& instance : service->instances()) {
@@ -235,9 +255,11 @@ void Supervisor::note_service_state(const Service& service) {
 }
 
 void Supervisor::on_instance_state(Instance& instance, ProcessState before) {
-  std::string text = instance.id() + ": " + to_string(before) + " -> " + to_string(instance.state());
+  std::string text =
+      instance.id() + ": " + to_string(before) + " -> " + to_string(instance.state());
   if (!instance.reason().empty()) text += " (" + instance.reason() + ")";
-  nlohmann::json data = {{"from", to_string(before)}, {"to", to_string(instance.state())},
+  nlohmann::json data = {{"from", to_string(before)},
+                         {"to", to_string(instance.state())},
                          {"reason", instance.reason()}};
   if (instance.pid() > 0) data["pid"] = instance.pid();
   events_.publish("instance.state", instance.service(), instance.id(), text, std::move(data));

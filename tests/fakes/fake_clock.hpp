@@ -9,7 +9,8 @@ class FakeClock final : public core::TimeSource {
  public:
   core::TimePoint now() const override { return now_; }
   core::WallTime wall_now() const override {
-    return core::WallTime(std::chrono::duration_cast<core::WallTime::duration>(now_.time_since_epoch()));
+    return core::WallTime(
+        std::chrono::duration_cast<core::WallTime::duration>(now_.time_since_epoch()));
   }
   void advance(core::Duration d) { now_ += d; }
   void set(core::TimePoint t) { now_ = t; }

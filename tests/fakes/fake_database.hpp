@@ -19,7 +19,9 @@ class FakeDatabase final : public store::Database {
     values[kind][key] = std::move(value_json);
   }
   void erase(const std::string& kind, const std::string& key) override { values[kind].erase(key); }
-  void append_config(store::ConfigVersion version) override { configs.push_back(std::move(version)); }
+  void append_config(store::ConfigVersion version) override {
+    configs.push_back(std::move(version));
+  }
   void flush() override { ++flushes; }
 
   std::vector<store::EventRecord> events_since(std::int64_t since, int limit) override {

@@ -25,7 +25,8 @@ class FakeLauncher final : public supervisor::ProcessLauncher {
   core::Result<pid_t> launch(const supervisor::LaunchSpec& spec, OnExit on_exit) override {
     if (fail_next) {
       fail_next = false;
-      return core::make_error(core::ErrorCode::invalid_argument, "cannot run '" + spec.argv.at(0) + "'");
+      return core::make_error(core::ErrorCode::invalid_argument,
+                              "cannot run '" + spec.argv.at(0) + "'");
     }
     pid_t pid = next_pid_++;
     launches.push_back({pid, spec});
@@ -36,8 +37,10 @@ class FakeLauncher final : public supervisor::ProcessLauncher {
   bool signal_group(pid_t pid, int signal) override {
     signals.emplace_back(pid, signal);
     if (!alive_.count(pid)) return false;
-    if (signal == SIGKILL && die_on_sigkill) kill(pid, SIGKILL);
-    else if (signal == SIGTERM && die_on_sigterm) kill(pid, SIGTERM);
+    if (signal == SIGKILL && die_on_sigkill)
+      kill(pid, SIGKILL);
+    else if (signal == SIGTERM && die_on_sigterm)
+      kill(pid, SIGTERM);
     return true;
   }
 

@@ -17,11 +17,12 @@ class FakeProber final : public health::Prober {
     std::deque<health::CheckResult> results;
     health::CheckResult fallback{health::HealthStatus::passing, "ok", core::Duration(0)};
     std::vector<core::TimePoint> runs;
-    bool hold = false;          // keep the probe in flight until release()
+    bool hold = false;  // keep the probe in flight until release()
     std::vector<Done> held;
   };
 
-  FakeProber(std::shared_ptr<Script> script, const core::TimeSource& clock) : script_(std::move(script)), clock_(clock) {}
+  FakeProber(std::shared_ptr<Script> script, const core::TimeSource& clock)
+      : script_(std::move(script)), clock_(clock) {}
 
   void run(Done done) override {
     script_->runs.push_back(clock_.now());

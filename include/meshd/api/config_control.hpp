@@ -2,9 +2,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace meshd::api {
 
@@ -26,7 +25,8 @@ class ConfigControl {
   virtual void reload_file(const std::string& trigger, bool wait, Done done) = 0;
   /// Applies a config from a request body: YAML, or a JSON patch or merge
   /// patch of the running config, as `content_type` says.
-  virtual void reload_body(const std::string& body, const std::string& content_type, bool wait, Done done) = 0;
+  virtual void reload_body(const std::string& body, const std::string& content_type, bool wait,
+                           Done done) = 0;
   /// Applies an earlier version again.
   virtual void rollback_to(std::int64_t version, bool wait, Done done) = 0;
   /// {"running_version", the last rejected attempt, a reload in progress}.

@@ -1,9 +1,8 @@
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
-
-#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include "meshd/api/test_runner.hpp"
@@ -19,7 +18,8 @@ namespace meshd::api {
 /// dashboard). Without a gateway there is nothing to run them through.
 class DeclaredTests {
  public:
-  DeclaredTests(const core::TimeSource& clock, core::EventBus& events) : clock_(clock), events_(events) {}
+  DeclaredTests(const core::TimeSource& clock, core::EventBus& events)
+      : clock_(clock), events_(events) {}
 
   /// The gateway listens at `gateway`: tests run through it from now on.
   void use_gateway(boost::asio::io_context& io, const config::Endpoint& gateway);

@@ -2,9 +2,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "meshd/core/event_bus.hpp"
 #include "meshd/store/database.hpp"

@@ -3,13 +3,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "meshd/core/error.hpp"
 #include "meshd/core/local_reply.hpp"
@@ -59,7 +58,8 @@ struct PreparedResponse;
 struct Response {
   Response() = default;
   /// A prepared answer; the fields below stay empty (and allocate nothing).
-  explicit Response(std::shared_ptr<const PreparedResponse> answer) : content_type(), prepared(std::move(answer)) {}
+  explicit Response(std::shared_ptr<const PreparedResponse> answer)
+      : content_type(), prepared(std::move(answer)) {}
 
   int status = 200;
   std::string content_type = "application/json";

@@ -13,7 +13,7 @@ struct StaticFile {
   std::string_view path;          // relative to dashboard/, e.g. "js/app.js"
   std::string_view content_type;  // from the extension
   std::string_view body;
-  std::string_view etag;          // quoted hash of the content, e.g. "\"3f2a…\""
+  std::string_view etag;  // quoted hash of the content, e.g. "\"3f2a…\""
 };
 
 /// Every embedded file, sorted by path (generated source, meshd_dashboard).

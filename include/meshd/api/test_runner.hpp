@@ -1,13 +1,12 @@
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <nlohmann/json.hpp>
 
 #include "meshd/config/types.hpp"
 
@@ -18,9 +17,9 @@ struct TestResult {
   std::string service;
   std::string name;
   bool passed = false;
-  int status = 0;                 // 0 when no response
+  int status = 0;  // 0 when no response
   double latency_ms = 0;
-  std::string reason;             // why it failed; empty when passed
+  std::string reason;  // why it failed; empty when passed
   nlohmann::json to_json() const;
 };
 

@@ -20,7 +20,8 @@ std::vector<std::vector<std::string>> start_waves(const Config& config);
 std::string find_cycle(const Config& config);
 
 /// `names` plus everything they depend on, transitively.
-std::set<std::string> dependency_closure(const Config& config, const std::vector<std::string>& names);
+std::set<std::string> dependency_closure(const Config& config,
+                                         const std::vector<std::string>& names);
 
 /// Every service that depends on `name`, directly or transitively.
 std::set<std::string> dependents_of(const Config& config, const std::string& name);

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "meshd/config/types.hpp"
 #include "meshd/core/error.hpp"

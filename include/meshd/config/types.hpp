@@ -34,7 +34,7 @@ struct Backoff {
 struct RestartSpec {
   RestartPolicy policy = RestartPolicy::on_failure;
   Backoff backoff;
-  int max_restarts = 10;           // within `window`, then the instance is `failed`
+  int max_restarts = 10;  // within `window`, then the instance is `failed`
   Duration window{5 * 60 * 1000};
   // Extension: the backoff delay resets to `initial` once an instance has run
   // this long without exiting.
@@ -69,17 +69,17 @@ struct StatusRange {
 
 struct HealthSpec {
   CheckType type = CheckType::none;
-  std::string path = "/health";           // http
-  StatusRange expect_status;              // http
-  std::string body_contains;              // http: optional body match
-  std::vector<std::string> command;       // exec argv
-  Duration ttl{30000};                    // ttl
+  std::string path = "/health";      // http
+  StatusRange expect_status;         // http
+  std::string body_contains;         // http: optional body match
+  std::vector<std::string> command;  // exec argv
+  Duration ttl{30000};               // ttl
   Duration interval{2000};
   Duration timeout{1000};
-  Duration jitter{0};                     // extra random delay up to this, first check too
+  Duration jitter{0};  // extra random delay up to this, first check too
   int healthy_threshold = 1;
   int unhealthy_threshold = 3;
-  Duration start_period{0};               // failures in this window after start do not count
+  Duration start_period{0};  // failures in this window after start do not count
   // Extension: interval used while the instance is not passing (Envoy's
   // unhealthy_interval); 0 means the same as `interval`.
   Duration unhealthy_interval{0};
@@ -103,18 +103,18 @@ struct HashKey {
 
 struct CircuitBreakerSpec {
   bool enabled = true;
-  double failure_rate = 0.5;              // 0..1
-  double slow_call_rate = 1.0;            // 0..1; 1.0 with no slow calls never trips
+  double failure_rate = 0.5;    // 0..1
+  double slow_call_rate = 1.0;  // 0..1; 1.0 with no slow calls never trips
   Duration slow_call_duration{60000};
   enum class WindowKind { count, time };
   WindowKind window_kind = WindowKind::count;
-  int window_calls = 20;                  // when window_kind == count
-  Duration window_time{60000};            // when window_kind == time
+  int window_calls = 20;        // when window_kind == count
+  Duration window_time{60000};  // when window_kind == time
   int minimum_calls = 10;
   Duration open_for{10000};
-  Duration max_open_for{300000};          // the open time doubles on each re-open up to this
-  int half_open_calls = 3;                // trial calls admitted while half open
-  Duration max_half_open{30000};          // longest time spent half open before re-opening
+  Duration max_open_for{300000};  // the open time doubles on each re-open up to this
+  int half_open_calls = 3;        // trial calls admitted while half open
+  Duration max_half_open{30000};  // longest time spent half open before re-opening
 };
 
 struct OutlierDetectionSpec {
@@ -122,7 +122,7 @@ struct OutlierDetectionSpec {
   int consecutive_failures = 5;
   Duration ejection_time{30000};
   Duration max_ejection_time{300000};
-  double max_ejected = 0.5;               // share of a service's instances, 0..1
+  double max_ejected = 0.5;  // share of a service's instances, 0..1
 };
 
 /// Bit flags for RetrySpec::on.
@@ -134,10 +134,10 @@ enum RetryOn : unsigned {
 };
 
 struct RetrySpec {
-  int attempts = 2;                       // total tries, including the first
+  int attempts = 2;  // total tries, including the first
   Duration backoff{25};
   unsigned on = retry_connect_failure | retry_reset;
-  double budget = 0.2;                    // retries at most this share of requests
+  double budget = 0.2;  // retries at most this share of requests
 };
 
 struct TestSpec {
@@ -161,18 +161,18 @@ struct ServiceSpec {
   std::string name;
 
   // process
-  std::vector<std::string> command;           // empty for an external service
-  std::string cwd;                            // relative paths resolve from meshd's working directory
-  std::map<std::string, std::string> env;     // merged over meshd's environment
+  std::vector<std::string> command;        // empty for an external service
+  std::string cwd;                         // relative paths resolve from meshd's working directory
+  std::map<std::string, std::string> env;  // merged over meshd's environment
   int replicas = 1;
-  std::optional<std::uint16_t> port;          // instance i gets port + i, exported as PORT
+  std::optional<std::uint16_t> port;  // instance i gets port + i, exported as PORT
   ShutdownSpec shutdown;
   RestartSpec restart;
   LogsSpec logs;
 
   // wiring
   std::vector<Dependency> depends_on;
-  std::vector<Endpoint> addresses;            // external instances
+  std::vector<Endpoint> addresses;  // external instances
 
   HealthSpec health;
 
@@ -181,7 +181,7 @@ struct ServiceSpec {
   int weight = 1;
   HashKey hash_key;
   Duration slow_start{0};
-  double panic_threshold = 0.5;               // 0..1; 0 fails closed
+  double panic_threshold = 0.5;  // 0..1; 0 fails closed
   CircuitBreakerSpec circuit_breaker;
   OutlierDetectionSpec outlier_detection;
   RetrySpec retry;
@@ -191,32 +191,30 @@ struct ServiceSpec {
   std::map<std::string, std::string> metadata;
   std::vector<TestSpec> tests;
 
-  SourceMark mark;                            // where the service's key is in the file
+  SourceMark mark;  // where the service's key is in the file
 
   bool managed() const { return !command.empty(); }
   /// Number of instances: replicas for a managed service, one per address otherwise.
-  int instance_count() const {
-    return managed() ? replicas : static_cast<int>(addresses.size());
-  }
+  int instance_count() const { return managed() ? replicas : static_cast<int>(addresses.size()); }
 };
 
 struct MeshSpec {
   Endpoint listen{"127.0.0.1", 8090};
-  std::optional<Endpoint> gateway;            // absent: no data path
-  std::string data_dir = "./var/meshd";       // relative to the working directory
-  std::string api_token;                      // non-empty: mutating calls need it
-  bool auth_reads = false;                    // reads need the token too
+  std::optional<Endpoint> gateway;       // absent: no data path
+  std::string data_dir = "./var/meshd";  // relative to the working directory
+  std::string api_token;                 // non-empty: mutating calls need it
+  bool auth_reads = false;               // reads need the token too
   std::vector<std::string> cors_origins;
   std::string log_level = "info";
-  std::string log_format = "text";            // text|json
+  std::string log_format = "text";  // text|json
 };
 
 struct Config {
   int version = 1;
-  std::string source_path;                    // the file it was loaded from
-  std::string environment;                    // the overlay applied, or empty
+  std::string source_path;  // the file it was loaded from
+  std::string environment;  // the overlay applied, or empty
   MeshSpec mesh;
-  std::vector<ServiceSpec> services;          // in file order
+  std::vector<ServiceSpec> services;  // in file order
 
   const ServiceSpec* find(const std::string& name) const {
     for (const auto& s : services)

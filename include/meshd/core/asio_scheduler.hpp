@@ -1,10 +1,9 @@
 #pragma once
 
-#include <memory>
-#include <unordered_map>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <unordered_map>
 
 #include "meshd/core/scheduler.hpp"
 

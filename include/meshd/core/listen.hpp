@@ -1,11 +1,10 @@
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 namespace meshd::core {
 
@@ -21,7 +20,8 @@ bool is_loopback_host(std::string_view host);
 /// Opens, binds (SO_REUSEADDR) and listens `acceptor` on host:port (port 0
 /// picks a free one) and returns the bound endpoint. Throws
 /// std::runtime_error "cannot listen on <what> host:port: reason".
-boost::asio::ip::tcp::endpoint bind_and_listen(boost::asio::ip::tcp::acceptor& acceptor, std::string_view host,
-                                               std::uint16_t port, std::string_view what);
+boost::asio::ip::tcp::endpoint bind_and_listen(boost::asio::ip::tcp::acceptor& acceptor,
+                                               std::string_view host, std::uint16_t port,
+                                               std::string_view what);
 
 }  // namespace meshd::core

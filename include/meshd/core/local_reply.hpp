@@ -1,8 +1,7 @@
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "meshd/core/error.hpp"
 
@@ -22,7 +21,8 @@ bool is_error_status(int status);
 
 /// {"error": {"code": ..., "message": ...}} plus any `extra` fields merged
 /// into the inner object (the reload's file, line and column).
-nlohmann::json error_json(const Error& error, const nlohmann::json& extra = nlohmann::json::object());
+nlohmann::json error_json(const Error& error,
+                          const nlohmann::json& extra = nlohmann::json::object());
 
 /// error_json() serialised, invalid UTF-8 replaced.
 std::string error_body(const Error& error, const nlohmann::json& extra = nlohmann::json::object());

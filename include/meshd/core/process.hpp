@@ -13,12 +13,12 @@ namespace meshd::core {
 /// What to run. `env` is the child's whole environment.
 struct SpawnRequest {
   std::vector<std::string> argv;
-  std::string cwd;                          // empty: meshd's own
+  std::string cwd;  // empty: meshd's own
   std::map<std::string, std::string> env;
-  bool capture_stdout = true;               // else /dev/null
-  bool capture_stderr = true;               // else /dev/null
-  bool stderr_to_stdout = false;            // one pipe for both (exec checks)
-  std::size_t pipe_size = 1 << 20;          // kernel pipe buffer asked for
+  bool capture_stdout = true;       // else /dev/null
+  bool capture_stderr = true;       // else /dev/null
+  bool stderr_to_stdout = false;    // one pipe for both (exec checks)
+  std::size_t pipe_size = 1 << 20;  // kernel pipe buffer asked for
 };
 
 /// A started child: its pid (also its process group id) and the parent's

@@ -6,7 +6,9 @@
 namespace meshd::core {
 
 /// ASCII lower case of one character (header names, units, media types).
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+inline char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 /// ASCII lower case of `text`.
 std::string lower(std::string_view text);

@@ -1,9 +1,8 @@
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
-
-#include <boost/asio/io_context.hpp>
 
 #include "meshd/config/types.hpp"
 #include "meshd/core/clock.hpp"
@@ -12,12 +11,12 @@
 namespace meshd::gateway {
 
 struct GatewayOptions {
-  std::size_t header_limit = 16 * 1024;   // larger request headers: 431
-  core::Duration header_timeout{10000};   // whole request header must arrive within this (slowloris)
-  core::Duration idle_timeout{60000};     // an idle keep-alive client is closed after this
-  core::Duration body_timeout{60000};     // longest pause while streaming a body either way
-  std::size_t max_idle_per_host = 128;    // pooled keep-alive connections per instance
-  core::Duration upstream_idle{30000};    // an idle pooled connection is closed after this
+  std::size_t header_limit = 16 * 1024;  // larger request headers: 431
+  core::Duration header_timeout{10000};  // whole request header must arrive within this (slowloris)
+  core::Duration idle_timeout{60000};    // an idle keep-alive client is closed after this
+  core::Duration body_timeout{60000};    // longest pause while streaming a body either way
+  std::size_t max_idle_per_host = 128;   // pooled keep-alive connections per instance
+  core::Duration upstream_idle{30000};   // an idle pooled connection is closed after this
 };
 
 /// The data path (SPEC section 4): `http://<gateway>/<service>/<rest>` is

@@ -42,7 +42,8 @@ struct Pick {
 /// grants the permit.
 class ServiceRoute {
  public:
-  ServiceRoute(std::shared_ptr<const config::ServiceSpec> spec, core::EventBus* events, std::uint64_t seed);
+  ServiceRoute(std::shared_ptr<const config::ServiceSpec> spec, core::EventBus* events,
+               std::uint64_t seed);
 
   /// Follows the registry: adds, updates and drops hosts, keeping each
   /// surviving host's stats, breaker and ejection history.
@@ -52,7 +53,8 @@ class ServiceRoute {
 
   /// Chooses an instance for one call, skipping ids in `exclude` (earlier
   /// attempts of the same request). Errors are `unavailable` with the reason.
-  core::Result<Pick> pick(const balancer::PickContext& ctx, const std::set<std::string>& exclude = {});
+  core::Result<Pick> pick(const balancer::PickContext& ctx,
+                          const std::set<std::string>& exclude = {});
   /// The same choice without taking a breaker permit (resolve for
   /// proxyless clients, who report later or never).
   core::Result<Pick> peek(const balancer::PickContext& ctx);
@@ -79,10 +81,11 @@ class ServiceRoute {
     std::shared_ptr<balancer::Host> host;
     std::unique_ptr<breaker::CircuitBreaker> breaker;
     bool healthy = false;
-    bool overridden = false;  // drain or maintenance
+    bool overridden = false;     // drain or maintenance
     std::uint64_t revision = 0;  // of the registry record these were taken from
   };
-  core::Result<Pick> choose(const balancer::PickContext& ctx, const std::set<std::string>& exclude, bool take_permit);
+  core::Result<Pick> choose(const balancer::PickContext& ctx, const std::set<std::string>& exclude,
+                            bool take_permit);
   std::unique_ptr<breaker::CircuitBreaker> make_breaker(const std::string& id);
 
   std::shared_ptr<const config::ServiceSpec> spec_;

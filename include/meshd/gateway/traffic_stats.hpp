@@ -48,7 +48,8 @@ class TrafficStats {
 
   std::uint64_t requests_ = 0, errors_ = 0, retries_ = 0, rejected_ = 0;
   std::array<std::uint64_t, 5> by_class_{};
-  std::vector<std::uint64_t> latency_counts_ = std::vector<std::uint64_t>(latency_bounds().size() + 1, 0);
+  std::vector<std::uint64_t> latency_counts_ =
+      std::vector<std::uint64_t>(latency_bounds().size() + 1, 0);
   double latency_sum_ = 0;
   std::int64_t second_ = -1;
   std::uint64_t sec_requests_ = 0, sec_errors_ = 0, sec_seen_ = 0;

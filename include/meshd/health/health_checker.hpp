@@ -2,9 +2,9 @@
 
 #include <cstdint>
 #include <functional>
-#include <vector>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "meshd/config/types.hpp"
 #include "meshd/core/scheduler.hpp"

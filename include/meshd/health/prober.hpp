@@ -17,7 +17,7 @@ class io_context;
 namespace meshd::core {
 class ChildReaper;
 class Scheduler;
-}
+}  // namespace meshd::core
 
 namespace meshd::health {
 
@@ -37,9 +37,9 @@ class Prober {
 struct ProbeTarget {
   std::string host;
   std::uint16_t port = 0;
-  config::HealthSpec spec;                    // per-instance variables already expanded
-  std::string cwd;                            // exec
-  std::map<std::string, std::string> env;     // exec: the instance's environment
+  config::HealthSpec spec;                 // per-instance variables already expanded
+  std::string cwd;                         // exec
+  std::map<std::string, std::string> env;  // exec: the instance's environment
 };
 
 /// What the probers run on: the loop their sockets and pipes belong to,

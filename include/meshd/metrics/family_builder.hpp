@@ -1,11 +1,11 @@
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 namespace meshd::metrics {
 

@@ -43,10 +43,10 @@ struct InstanceRecord {
 
   health::HealthStatus health = health::HealthStatus::unknown;
   std::string health_output;
-  std::string check_type;     // "http", "tcp", ... for explain
-  std::string process_state;  // managed only: "running", "backoff", ...; empty otherwise
-  int pid = 0;                // managed only
-  std::int64_t joined_ms = 0; // when it last (re)entered service (process start / registration)
+  std::string check_type;      // "http", "tcp", ... for explain
+  std::string process_state;   // managed only: "running", "backoff", ...; empty otherwise
+  int pid = 0;                 // managed only
+  std::int64_t joined_ms = 0;  // when it last (re)entered service (process start / registration)
   /// Set by the Registry: raised whenever what discovery shows of this
   /// instance changes, its overrides included (never by check output or
   /// pid alone), so that a view of it can be cached until then.
@@ -56,7 +56,8 @@ struct InstanceRecord {
   /// Overrides, ejections and breakers are applied on top by the caller.
   bool healthy() const {
     bool ok = health == health::HealthStatus::passing || health == health::HealthStatus::warning;
-    return ok && (origin != Origin::managed || process_state == "running" || process_state == "starting");
+    return ok &&
+           (origin != Origin::managed || process_state == "running" || process_state == "starting");
   }
 };
 

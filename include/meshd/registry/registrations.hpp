@@ -19,11 +19,11 @@ namespace meshd::registry {
 /// records current, and persists them so they come back after a restart.
 class Registrations {
  public:
-  using CheckerFactory = std::function<std::unique_ptr<health::HealthChecker>(const health::ProbeTarget&,
-                                                                              health::HealthChecker::OnChange)>;
+  using CheckerFactory = std::function<std::unique_ptr<health::HealthChecker>(
+      const health::ProbeTarget&, health::HealthChecker::OnChange)>;
 
-  Registrations(Registry& registry, InstanceStore& store, core::EventBus& events, CheckerFactory make_checker,
-                const core::TimeSource& clock);
+  Registrations(Registry& registry, InstanceStore& store, core::EventBus& events,
+                CheckerFactory make_checker, const core::TimeSource& clock);
   ~Registrations();
 
   /// Loads what was registered before the last restart (skipping, with an

@@ -17,6 +17,7 @@ struct RotationReason {
 /// Why the registry alone keeps `record` out of rotation (empty: in
 /// rotation as far as the registry knows; the data path adds outlier
 /// ejection, breakers and slow start on top).
-std::vector<RotationReason> rotation_reasons(const InstanceRecord& record, const Overrides& overrides);
+std::vector<RotationReason> rotation_reasons(const InstanceRecord& record,
+                                             const Overrides& overrides);
 
 }  // namespace meshd::registry

@@ -20,21 +20,21 @@ namespace meshd::store {
 
 /// One persisted event (see core::Event).
 struct EventRecord {
-  std::int64_t seq = 0;       // strictly increasing, assigned by the caller
-  std::int64_t time_ms = 0;   // Unix milliseconds
-  std::string type;           // e.g. "service.state", "health.transition"
-  std::string service;        // may be empty
-  std::string instance;       // may be empty
-  std::string message;        // one line for operators
-  std::string data_json;      // JSON object text, "{}" when nothing more
+  std::int64_t seq = 0;      // strictly increasing, assigned by the caller
+  std::int64_t time_ms = 0;  // Unix milliseconds
+  std::string type;          // e.g. "service.state", "health.transition"
+  std::string service;       // may be empty
+  std::string instance;      // may be empty
+  std::string message;       // one line for operators
+  std::string data_json;     // JSON object text, "{}" when nothing more
 };
 
 /// One applied configuration.
 struct ConfigVersion {
   std::int64_t version = 0;
   std::int64_t time_ms = 0;
-  std::string source;         // the YAML text as applied
-  std::string note;           // e.g. "startup", "reload", "rollback to 3"
+  std::string source;  // the YAML text as applied
+  std::string note;    // e.g. "startup", "reload", "rollback to 3"
 };
 
 /// Limits for Database::open. The defaults suit the daemon; tests shrink them.

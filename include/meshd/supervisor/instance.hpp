@@ -44,7 +44,8 @@ struct InstanceDeps {
   /// The active prober for a target, or null for passive check types.
   std::function<std::unique_ptr<health::Prober>(const health::ProbeTarget&)> make_prober;
   /// A readiness channel named `name` that calls `on_ready` on READY=1.
-  std::function<std::unique_ptr<ReadinessChannel>(const std::string& name, std::function<void()> on_ready)>
+  std::function<std::unique_ptr<ReadinessChannel>(const std::string& name,
+                                                  std::function<void()> on_ready)>
       make_readiness_channel;
   std::function<double()> random01;
   /// Requests the data path has in flight on an instance; a stop waits for
@@ -54,7 +55,7 @@ struct InstanceDeps {
   /// port is still held by the instance it replaces; nullopt when none.
   std::function<std::optional<std::uint16_t>()> free_port;
   std::map<std::string, std::string> base_env;  // meshd's environment
-  std::string base_dir;                        // relative `cwd` values resolve from here (meshd's cwd)
+  std::string base_dir;  // relative `cwd` values resolve from here (meshd's cwd)
 };
 
 /// How a reload creates an instance next to an existing one.

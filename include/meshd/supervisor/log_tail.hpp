@@ -35,7 +35,8 @@ class LogTail {
   /// live subscribers); the rest are counted and announced with a marker
   /// line, while the log files still get every byte. This bounds the cost
   /// per byte of a child that floods its output.
-  explicit LogTail(std::size_t capacity = 1000, std::size_t max_line = 4096, std::size_t lines_per_second = 2000);
+  explicit LogTail(std::size_t capacity = 1000, std::size_t max_line = 4096,
+                   std::size_t lines_per_second = 2000);
 
   void feed(const std::string& instance, LogStream stream, const char* data, std::size_t size,
             std::int64_t time_ms);
@@ -69,7 +70,7 @@ class LogTail {
   std::size_t lines_per_second_;
   std::int64_t second_ = -1;
   std::size_t this_second_ = 0;
-  std::uint64_t skipped_ = 0;        // in the current burst, not yet announced
+  std::uint64_t skipped_ = 0;  // in the current burst, not yet announced
   std::uint64_t skipped_total_ = 0;
   std::deque<LogLine> lines_;
   std::map<std::pair<std::string, int>, std::string> partial_;

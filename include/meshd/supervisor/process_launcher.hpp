@@ -20,9 +20,9 @@ struct LaunchSpec {
   std::string instance;
   std::vector<std::string> argv;
   std::string cwd;
-  std::map<std::string, std::string> env;   // the whole environment
+  std::map<std::string, std::string> env;  // the whole environment
   config::LogsSpec logs;
-  std::shared_ptr<LogTail> tail;            // the service's in-memory tail
+  std::shared_ptr<LogTail> tail;  // the service's in-memory tail
 };
 
 /// Starts and signals processes. The daemon uses the real one; unit tests

@@ -7,11 +7,11 @@ enum class ProcessState {
   pending,   // waiting on dependencies
   starting,  // spawned, readiness not known yet
   running,
-  backoff,   // waiting to restart
+  backoff,  // waiting to restart
   stopping,
   stopped,
-  exited,    // completed (exit 0 and not restarted)
-  failed,    // gave up (max_restarts, or exit != 0 with policy never)
+  exited,  // completed (exit 0 and not restarted)
+  failed,  // gave up (max_restarts, or exit != 0 with policy never)
 };
 
 const char* to_string(ProcessState state);

@@ -21,7 +21,8 @@ class RestartTracker {
 
   /// The process started at `started` exited unexpectedly at `now`: the
   /// delay before restarting, or nullopt when the limit is reached.
-  std::optional<core::Duration> on_crash(core::TimePoint started, core::TimePoint now, double random01);
+  std::optional<core::Duration> on_crash(core::TimePoint started, core::TimePoint now,
+                                         double random01);
 
   /// An operator started the instance by hand: forget past crashes.
   void clear();

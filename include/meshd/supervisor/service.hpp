@@ -15,12 +15,13 @@ namespace meshd::supervisor {
 /// the operator wants of it (running or not).
 class Service {
  public:
-  Service(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, InstanceObserver& observer);
+  Service(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec,
+          InstanceObserver& observer);
 
   /// What the last reload did to this service, for the API and dashboard.
   struct Rollout {
-    std::string status;  // "" (never reloaded), "rolling", "applied", "rolled_back"
-    std::string reason;  // why it was rolled back
+    std::string status;               // "" (never reloaded), "rolling", "applied", "rolled_back"
+    std::string reason;               // why it was rolled back
     std::vector<std::string> fields;  // what the reload changed
   };
 
@@ -38,8 +39,8 @@ class Service {
   void set_spec(std::shared_ptr<const config::ServiceSpec> spec, bool instances_too);
   /// A new instance of `spec` (the service's, or an older one while rolling
   /// back) sharing the service's log tail; kept in index order. Not started.
-  Instance& add_instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec, int index,
-                         InstanceOptions options, InstanceObserver& observer);
+  Instance& add_instance(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec,
+                         int index, InstanceOptions options, InstanceObserver& observer);
   /// Destroys an instance whose process is gone.
   void erase_instance(const Instance* instance);
   /// A generation no instance of this service has had yet.

@@ -58,7 +58,8 @@ inline constexpr core::Duration kDefaultRolloutGate{30000};
 /// (`required: false`) dependent starts anyway.
 class Supervisor final : public InstanceObserver {
  public:
-  Supervisor(const InstanceDeps& deps, core::EventBus& events, std::shared_ptr<const config::Config> config);
+  Supervisor(const InstanceDeps& deps, core::EventBus& events,
+             std::shared_ptr<const config::Config> config);
   ~Supervisor() override;
 
   /// Starts every service of the config (in dependency order).
@@ -78,7 +79,8 @@ class Supervisor final : public InstanceObserver {
   /// Unchanged services keep their processes. `done` runs once all of it
   /// is finished (possibly seconds later). conflict while another reload
   /// runs or meshd is shutting down.
-  core::Status reload(std::shared_ptr<const config::Config> next, std::function<void(ReloadReport)> done);
+  core::Status reload(std::shared_ptr<const config::Config> next,
+                      std::function<void(ReloadReport)> done);
   bool reloading() const { return reload_ != nullptr; }
   /// The services a running reload is still replacing (for the API).
   std::vector<std::string> reload_pending() const;
@@ -115,7 +117,8 @@ class Supervisor final : public InstanceObserver {
 
    private:
     friend class Supervisor;
-    Subscription(std::weak_ptr<Listeners> listeners, std::uint64_t id) : listeners_(std::move(listeners)), id_(id) {}
+    Subscription(std::weak_ptr<Listeners> listeners, std::uint64_t id)
+        : listeners_(std::move(listeners)), id_(id) {}
 
     std::weak_ptr<Listeners> listeners_;
     std::uint64_t id_ = 0;
@@ -161,7 +164,8 @@ class Supervisor final : public InstanceObserver {
   class Notify {
    public:
     using Hook = std::function<void(Args...)> Listener::*;
-    Notify(const std::shared_ptr<Listeners>& listeners, Hook hook) : listeners_(listeners), hook_(hook) {}
+    Notify(const std::shared_ptr<Listeners>& listeners, Hook hook)
+        : listeners_(listeners), hook_(hook) {}
     /// Whether anyone subscribed.
     explicit operator bool() const { return !listeners_->by_id.empty(); }
     void operator()(Args... args) const {

@@ -16,7 +16,8 @@ class FakeControl final : public ConfigControl {
     calls.push_back("reload_file " + trigger + (wait ? " wait" : ""));
     done(answer_status, {{"answered", "reload_file"}});
   }
-  void reload_body(const std::string& body, const std::string& content_type, bool wait, Done done) override {
+  void reload_body(const std::string& body, const std::string& content_type, bool wait,
+                   Done done) override {
     calls.push_back("reload_body " + body + " " + content_type + (wait ? " wait" : ""));
     done(answer_status, {{"answered", "reload_body"}});
   }
@@ -58,7 +59,9 @@ struct Fixture {
   }
 };
 
-nlohmann::json body_of(const Response& r) { return nlohmann::json::parse(r.body_text()); }
+nlohmann::json body_of(const Response& r) {
+  return nlohmann::json::parse(r.body_text());
+}
 
 TEST(ConfigRoutes, HandTheWorkToTheControlAndSendItsAnswer) {
   Fixture f;
@@ -69,10 +72,11 @@ TEST(ConfigRoutes, HandTheWorkToTheControlAndSendItsAnswer) {
   EXPECT_EQ(f.call("POST", "/admin/config", "mesh: {}", "application/yaml").status, 400);
   f.control.answer_status = 200;
   EXPECT_EQ(f.call("POST", "/api/v1/config/rollback?to=3").status, 200);
-  EXPECT_EQ(f.control.calls, (std::vector<std::string>{"reload_file POST /api/v1/config/reload wait",
-                                                       "reload_body mesh: {} application/yaml",
-                                                       "rollback_to 3"}));
-  EXPECT_EQ(body_of(f.call("GET", "/api/v1/config/history?limit=5")), nlohmann::json({{"limit", 5}}));
+  EXPECT_EQ(f.control.calls,
+            (std::vector<std::string>{"reload_file POST /api/v1/config/reload wait",
+                                      "reload_body mesh: {} application/yaml", "rollback_to 3"}));
+  EXPECT_EQ(body_of(f.call("GET", "/api/v1/config/history?limit=5")),
+            nlohmann::json({{"limit", 5}}));
   auto config = body_of(f.call("GET", "/api/v1/config"));
   EXPECT_EQ(config["version"], 7);
   EXPECT_EQ(config["running_version"], 7);

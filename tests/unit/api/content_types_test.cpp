@@ -24,7 +24,8 @@ TEST(ContentTypes, ByExtensionIgnoringCaseWithUtf8ForText) {
 }
 
 TEST(ContentTypes, TheEmbeddedFilesUseTheTable) {
-  for (const auto& f : static_files()) EXPECT_EQ(f.content_type, content_type_for(f.path)) << f.path;
+  for (const auto& f : static_files())
+    EXPECT_EQ(f.content_type, content_type_for(f.path)) << f.path;
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ struct Fixture {
 
   // One GET; `out` receives the answer whenever it comes. `hangup` lets the
   // test hang up as the HTTP server would.
-  void get(const std::string& target, std::optional<Response>& out, std::shared_ptr<Hangup> hangup = nullptr) {
+  void get(const std::string& target, std::optional<Response>& out,
+           std::shared_ptr<Hangup> hangup = nullptr) {
     Request req;
     req.method = "GET";
     req.target = target;
@@ -84,7 +85,8 @@ TEST(Discover, WatchersAtOneIndexWaitAsOneGroupAndWakeTogether) {
   EXPECT_EQ(a->prepared, c->prepared);
   EXPECT_EQ(header(*a, "X-Mesh-Index"), std::to_string(f.registry.index("pg")));
   EXPECT_NE(a->body_text().find("\"pg-2\""), std::string::npos);
-  EXPECT_NE(a->prepared->wire.find("X-Mesh-Index: " + std::to_string(f.registry.index("pg"))), std::string::npos);
+  EXPECT_NE(a->prepared->wire.find("X-Mesh-Index: " + std::to_string(f.registry.index("pg"))),
+            std::string::npos);
   EXPECT_EQ(parked_queries(*f.discovery), 0u);
   EXPECT_EQ(f.registry.watchers(), 0u);
   f.scheduler.advance(20s);  // the wait timers were cancelled: nothing answers twice
@@ -200,7 +202,9 @@ TEST(Discover, WatchersThatTimeOutAndAskAgainKeepOneGroup) {
   EXPECT_NE(steady->body_text().find("\"pg-2\""), std::string::npos);
 }
 
-nlohmann::json body_of(const std::optional<Response>& r) { return nlohmann::json::parse(r->body_text()); }
+nlohmann::json body_of(const std::optional<Response>& r) {
+  return nlohmann::json::parse(r->body_text());
+}
 
 // Bodies are put together from per-instance parts cached by revision: every
 // change of one instance (health, overrides, removal) must show at once.
@@ -213,16 +217,17 @@ TEST(Discover, TheBodyFollowsEveryChangeOfEachInstance) {
   EXPECT_EQ(body["service"], "pg");
   EXPECT_EQ(body["index"], f.registry.index("pg"));
   ASSERT_EQ(body["instances"].size(), 2u);
-  EXPECT_EQ(body["instances"][1], nlohmann::json({{"id", "pg-2"},
-                                                  {"service", "pg"},
-                                                  {"address", "127.0.0.1"},
-                                                  {"port", 5432},
-                                                  {"tags", {"primary", "quo\"ted"}},
-                                                  {"metadata", nlohmann::json::object()},
-                                                  {"weight", 1},
-                                                  {"health", "passing"},
-                                                  {"origin", "managed"},
-                                                  {"in_rotation", false}}));  // managed, no process: not in rotation
+  EXPECT_EQ(body["instances"][1],
+            nlohmann::json({{"id", "pg-2"},
+                            {"service", "pg"},
+                            {"address", "127.0.0.1"},
+                            {"port", 5432},
+                            {"tags", {"primary", "quo\"ted"}},
+                            {"metadata", nlohmann::json::object()},
+                            {"weight", 1},
+                            {"health", "passing"},
+                            {"origin", "managed"},
+                            {"in_rotation", false}}));  // managed, no process: not in rotation
 
   auto critical = *f.registry.find("pg-2");
   critical.origin = registry::Origin::registered;

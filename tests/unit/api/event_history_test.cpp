@@ -5,9 +5,9 @@
 #include "meshd/api/event_history.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
-#include <unistd.h>
 
 #include "fakes/fake_clock.hpp"
 
@@ -23,8 +23,9 @@ std::vector<std::int64_t> seqs(const std::vector<nlohmann::json>& list) {
 }
 
 struct Fixture {
-  fs::path dir = fs::temp_directory_path() / ("meshd-event-history-" + std::to_string(::getpid()) + "-" +
-                                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path dir =
+      fs::temp_directory_path() / ("meshd-event-history-" + std::to_string(::getpid()) + "-" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
   testing::FakeClock clock;
   std::unique_ptr<store::Database> db;
   core::EventBus bus{clock, 0, 3};  // memory keeps the newest 3
@@ -34,8 +35,8 @@ struct Fixture {
     fs::remove_all(dir);
     db = store::Database::open((dir / "meshd.db").string());
     stored = bus.subscribe([this](const core::Event& e) {
-      db->append_event(store::EventRecord{e.seq, core::to_unix_ms(e.time), e.type, e.service, e.instance, e.message,
-                                          e.data.dump()});
+      db->append_event(store::EventRecord{e.seq, core::to_unix_ms(e.time), e.type, e.service,
+                                          e.instance, e.message, e.data.dump()});
     });
   }
   ~Fixture() {
@@ -73,7 +74,8 @@ TEST(EventHistory, EventsNotYetStoredComeFromMemory) {
   f.db->flush();
   f.bus.unsubscribe(f.stored);
   f.publish(2);  // 5 and 6: in memory only
-  EXPECT_EQ(seqs(event_history(f.bus, f.db.get(), 0, 100)), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(seqs(event_history(f.bus, f.db.get(), 0, 100)),
+            (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
 TEST(EventHistory, WithoutADatabaseOnlyMemory) {

@@ -1,4 +1,4 @@
-#include "../../../src/api/response_head.hpp"
+#include "api/response_head.hpp"
 
 #include <gtest/gtest.h>
 
@@ -56,9 +56,11 @@ TEST(ResponseHead, NoContentLengthWhereThereIsNoBody) {
 TEST(ResponseHead, CorsHeadersForAnAllowedOrigin) {
   Response r;
   std::string head = response_head(r, 2, options(11, true, "http://ui.local"));
-  EXPECT_NE(head.find("\r\nAccess-Control-Allow-Origin: http://ui.local\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("\r\nAccess-Control-Allow-Origin: http://ui.local\r\n"), std::string::npos)
+      << head;
   EXPECT_NE(head.find("\r\nVary: Origin\r\n"), std::string::npos) << head;
-  EXPECT_NE(head.find("\r\nAccess-Control-Expose-Headers: X-Mesh-Index\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("\r\nAccess-Control-Expose-Headers: X-Mesh-Index\r\n"), std::string::npos)
+      << head;
   EXPECT_EQ(response_head(r, 2, {}).find("Access-Control"), std::string::npos);
 }
 

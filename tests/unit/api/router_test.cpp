@@ -25,15 +25,17 @@ Response call(const Router& router, const Request& r) {
 
 Router make_router() {
   Router router;
-  router.add("GET", "/api/v1/services/{name}", [](const Request&, const Params& p, Respond respond) {
-    respond(json_response(200, {{"name", p.at("name")}}));
-  });
-  router.add("POST", "/api/v1/services/{name}/start", [](const Request&, const Params& p, Respond respond) {
-    respond(json_response(202, {{"started", p.at("name")}}));
-  });
-  router.add("GET", "/api/v1/services/{name}/logs", [](const Request&, const Params&, Respond respond) {
-    respond(json_response(200, {}));
-  });
+  router.add("GET", "/api/v1/services/{name}",
+             [](const Request&, const Params& p, Respond respond) {
+               respond(json_response(200, {{"name", p.at("name")}}));
+             });
+  router.add("POST", "/api/v1/services/{name}/start",
+             [](const Request&, const Params& p, Respond respond) {
+               respond(json_response(202, {{"started", p.at("name")}}));
+             });
+  router.add(
+      "GET", "/api/v1/services/{name}/logs",
+      [](const Request&, const Params&, Respond respond) { respond(json_response(200, {})); });
   return router;
 }
 

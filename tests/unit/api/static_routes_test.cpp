@@ -1,9 +1,9 @@
-#include "meshd/api/static_files.hpp"
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
 
-#include <gtest/gtest.h>
+#include "meshd/api/static_files.hpp"
 
 namespace meshd::api {
 namespace {
@@ -34,7 +34,8 @@ Router dashboard_router() {
 TEST(StaticFiles, EmbedsTheDashboardSortedWithTypesAndEtags) {
   auto files = static_files();
   ASSERT_FALSE(files.empty());
-  EXPECT_TRUE(std::is_sorted(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.path < b.path; }));
+  EXPECT_TRUE(std::is_sorted(files.begin(), files.end(),
+                             [](const auto& a, const auto& b) { return a.path < b.path; }));
   const auto* index = find_static_file("index.html");
   ASSERT_NE(index, nullptr);
   EXPECT_EQ(index->content_type, "text/html; charset=utf-8");

@@ -1,4 +1,4 @@
-#include "meshd/balancer/consistent_hash.hpp"
+#include "balancer/consistent_hash.hpp"
 
 #include <gtest/gtest.h>
 

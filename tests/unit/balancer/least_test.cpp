@@ -3,9 +3,9 @@
 
 #include <map>
 
+#include "balancer/least_connections.hpp"
+#include "balancer/least_response_time.hpp"
 #include "fakes/fake_clock.hpp"
-#include "meshd/balancer/least_connections.hpp"
-#include "meshd/balancer/least_response_time.hpp"
 
 namespace meshd::balancer {
 namespace {

@@ -1,4 +1,4 @@
-#include "meshd/balancer/round_robin.hpp"
+#include "balancer/round_robin.hpp"
 
 #include <gtest/gtest.h>
 

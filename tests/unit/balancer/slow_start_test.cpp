@@ -4,8 +4,8 @@
 
 #include <map>
 
+#include "balancer/least_response_time.hpp"
 #include "fakes/fake_clock.hpp"
-#include "meshd/balancer/least_response_time.hpp"
 #include "meshd/balancer/load_balancer.hpp"
 
 namespace meshd::balancer {

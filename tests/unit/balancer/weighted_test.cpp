@@ -3,10 +3,10 @@
 
 #include <map>
 
+#include "balancer/power_of_two.hpp"
+#include "balancer/weighted_round_robin.hpp"
 #include "fakes/fake_clock.hpp"
 #include "meshd/balancer/load_balancer.hpp"
-#include "meshd/balancer/power_of_two.hpp"
-#include "meshd/balancer/weighted_round_robin.hpp"
 
 namespace meshd::balancer {
 namespace {

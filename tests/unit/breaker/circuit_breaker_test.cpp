@@ -29,7 +29,8 @@ config::CircuitBreakerSpec spec() {
 [[nodiscard]] ::testing::AssertionResult call(CircuitBreaker& b, testing::FakeClock& clock, bool ok,
                                               core::Duration latency = 5ms) {
   if (!b.try_acquire(clock.now()))
-    return ::testing::AssertionFailure() << "the breaker refused the call (" << to_string(b.state(clock.now())) << ")";
+    return ::testing::AssertionFailure()
+           << "the breaker refused the call (" << to_string(b.state(clock.now())) << ")";
   if (ok)
     b.on_success(latency, clock.now());
   else
@@ -44,16 +45,19 @@ struct Transition {
 
 // Trips `b` with failures and runs the clock to the end of its open time;
 // used as ASSERT_TRUE(trip_and_wait(...)).
-[[nodiscard]] ::testing::AssertionResult trip_and_wait(CircuitBreaker& b, testing::FakeClock& clock) {
+[[nodiscard]] ::testing::AssertionResult trip_and_wait(CircuitBreaker& b,
+                                                       testing::FakeClock& clock) {
   for (int i = 0; i < 5; ++i) {
     auto called = call(b, clock, false);
     if (!called) return called;
   }
   if (b.state(clock.now()) != BreakerState::open)
-    return ::testing::AssertionFailure() << "five failures left it " << to_string(b.state(clock.now()));
+    return ::testing::AssertionFailure()
+           << "five failures left it " << to_string(b.state(clock.now()));
   clock.set(*b.open_until());
   if (b.state(clock.now()) != BreakerState::half_open)
-    return ::testing::AssertionFailure() << "after its open time it is " << to_string(b.state(clock.now()));
+    return ::testing::AssertionFailure()
+           << "after its open time it is " << to_string(b.state(clock.now()));
   return ::testing::AssertionSuccess();
 }
 

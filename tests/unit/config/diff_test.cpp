@@ -60,41 +60,49 @@ TEST(ConfigDiff, AddedAndRemovedServices) {
 TEST(ConfigDiff, ProcessFieldsReplace) {
   for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
            {"\"--port\", \"${PORT}\"]", "\"--port\", \"${PORT}\", \"--v2\"]"},  // command
-           {"MODE: fast", "MODE: slow"},                                   // env
-           {"API_TOKEN: one", "API_TOKEN: two"},                           // a secret env value
-           {"port: 8080", "port: 8070"},                                   // port
+           {"MODE: fast", "MODE: slow"},                                        // env
+           {"API_TOKEN: one", "API_TOKEN: two"},  // a secret env value
+           {"port: 8080", "port: 8070"},          // port
        }) {
     auto d = diff_configs(load(kBase), load(with(kBase, from, to)));
     EXPECT_EQ(change_of(d, "api"), ServiceChange::replace) << from;
     EXPECT_EQ(change_of(d, "db"), ServiceChange::unchanged) << from;
   }
-  auto health = diff_configs(load(kBase), load(with(kBase, "health: {type: tcp}", "health: {type: http}")));
+  auto health =
+      diff_configs(load(kBase), load(with(kBase, "health: {type: tcp}", "health: {type: http}")));
   EXPECT_EQ(change_of(health, "db"), ServiceChange::replace);
   auto address = diff_configs(load(kBase), load(with(kBase, "127.0.0.1:9000", "127.0.0.1:9001")));
   EXPECT_EQ(change_of(address, "ext"), ServiceChange::replace);
 }
 
 TEST(ConfigDiff, TrafficAndSupervisionFieldsApplyInPlace) {
-  auto d = diff_configs(load(kBase), load(with(kBase, "load_balancer: round_robin", "load_balancer: least_connections\n    weight: 3")));
+  auto d = diff_configs(load(kBase), load(with(kBase, "load_balancer: round_robin",
+                                               "load_balancer: least_connections\n    weight: 3")));
   EXPECT_EQ(change_of(d, "api"), ServiceChange::in_place);
   const auto* api = d.find("api");
   ASSERT_NE(api, nullptr);
   EXPECT_EQ(api->fields, (std::vector<std::string>{"load_balancer", "weight"}));
-  auto tags = diff_configs(load(kBase), load(with(kBase, "tags: [v1]", "tags: [v2]\n    restart: {policy: always}")));
+  auto tags = diff_configs(
+      load(kBase), load(with(kBase, "tags: [v1]", "tags: [v2]\n    restart: {policy: always}")));
   EXPECT_EQ(change_of(tags, "api"), ServiceChange::in_place);
 }
 
 TEST(ConfigDiff, ReplicasAloneScale) {
-  auto d = diff_configs(load(kBase), load(with(kBase, "port: 8080", "port: 8080\n    replicas: 3")));
+  auto d =
+      diff_configs(load(kBase), load(with(kBase, "port: 8080", "port: 8080\n    replicas: 3")));
   EXPECT_EQ(change_of(d, "api"), ServiceChange::scale);
-  auto both = diff_configs(load(kBase), load(with(kBase, "port: 8080", "port: 8080\n    replicas: 3\n    weight: 2")));
+  auto both = diff_configs(
+      load(kBase), load(with(kBase, "port: 8080", "port: 8080\n    replicas: 3\n    weight: 2")));
   EXPECT_EQ(change_of(both, "api"), ServiceChange::scale);
-  auto with_command = diff_configs(load(kBase), load(with(kBase, "port: 8080", "port: 8081\n    replicas: 3")));
+  auto with_command =
+      diff_configs(load(kBase), load(with(kBase, "port: 8080", "port: 8081\n    replicas: 3")));
   EXPECT_EQ(change_of(with_command, "api"), ServiceChange::replace);
 }
 
 TEST(ConfigDiff, MeshFieldsAreListed) {
-  auto d = diff_configs(load(kBase), load("mesh: {api_token: s3cret, listen: \"127.0.0.1:9999\"}\n" + std::string(kBase)));
+  auto d = diff_configs(
+      load(kBase),
+      load("mesh: {api_token: s3cret, listen: \"127.0.0.1:9999\"}\n" + std::string(kBase)));
   EXPECT_EQ(d.mesh_fields, (std::vector<std::string>{"api_token", "listen"}));
   EXPECT_FALSE(d.empty());
 }

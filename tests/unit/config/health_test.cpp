@@ -132,12 +132,16 @@ TEST(HealthLimits, OneParserForTheFileAndTheRegistrationApi) {
   ASSERT_FALSE(from_json.ok());
   EXPECT_EQ(from_json.error().message, "check.interval: must be at least 100ms, got '50ms'");
 
-  auto same = parse_health_json({{"type", "http"}, {"path", "/ready"}, {"expect_status", 204}, {"interval", "3s"},
+  auto same = parse_health_json({{"type", "http"},
+                                 {"path", "/ready"},
+                                 {"expect_status", 204},
+                                 {"interval", "3s"},
                                  {"healthy_threshold", 2}},
                                 "check");
   ASSERT_TRUE(same.ok()) << same.error().message;
-  auto file = health_of("command: x, port: 1, health: {type: http, path: /ready, expect_status: 204, "
-                        "interval: 3s, healthy_threshold: 2}");
+  auto file = health_of(
+      "command: x, port: 1, health: {type: http, path: /ready, expect_status: 204, "
+      "interval: 3s, healthy_threshold: 2}");
   EXPECT_EQ(same->path, file.path);
   EXPECT_EQ(same->expect_status.low, file.expect_status.low);
   EXPECT_EQ(same->expect_status.high, 204);

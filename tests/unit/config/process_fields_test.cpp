@@ -41,7 +41,8 @@ TEST(Address, Errors) {
 }
 
 TEST(Address, AnEmptyListDeclaresARegistrationOnlyService) {
-  auto config = load_string("version: 1\nservices:\n  pg: {address: [], health: {type: tcp}}\n", "t.yaml");
+  auto config =
+      load_string("version: 1\nservices:\n  pg: {address: [], health: {type: tcp}}\n", "t.yaml");
   ASSERT_EQ(config.services.size(), 1u);
   EXPECT_FALSE(config.services[0].managed());
   EXPECT_EQ(config.services[0].instance_count(), 0);

@@ -1,6 +1,6 @@
 // Command strings are split like sh splits words, without any shell.
 
-#include "../../../src/config/shell_split.hpp"
+#include "config/shell_split.hpp"
 
 #include "test_support.hpp"
 

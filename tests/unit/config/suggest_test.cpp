@@ -1,6 +1,6 @@
 // The did-you-mean hints used by every "unknown ..." error.
 
-#include "../../../src/config/suggest.hpp"
+#include "config/suggest.hpp"
 
 #include <gtest/gtest.h>
 

@@ -107,7 +107,8 @@ TEST(Ports, ListenerAfterAnExternalAddressCounts) {
 TEST(Ports, TwoExternalServicesMayShareAnAddress) {
   // Two names for one database: neither is started by meshd, so nothing
   // collides (issue 12's defect: this was "taken twice").
-  auto cfg = load("services:\n  pg: {address: \"127.0.0.1:5432\"}\n  pg-read: {address: \"localhost:5432\"}\n");
+  auto cfg = load(
+      "services:\n  pg: {address: \"127.0.0.1:5432\"}\n  pg-read: {address: \"localhost:5432\"}\n");
   ASSERT_EQ(cfg.services.size(), 2u);
   for (const auto& service : cfg.services) {
     ASSERT_EQ(service.addresses.size(), 1u) << service.name;

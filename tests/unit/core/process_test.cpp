@@ -1,10 +1,9 @@
 #include "meshd/core/process.hpp"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 namespace meshd::core {
 namespace {
@@ -14,9 +13,12 @@ std::string read_all(int fd) {
   char buf[256];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
-    else if (n < 0 && errno == EAGAIN) ::usleep(1000);
-    else break;
+    if (n > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+    else if (n < 0 && errno == EAGAIN)
+      ::usleep(1000);
+    else
+      break;
   }
   return out;
 }

@@ -2,16 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include "meshd/config/loader.hpp"
 #include "daemon/daemon.hpp"
+#include "meshd/config/loader.hpp"
 
 namespace meshd::daemon {
 namespace {
 
 TEST(Cli, ParsesRunWithEveryFlag) {
-  auto c = parse_command_line({"run", "-c", "f.yaml", "--env", "staging", "--service", "a", "--service=b",
-                               "--listen", "127.0.0.1:0", "--gateway=off", "--data-dir", "/tmp/x",
-                               "--log-level", "warn", "--log-format", "json"});
+  auto c =
+      parse_command_line({"run", "-c", "f.yaml", "--env", "staging", "--service", "a",
+                          "--service=b", "--listen", "127.0.0.1:0", "--gateway=off", "--data-dir",
+                          "/tmp/x", "--log-level", "warn", "--log-format", "json"});
   auto* run = std::get_if<RunOptions>(&c);
   ASSERT_NE(run, nullptr);
   EXPECT_EQ(run->config_path, "f.yaml");
@@ -32,7 +33,8 @@ TEST(Cli, DevMeansTheDevEnvironmentAndDebugLogs) {
   EXPECT_EQ(run->environment, "dev");
   EXPECT_TRUE(run->environment_optional);
   EXPECT_EQ(*run->log_level, "debug");
-  auto named = std::get<RunOptions>(parse_command_line({"run", "-c", "f.yaml", "--dev", "--env", "staging"}));
+  auto named = std::get<RunOptions>(
+      parse_command_line({"run", "-c", "f.yaml", "--dev", "--env", "staging"}));
   EXPECT_EQ(named.environment, "staging");
   EXPECT_FALSE(named.environment_optional);
 }
@@ -41,7 +43,8 @@ TEST(Cli, DevMeansTheDevEnvironmentAndDebugLogs) {
 // --env dev insists on it.
 TEST(Cli, DevLoadsAFileWithoutADevOverlay) {
   const std::string plain = "services:\n  a:\n    command: [/bin/true]\n";
-  const std::string with_dev = plain + "environments:\n  dev:\n    services:\n      a: {replicas: 2}\n";
+  const std::string with_dev =
+      plain + "environments:\n  dev:\n    services:\n      a: {replicas: 2}\n";
   auto dev = std::get<RunOptions>(parse_command_line({"run", "-c", "f.yaml", "--dev"}));
   EXPECT_EQ(load_config_text(plain, "f.yaml", dev).find("a")->replicas, 1);
   auto overlaid = load_config_text(with_dev, "f.yaml", dev);
@@ -63,15 +66,16 @@ TEST(Cli, MistakesAreUsageErrorsWithAClearLine) {
     std::vector<std::string> args;
     std::string needle;
   };
-  for (const auto& c : std::vector<Case>{{{}, "no command"},
-                                         {{"launch"}, "unknown command 'launch'"},
-                                         {{"run"}, "needs -c FILE"},
-                                         {{"run", "-c"}, "-c needs a file"},
-                                         {{"run", "-c", "f", "--bogus"}, "unknown option '--bogus'"},
-                                         {{"validate", "-c", "f", "--dev"}, "unknown option '--dev' for validate"},
-                                         {{"run", "-c", "f", "--log-format", "xml"}, "text or json"},
-                                         {{"run", "-c", "f", "--service"}, "needs a service name"},
-                                         {{"version", "extra"}, "takes no arguments"}}) {
+  for (const auto& c :
+       std::vector<Case>{{{}, "no command"},
+                         {{"launch"}, "unknown command 'launch'"},
+                         {{"run"}, "needs -c FILE"},
+                         {{"run", "-c"}, "-c needs a file"},
+                         {{"run", "-c", "f", "--bogus"}, "unknown option '--bogus'"},
+                         {{"validate", "-c", "f", "--dev"}, "unknown option '--dev' for validate"},
+                         {{"run", "-c", "f", "--log-format", "xml"}, "text or json"},
+                         {{"run", "-c", "f", "--service"}, "needs a service name"},
+                         {{"version", "extra"}, "takes no arguments"}}) {
     auto r = parse_command_line(c.args);
     auto* e = std::get_if<UsageError>(&r);
     ASSERT_NE(e, nullptr) << c.needle;
@@ -80,10 +84,12 @@ TEST(Cli, MistakesAreUsageErrorsWithAClearLine) {
 }
 
 TEST(Cli, WsIdleTimeoutIsADurationFrom200msTo24h) {
-  auto run = std::get<RunOptions>(parse_command_line({"run", "-c", "f", "--ws-idle-timeout", "2000ms"}));
+  auto run =
+      std::get<RunOptions>(parse_command_line({"run", "-c", "f", "--ws-idle-timeout", "2000ms"}));
   EXPECT_EQ(run.ws_idle_timeout, std::chrono::milliseconds(2000));
   EXPECT_FALSE(std::get<RunOptions>(parse_command_line({"run", "-c", "f"})).ws_idle_timeout);
-  EXPECT_EQ(std::get<RunOptions>(parse_command_line({"run", "-c", "f", "--ws-idle-timeout=24h"})).ws_idle_timeout,
+  EXPECT_EQ(std::get<RunOptions>(parse_command_line({"run", "-c", "f", "--ws-idle-timeout=24h"}))
+                .ws_idle_timeout,
             std::chrono::hours(24));
   for (std::string bad : {"100ms", "25h", "soon", ""}) {
     auto r = parse_command_line({"run", "-c", "f", "--ws-idle-timeout", bad});
@@ -91,7 +97,8 @@ TEST(Cli, WsIdleTimeoutIsADurationFrom200msTo24h) {
     ASSERT_NE(e, nullptr) << bad;
     EXPECT_NE(e->message.find("from 200ms to 24h"), std::string::npos) << e->message;
   }
-  EXPECT_TRUE(std::holds_alternative<UsageError>(parse_command_line({"run", "-c", "f", "--ws-idle-timeout"})));
+  EXPECT_TRUE(std::holds_alternative<UsageError>(
+      parse_command_line({"run", "-c", "f", "--ws-idle-timeout"})));
 }
 
 }  // namespace

@@ -4,17 +4,16 @@
 
 #include "daemon/config_reloader.hpp"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
-
+#include "daemon/daemon.hpp"
 #include "fakes/fake_database.hpp"
 #include "fakes/fake_launcher.hpp"
 #include "fakes/fake_readiness.hpp"
-#include "daemon/daemon.hpp"
 #include "fakes/fake_scheduler.hpp"
 #include "meshd/config/loader.hpp"
 
@@ -30,8 +29,12 @@ std::string config_text(const std::string& version, int replicas = 1) {
   return "version: 1\n"
          "services:\n"
          "  api:\n"
-         "    command: [\"/bin/api\", \"" + version + "\"]\n"
-         "    replicas: " + std::to_string(replicas) + "\n"
+         "    command: [\"/bin/api\", \"" +
+         version +
+         "\"]\n"
+         "    replicas: " +
+         std::to_string(replicas) +
+         "\n"
          "    health: { type: notify, start_period: 5s }\n";
 }
 
@@ -47,8 +50,8 @@ struct Fixture {
   testing::FakeReadiness readiness;
   testing::FakeDatabase database;
   core::EventBus events{clock};
-  std::filesystem::path file =
-      std::filesystem::temp_directory_path() / ("meshd-reloader-" + std::to_string(::getpid()) + ".yaml");
+  std::filesystem::path file = std::filesystem::temp_directory_path() /
+                               ("meshd-reloader-" + std::to_string(::getpid()) + ".yaml");
   RunOptions options;
   std::unique_ptr<supervisor::Supervisor> supervisor;
   std::unique_ptr<ConfigReloader> reloader;
@@ -57,7 +60,8 @@ struct Fixture {
   Fixture() {
     write(config_text("v1"));
     options.config_path = file.string();
-    auto cfg = std::make_shared<const config::Config>(load_config_text(config_text("v1"), "test", options));
+    auto cfg = std::make_shared<const config::Config>(
+        load_config_text(config_text("v1"), "test", options));
     supervisor::InstanceDeps deps;
     deps.scheduler = &scheduler;
     deps.launcher = &launcher;
@@ -71,7 +75,8 @@ struct Fixture {
     ConfigReloader::Hooks hooks;
     hooks.begin = [this](const auto&, const auto&) { ++begun; };
     hooks.finished = [this](const auto&) { ++finished; };
-    reloader = std::make_unique<ConfigReloader>(scheduler, options, *supervisor, database, events, cfg, 1, hooks);
+    reloader = std::make_unique<ConfigReloader>(scheduler, options, *supervisor, database, events,
+                                                cfg, 1, hooks);
   }
   ~Fixture() {
     reloader.reset();
@@ -90,7 +95,9 @@ struct Fixture {
   ConfigReloader::Done answer_into(Answer& a) {
     return [&a](int status, json body) { a = {status, std::move(body)}; };
   }
-  const std::string& running_command_version() { return supervisor->config().find("api")->command.at(1); }
+  const std::string& running_command_version() {
+    return supervisor->config().find("api")->command.at(1);
+  }
   bool published(const std::string& type) {
     for (const auto& e : events.recent(0, 1000))
       if (e.type == type) return true;
@@ -125,13 +132,16 @@ TEST(ConfigReloader, ABodyThatCannotBeReadIsInvalidArgument) {
   f.reloader->reload_body("  \n", "text/yaml", false, f.answer_into(empty));
   f.reloader->reload_body("{oops", "application/json-patch+json", false, f.answer_into(not_json));
   f.reloader->reload_body("[1]", "application/merge-patch+json", false, f.answer_into(wrong_shape));
-  f.reloader->reload_body(R"([{"op": "remove", "path": "/services/nope"}])", "Application/JSON-Patch+JSON; charset=utf-8",
-                          false, f.answer_into(not_applying));
+  f.reloader->reload_body(R"([{"op": "remove", "path": "/services/nope"}])",
+                          "Application/JSON-Patch+JSON; charset=utf-8", false,
+                          f.answer_into(not_applying));
   for (const auto* a : {&empty, &not_json, &wrong_shape, &not_applying}) {
     EXPECT_EQ(a->status, 400) << a->body;
     EXPECT_EQ(a->body["error"]["code"], "invalid_argument") << a->body;
   }
-  EXPECT_NE(not_applying.body["error"]["message"].get<std::string>().find("the patch does not apply"), std::string::npos);
+  EXPECT_NE(
+      not_applying.body["error"]["message"].get<std::string>().find("the patch does not apply"),
+      std::string::npos);
   EXPECT_EQ(f.running_command_version(), "v1");
   EXPECT_EQ(f.reloader->status()["rejected"]["error"]["code"], "invalid_argument");
 }
@@ -145,9 +155,10 @@ TEST(ConfigReloader, ASecondReloadWhileOneRunsIsAConflict) {
   f.reloader->reload_body(config_text("v3"), "text/yaml", false, f.answer_into(second));
   EXPECT_EQ(second.status, 409);
   EXPECT_EQ(second.body["error"]["code"], "conflict");
-  EXPECT_NE(second.body["error"]["message"].get<std::string>().find("replacing api"), std::string::npos);
+  EXPECT_NE(second.body["error"]["message"].get<std::string>().find("replacing api"),
+            std::string::npos);
   EXPECT_TRUE(f.reloader->status()["rejected"].is_null());  // a conflict is not a bad config
-  f.ready("api-0.1");  // the replacement passes its check
+  f.ready("api-0.1");                                       // the replacement passes its check
   EXPECT_FALSE(f.reloader->busy());
   EXPECT_EQ(f.running_command_version(), "v2");
   EXPECT_EQ(f.reloader->status()["running_version"], 2);
@@ -162,14 +173,16 @@ TEST(ConfigReloader, ARollbackToAnUnknownVersionIsNotFound) {
   f.reloader->rollback_to(42, true, f.answer_into(a));
   EXPECT_EQ(a.status, 404);
   EXPECT_EQ(a.body["error"]["code"], "not_found");
-  EXPECT_NE(a.body["error"]["message"].get<std::string>().find("no config version 42"), std::string::npos);
+  EXPECT_NE(a.body["error"]["message"].get<std::string>().find("no config version 42"),
+            std::string::npos);
   EXPECT_EQ(f.begun, 0);
 }
 
 TEST(ConfigReloader, ARollbackAppliesTheStoredTextAsANewVersion) {
   Fixture f;
   Answer up, back;
-  f.reloader->reload_body(config_text("v1", 2), "text/yaml", true, f.answer_into(up));  // scaled: applied at once
+  f.reloader->reload_body(config_text("v1", 2), "text/yaml", true,
+                          f.answer_into(up));  // scaled: applied at once
   ASSERT_EQ(up.status, 200) << up.body;
   EXPECT_EQ(f.supervisor->find("api")->instances().size(), 2u);
   f.reloader->rollback_to(1, true, f.answer_into(back));
@@ -183,8 +196,8 @@ TEST(ConfigReloader, ARollbackAppliesTheStoredTextAsANewVersion) {
 TEST(ConfigReloader, AMergePatchAppliesToTheLastAppliedText) {
   Fixture f;
   Answer a;
-  f.reloader->reload_body(R"({"services": {"api": {"replicas": 3}}})", "application/merge-patch+json", true,
-                          f.answer_into(a));
+  f.reloader->reload_body(R"({"services": {"api": {"replicas": 3}}})",
+                          "application/merge-patch+json", true, f.answer_into(a));
   ASSERT_EQ(a.status, 200) << a.body;
   EXPECT_EQ(a.body["trigger"], "POST /admin/config (merge patch)");
   EXPECT_EQ(f.supervisor->find("api")->instances().size(), 3u);

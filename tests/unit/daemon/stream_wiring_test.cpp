@@ -49,7 +49,8 @@ struct Fixture {
     deps.launcher = &launcher;
     deps.random01 = [] { return 0.5; };
     deps.make_readiness_channel = readiness.factory();
-    supervisor = std::make_unique<supervisor::Supervisor>(deps, events, std::make_shared<const config::Config>(cfg));
+    supervisor = std::make_unique<supervisor::Supervisor>(
+        deps, events, std::make_shared<const config::Config>(cfg));
     supervisor::Supervisor::Listener follow;
     follow.services_changed = [this] {
       std::vector<std::string> names;
@@ -62,7 +63,8 @@ struct Fixture {
     ctx.registry = &registry;
     ctx.events = &events;
     wiring = std::make_unique<StreamWiring>(
-        scheduler, [this](std::function<void()> fn) { scheduler.post(std::move(fn)); }, ctx, options);
+        scheduler, [this](std::function<void()> fn) { scheduler.post(std::move(fn)); }, ctx,
+        options);
     wiring->set_metrics_summary([this] { return json{{"summary", ++summaries}}; });
     wiring->hub().join(client);
   }
@@ -135,13 +137,14 @@ TEST(StreamWiring, AServiceAddedByAReloadStreamsItsLogs) {
   next.services.push_back(spec("worker"));
   f.supervisor->start_all();
   f.scheduler.run_ready();
-  ASSERT_TRUE(f.supervisor->reload(std::make_shared<const config::Config>(next), [](supervisor::ReloadReport) {}));
+  ASSERT_TRUE(f.supervisor->reload(std::make_shared<const config::Config>(next),
+                                   [](supervisor::ReloadReport) {}));
   f.scheduler.run_ready();
   f.subscribe("logs:worker");
   f.client.drain();
   const std::string text = "hello from worker\n";
-  f.supervisor->find("worker")->logs()->feed("worker-0", supervisor::LogStream::stdout_stream, text.data(),
-                                             text.size(), 0);
+  f.supervisor->find("worker")->logs()->feed("worker-0", supervisor::LogStream::stdout_stream,
+                                             text.data(), text.size(), 0);
   f.scheduler.run_ready();
   auto lines = f.deltas("logs:worker");
   ASSERT_EQ(lines.size(), 1u);

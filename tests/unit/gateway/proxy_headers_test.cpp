@@ -1,8 +1,8 @@
-#include "../../../src/gateway/proxy_headers.hpp"
+#include "gateway/proxy_headers.hpp"
 
 #include <gtest/gtest.h>
 
-#include "../../../src/gateway/input_buffer.hpp"
+#include "gateway/input_buffer.hpp"
 #include "meshd/balancer/hash.hpp"
 
 namespace meshd::gateway {
@@ -54,7 +54,8 @@ struct Parsed {
   }
 };
 
-std::string upstream_head(const MessageHead& in, std::string_view rest, std::uint64_t& n, bool chunked = false) {
+std::string upstream_head(const MessageHead& in, std::string_view rest, std::uint64_t& n,
+                          bool chunked = false) {
   std::string out;
   write_upstream_head(in, ForwardInfo{rest, "127.0.0.1", "abc", &n, chunked}, out);
   return out;
@@ -63,14 +64,16 @@ std::string upstream_head(const MessageHead& in, std::string_view rest, std::uin
 TEST(UpstreamHead, DropsHopByHopAndAddsForwardingHeaders) {
   std::string raw =
       "POST /svc/x?q=1 HTTP/1.1\r\nHost: example\r\nConnection: keep-alive, X-Secret-Hop\r\n"
-      "X-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Forwarded-For: 10.0.0.1\r\nContent-Length: 5\r\n"
+      "X-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Forwarded-For: 10.0.0.1\r\nContent-Length: "
+      "5\r\n"
       "Proxy-Authorization: basic x\r\n\r\nhello";
   Parsed<true> req(raw);
   ASSERT_FALSE(req.ec) << req.ec.message();
   std::uint64_t n = 0;
   EXPECT_EQ(upstream_head(req.head, "/x?q=1", n),
             "POST /x?q=1 HTTP/1.1\r\nHost: example\r\nContent-Length: 5\r\n"
-            "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Request-Id: abc-1\r\n\r\n");
+            "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Request-Id: "
+            "abc-1\r\n\r\n");
   EXPECT_EQ(req.body, "hello");
   EXPECT_EQ(n, 1u);
 }
@@ -80,14 +83,16 @@ TEST(UpstreamHead, KeepsTheClientsRequestIdAndProtoAndSlashesTheRest) {
   Parsed<true> req(raw);
   std::uint64_t n = 0;
   EXPECT_EQ(upstream_head(req.head, "", n),
-            "GET / HTTP/1.1\r\nx-request-id: mine\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n");
+            "GET / HTTP/1.1\r\nx-request-id: mine\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: "
+            "127.0.0.1\r\n\r\n");
   EXPECT_EQ(n, 0u);
   EXPECT_EQ(upstream_head(req.head, "?q", n).substr(0, 18), "GET /?q HTTP/1.1\r\n");
 }
 
 TEST(UpstreamHead, ReframesAChunkedBody) {
   std::string raw =
-      "PUT /svc/up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n";
+      "PUT /svc/up HTTP/1.1\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n";
   Parsed<true> req(raw, true);
   ASSERT_FALSE(req.ec) << req.ec.message();
   ASSERT_TRUE(req.parser->is_done());
@@ -132,7 +137,9 @@ TEST(RequestParser, RejectsWhatBeastRejects) {
 }
 
 TEST(ClientHead, AddsTheInstanceAndRechunksAnUnframedBody) {
-  std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-App: yes\r\nX-Mesh-Instance: forged\r\n\r\n";
+  std::string raw =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-App: yes\r\nX-Mesh-Instance: "
+      "forged\r\n\r\n";
   Parsed<false> res(raw);
   ASSERT_FALSE(res.ec);
   EXPECT_TRUE(needs_chunking(res.head, false, 11));
@@ -140,7 +147,9 @@ TEST(ClientHead, AddsTheInstanceAndRechunksAnUnframedBody) {
   EXPECT_FALSE(needs_chunking(res.head, true, 11));
   std::string out;
   write_client_head(res.head, "api-1", ClientFraming{11, true, true}, out);
-  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nX-App: yes\r\nX-Mesh-Instance: api-1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nX-App: yes\r\nX-Mesh-Instance: api-1\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n");
 }
 
 TEST(ClientHead, SaysConnectionWhenTheVersionsDefaultDiffers) {
@@ -148,10 +157,14 @@ TEST(ClientHead, SaysConnectionWhenTheVersionsDefaultDiffers) {
   Parsed<false> res(raw);
   std::string out;
   write_client_head(res.head, "a", ClientFraming{11, false, false}, out);
-  EXPECT_EQ(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 12\r\nX-Mesh-Instance: a\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(out,
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 12\r\nX-Mesh-Instance: a\r\nConnection: "
+            "close\r\n\r\n");
   out.clear();
   write_client_head(res.head, "a", ClientFraming{10, true, false}, out);
-  EXPECT_EQ(out, "HTTP/1.0 404 Not Found\r\nContent-Length: 12\r\nX-Mesh-Instance: a\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(out,
+            "HTTP/1.0 404 Not Found\r\nContent-Length: 12\r\nX-Mesh-Instance: a\r\nConnection: "
+            "keep-alive\r\n\r\n");
   std::string no_content = "HTTP/1.1 204 No Content\r\n\r\n";
   EXPECT_FALSE(needs_chunking(Parsed<false>(no_content).head, false, 11));
 }
@@ -159,9 +172,11 @@ TEST(ClientHead, SaysConnectionWhenTheVersionsDefaultDiffers) {
 TEST(LocalResponse, IsJsonWithItsLength) {
   std::string out;
   write_local_response(core::make_error(core::ErrorCode::unavailable, "y"), 11, false, out);
-  EXPECT_EQ(out,
-            "HTTP/1.1 503 Service Unavailable\r\nServer: meshd\r\nContent-Type: application/json\r\n"
-            "Connection: close\r\nContent-Length: 46\r\n\r\n{\"error\":{\"code\":\"unavailable\",\"message\":\"y\"}}");
+  EXPECT_EQ(
+      out,
+      "HTTP/1.1 503 Service Unavailable\r\nServer: meshd\r\nContent-Type: application/json\r\n"
+      "Connection: close\r\nContent-Length: "
+      "46\r\n\r\n{\"error\":{\"code\":\"unavailable\",\"message\":\"y\"}}");
 }
 
 // The gateway's own answers, status and code, as docs/api.md lists them.
@@ -171,17 +186,20 @@ TEST(LocalResponse, TakesStatusAndCodeFromTheOneMapping) {
     const char* status_line;
     const char* json_code;
   };
-  for (const Case& c : {Case{core::ErrorCode::invalid_argument, "HTTP/1.1 400 Bad Request", "invalid_argument"},
-                        Case{core::ErrorCode::not_found, "HTTP/1.1 404 Not Found", "not_found"},
-                        Case{core::ErrorCode::header_fields_too_large, "HTTP/1.1 431 Request Header Fields Too Large",
-                             "request_header_fields_too_large"},
-                        Case{core::ErrorCode::upstream_failure, "HTTP/1.1 502 Bad Gateway", "upstream_failure"},
-                        Case{core::ErrorCode::unavailable, "HTTP/1.1 503 Service Unavailable", "unavailable"},
-                        Case{core::ErrorCode::upstream_timeout, "HTTP/1.1 504 Gateway Timeout", "upstream_timeout"}}) {
+  for (const Case& c :
+       {Case{core::ErrorCode::invalid_argument, "HTTP/1.1 400 Bad Request", "invalid_argument"},
+        Case{core::ErrorCode::not_found, "HTTP/1.1 404 Not Found", "not_found"},
+        Case{core::ErrorCode::header_fields_too_large,
+             "HTTP/1.1 431 Request Header Fields Too Large", "request_header_fields_too_large"},
+        Case{core::ErrorCode::upstream_failure, "HTTP/1.1 502 Bad Gateway", "upstream_failure"},
+        Case{core::ErrorCode::unavailable, "HTTP/1.1 503 Service Unavailable", "unavailable"},
+        Case{core::ErrorCode::upstream_timeout, "HTTP/1.1 504 Gateway Timeout",
+             "upstream_timeout"}}) {
     std::string out;
     write_local_response(core::make_error(c.code, "m"), 11, true, out);
     EXPECT_EQ(out.substr(0, out.find("\r\n")), c.status_line);
-    EXPECT_NE(out.find(std::string(R"({"error":{"code":")") + c.json_code + R"(","message":"m"}})"), std::string::npos)
+    EXPECT_NE(out.find(std::string(R"({"error":{"code":")") + c.json_code + R"(","message":"m"}})"),
+              std::string::npos)
         << out;
   }
 }

@@ -24,7 +24,10 @@ using namespace std::chrono_literals;
 class SlowInstance {
  public:
   SlowInstance(asio::io_context& io, testing::FakeClock& clock, core::Duration delay)
-      : acceptor_(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)), socket_(io), clock_(clock), delay_(delay) {
+      : acceptor_(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)),
+        socket_(io),
+        clock_(clock),
+        delay_(delay) {
     acceptor_.async_accept(socket_, [this](boost::system::error_code ec) {
       if (!ec) read();
     });
@@ -33,11 +36,13 @@ class SlowInstance {
 
  private:
   void read() {
-    asio::async_read_until(socket_, request_, "\r\n\r\n", [this](boost::system::error_code ec, std::size_t) {
-      if (ec) return;
-      clock_.advance(delay_);
-      asio::async_write(socket_, asio::buffer(kResponse), [](boost::system::error_code, std::size_t) {});
-    });
+    asio::async_read_until(socket_, request_, "\r\n\r\n",
+                           [this](boost::system::error_code ec, std::size_t) {
+                             if (ec) return;
+                             clock_.advance(delay_);
+                             asio::async_write(socket_, asio::buffer(kResponse),
+                                               [](boost::system::error_code, std::size_t) {});
+                           });
   }
 
   static constexpr std::string_view kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
@@ -78,16 +83,22 @@ TEST(ProxySession, MeasuresRequestsOnTheGatewaysClock) {
 
   tcp::socket client(io);
   std::string response;
-  client.async_connect(tcp::endpoint(asio::ip::make_address(bound.host), bound.port), [&](boost::system::error_code ec) {
-    if (ec) return io.stop();  // the status check below fails
-    static constexpr std::string_view kRequest = "GET /api/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
-    asio::async_write(client, asio::buffer(kRequest), [&](boost::system::error_code, std::size_t) {
-      asio::async_read(client, asio::dynamic_buffer(response), [&](boost::system::error_code, std::size_t) {
-        gateway.stop();  // the response ran to the end of the connection: done
-        io.stop();
+  client.async_connect(
+      tcp::endpoint(asio::ip::make_address(bound.host), bound.port),
+      [&](boost::system::error_code ec) {
+        if (ec) return io.stop();  // the status check below fails
+        static constexpr std::string_view kRequest =
+            "GET /api/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+        asio::async_write(
+            client, asio::buffer(kRequest), [&](boost::system::error_code, std::size_t) {
+              asio::async_read(
+                  client, asio::dynamic_buffer(response),
+                  [&](boost::system::error_code, std::size_t) {
+                    gateway.stop();  // the response ran to the end of the connection: done
+                    io.stop();
+                  });
+            });
       });
-    });
-  });
   io.run_for(10s);
 
   ASSERT_EQ(response.substr(0, response.find("\r\n")), "HTTP/1.1 200 OK");

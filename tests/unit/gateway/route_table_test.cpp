@@ -130,7 +130,8 @@ TEST(ServiceRoute, OutlierEjectionTakesAnInstanceOutUntilItsTimeEnds) {
     s.outlier_detection.ejection_time = 30000ms;
     s.circuit_breaker.enabled = false;
   });
-  for (int i = 0; i < 3; ++i) f.route()->on_result("api-2", Outcome::connect_failure, 1ms, f.clock.now());
+  for (int i = 0; i < 3; ++i)
+    f.route()->on_result("api-2", Outcome::connect_failure, 1ms, f.clock.now());
   for (int i = 0; i < 20; ++i) EXPECT_NE(f.pick_id(), "api-2");
   f.set_health(2, HealthStatus::passing);  // an active check does not bring it back early
   EXPECT_NE(f.pick_id(), "api-2");
@@ -139,12 +140,16 @@ TEST(ServiceRoute, OutlierEjectionTakesAnInstanceOutUntilItsTimeEnds) {
   for (int i = 0; i < 6; ++i) seen.insert(f.pick_id());
   EXPECT_TRUE(seen.count("api-2"));
   bool event = false;
-  for (const auto& e : f.events.recent(0, 100)) event |= e.type == "outlier.ejected" && e.instance == "api-2";
+  for (const auto& e : f.events.recent(0, 100))
+    event |= e.type == "outlier.ejected" && e.instance == "api-2";
   EXPECT_TRUE(event);
 }
 
 TEST(ServiceRoute, ARejoiningInstanceSlowStarts) {
-  Fixture f(2, [](config::ServiceSpec& s) { s.slow_start = 10000ms; s.load_balancer = config::LoadBalancerPolicy::weighted_round_robin; });
+  Fixture f(2, [](config::ServiceSpec& s) {
+    s.slow_start = 10000ms;
+    s.load_balancer = config::LoadBalancerPolicy::weighted_round_robin;
+  });
   f.clock.advance(20s);
   f.set_health(1, HealthStatus::critical);
   f.set_health(1, HealthStatus::passing);
@@ -189,13 +194,15 @@ TEST(ServiceRoute, OneUpdateMergesArrivalsDeparturesAndChanges) {
   moved.port = 9999;
   f.registry.upsert(moved);
   f.route()->update(f.registry, f.clock.now());
-  EXPECT_EQ(f.route()->host_ids(), (std::vector<std::string>{"api-00", "api-1", "api-15", "api-2", "api-9"}));
+  EXPECT_EQ(f.route()->host_ids(),
+            (std::vector<std::string>{"api-00", "api-1", "api-15", "api-2", "api-9"}));
   EXPECT_EQ(f.route()->host("api-1")->port, 9999);
   EXPECT_EQ(f.route()->host("api-15")->port, 9115);
   EXPECT_EQ(f.route()->breaker("api-2")->state(f.clock.now()), breaker::BreakerState::forced_open);
   std::set<std::string> seen;
   for (int i = 0; i < 60; ++i) seen.insert(f.pick_id());
-  EXPECT_EQ(seen, (std::set<std::string>{"api-00", "api-1", "api-15", "api-9"}));  // api-2's breaker is open
+  EXPECT_EQ(seen, (std::set<std::string>{"api-00", "api-1", "api-15",
+                                         "api-9"}));  // api-2's breaker is open
   // Nothing changed: an update leaves everything as it is.
   f.route()->update(f.registry, f.clock.now());
   EXPECT_EQ(f.route()->host_ids().size(), 5u);
@@ -204,7 +211,8 @@ TEST(ServiceRoute, OneUpdateMergesArrivalsDeparturesAndChanges) {
 
 // The ids of `n` random picks from `table`'s service `name`, each call
 // reported a success.
-std::vector<std::string> random_picks(RouteTable& table, const std::string& name, testing::FakeClock& clock, int n) {
+std::vector<std::string> random_picks(RouteTable& table, const std::string& name,
+                                      testing::FakeClock& clock, int n) {
   std::vector<std::string> ids;
   auto route = table.find(name);
   for (int i = 0; i < n; ++i) {
@@ -274,7 +282,8 @@ TEST(RouteTable, RoutesRebuiltByOneReloadDrawDifferentSequences) {
 TEST(TrafficStats, SummarisesTheLastCompleteSecond) {
   testing::FakeClock clock;
   TrafficStats stats;
-  for (int i = 0; i < 100; ++i) stats.record(i < 10 ? 503 : 200, std::chrono::microseconds(1000 * (i + 1)), clock.now());
+  for (int i = 0; i < 100; ++i)
+    stats.record(i < 10 ? 503 : 200, std::chrono::microseconds(1000 * (i + 1)), clock.now());
   clock.advance(1s);
   auto s = stats.last_second(clock.now());
   EXPECT_EQ(s.requests, 100u);

@@ -42,7 +42,7 @@ TEST(HealthChecker, JittersTheFirstProbeAndEveryInterval) {
   checker->start();
   f.scheduler.advance(10s);
   ASSERT_GE(f.script->runs.size(), 4u);
-  EXPECT_EQ(f.script->runs[0] - start, 250ms);            // first: 0 + 0.25 * 1s
+  EXPECT_EQ(f.script->runs[0] - start, 250ms);               // first: 0 + 0.25 * 1s
   EXPECT_EQ(f.script->runs[1] - f.script->runs[0], 2250ms);  // then interval + jitter
   EXPECT_EQ(f.changes, std::vector<HealthStatus>{HealthStatus::passing});
 }

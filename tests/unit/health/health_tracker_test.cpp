@@ -9,11 +9,18 @@ namespace {
 
 using namespace std::chrono_literals;
 
-CheckResult pass() { return {HealthStatus::passing, "ok", core::Duration(0)}; }
-CheckResult fail() { return {HealthStatus::critical, "boom", core::Duration(0)}; }
-CheckResult warn() { return {HealthStatus::warning, "meh", core::Duration(0)}; }
+CheckResult pass() {
+  return {HealthStatus::passing, "ok", core::Duration(0)};
+}
+CheckResult fail() {
+  return {HealthStatus::critical, "boom", core::Duration(0)};
+}
+CheckResult warn() {
+  return {HealthStatus::warning, "meh", core::Duration(0)};
+}
 
-config::HealthSpec spec(int healthy, int unhealthy, core::Duration start_period = core::Duration(0)) {
+config::HealthSpec spec(int healthy, int unhealthy,
+                        core::Duration start_period = core::Duration(0)) {
   config::HealthSpec s;
   s.type = config::CheckType::http;
   s.healthy_threshold = healthy;

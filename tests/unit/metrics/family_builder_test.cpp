@@ -9,9 +9,12 @@ namespace {
 
 TEST(FamilyBuilder, WritesGaugesCountersAndCumulativeHistograms) {
   std::vector<prometheus::MetricFamily> families;
-  families.push_back(FamilyBuilder("meshd_x", "An x", prometheus::MetricType::Gauge).gauge({{"service", "a"}}, 2).build());
-  families.push_back(
-      FamilyBuilder("meshd_y_total", "A y", prometheus::MetricType::Counter).counter({{"service", "a"}}, 5).build());
+  families.push_back(FamilyBuilder("meshd_x", "An x", prometheus::MetricType::Gauge)
+                         .gauge({{"service", "a"}}, 2)
+                         .build());
+  families.push_back(FamilyBuilder("meshd_y_total", "A y", prometheus::MetricType::Counter)
+                         .counter({{"service", "a"}}, 5)
+                         .build());
   families.push_back(FamilyBuilder("meshd_z_seconds", "A z", prometheus::MetricType::Histogram)
                          .histogram({{"service", "a"}}, {0.1, 1}, {3, 2, 1}, 4.5)
                          .build());

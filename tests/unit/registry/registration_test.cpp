@@ -8,7 +8,10 @@ namespace {
 using nlohmann::json;
 
 json good() {
-  return {{"service", "pg"}, {"address", "127.0.0.1"}, {"port", 5432}, {"tags", {"primary"}},
+  return {{"service", "pg"},
+          {"address", "127.0.0.1"},
+          {"port", 5432},
+          {"tags", {"primary"}},
           {"check", {{"type", "tcp"}, {"interval", "2s"}}}};
 }
 
@@ -25,7 +28,8 @@ TEST(Registration, RoundTripsThroughItsJson) {
   auto body = good();
   body["id"] = "pg-1";
   body["metadata"] = {{"zone", "a"}};
-  body["check"] = {{"type", "http"}, {"path", "/ready"}, {"expect_status", "200-299"}, {"ttl", "5s"}};
+  body["check"] = {
+      {"type", "http"}, {"path", "/ready"}, {"expect_status", "200-299"}, {"ttl", "5s"}};
   auto r = Registration::from_json(body);
   ASSERT_TRUE(r.ok()) << r.error().message;
   auto again = Registration::from_json(r->to_json());
@@ -52,7 +56,10 @@ TEST(Registration, EveryBadFieldIsNamed) {
       {[](json& b) { b["id"] = "has space"; }, "'id'"},
       {[](json& b) { b["weight"] = 0; }, "weight"},
       {[](json& b) { b["tags"] = "primary"; }, "'tags'"},
-      {[](json& b) { b["metadata"] = {{"n", 1}}; }, "metadata.n"},
+      {[](json& b) {
+         b["metadata"] = {{"n", 1}};
+       },
+       "metadata.n"},
       {[](json& b) { b["helth"] = 1; }, "unknown field 'helth'"},
       {[](json& b) { b["check"]["type"] = "exec"; }, "exec is not allowed"},
       {[](json& b) { b["check"]["type"] = "smtp"; }, "check.type"},

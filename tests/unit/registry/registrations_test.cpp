@@ -11,12 +11,20 @@ using namespace std::chrono_literals;
 
 class MemoryStore final : public InstanceStore {
  public:
-  void save_registration(const std::string& id, const std::string& json) override { regs[id] = json; }
+  void save_registration(const std::string& id, const std::string& json) override {
+    regs[id] = json;
+  }
   void delete_registration(const std::string& id) override { regs.erase(id); }
-  std::vector<std::pair<std::string, std::string>> load_registrations() override { return {regs.begin(), regs.end()}; }
-  void save_overrides(const std::string& id, const std::string& json) override { overrides[id] = json; }
+  std::vector<std::pair<std::string, std::string>> load_registrations() override {
+    return {regs.begin(), regs.end()};
+  }
+  void save_overrides(const std::string& id, const std::string& json) override {
+    overrides[id] = json;
+  }
   void delete_overrides(const std::string& id) override { overrides.erase(id); }
-  std::vector<std::pair<std::string, std::string>> load_overrides() override { return {overrides.begin(), overrides.end()}; }
+  std::vector<std::pair<std::string, std::string>> load_overrides() override {
+    return {overrides.begin(), overrides.end()};
+  }
   std::map<std::string, std::string> regs, overrides;
 };
 
@@ -26,7 +34,8 @@ struct Fixture {
   core::EventBus events{clock};
   Registry registry;
   MemoryStore store;
-  std::shared_ptr<testing::FakeProber::Script> script = std::make_shared<testing::FakeProber::Script>();
+  std::shared_ptr<testing::FakeProber::Script> script =
+      std::make_shared<testing::FakeProber::Script>();
   std::unique_ptr<Registrations> regs;
 
   Fixture() {
@@ -38,14 +47,17 @@ struct Fixture {
         registry, store, events,
         [this](const health::ProbeTarget& t, health::HealthChecker::OnChange on_change) {
           return std::make_unique<health::HealthChecker>(
-              scheduler, t.spec, std::make_unique<testing::FakeProber>(script, clock), [] { return 0.0; },
-              std::move(on_change));
+              scheduler, t.spec, std::make_unique<testing::FakeProber>(script, clock),
+              [] { return 0.0; }, std::move(on_change));
         },
         clock);
   }
   Registration reg(std::string id, std::string type = "tcp") {
-    return *Registration::from_json(
-        {{"service", "pg"}, {"id", id}, {"address", "127.0.0.1"}, {"port", 5432}, {"check", {{"type", type}}}});
+    return *Registration::from_json({{"service", "pg"},
+                                     {"id", id},
+                                     {"address", "127.0.0.1"},
+                                     {"port", 5432},
+                                     {"check", {{"type", type}}}});
   }
 };
 

@@ -1,11 +1,11 @@
 #include "meshd/supervisor/log_tail.hpp"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
-
-#include "meshd/supervisor/rotating_file.hpp"
+#include "supervisor/rotating_file.hpp"
 
 namespace meshd::supervisor {
 namespace {

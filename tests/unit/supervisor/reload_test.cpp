@@ -2,8 +2,9 @@
 // a reload starts and stops, the health gate of a rolling replacement, and
 // the rollback when a new definition never passes its check.
 
-#include <cmath>
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "fakes/fake_launcher.hpp"
 #include "fakes/fake_readiness.hpp"
@@ -20,7 +21,8 @@ config::ServiceSpec spec(const std::string& name, std::vector<std::string> deps 
   config::ServiceSpec s;
   s.name = name;
   s.command = {"/bin/" + name, "v1"};
-  for (auto& d : deps) s.depends_on.push_back(config::Dependency{d, config::DependencyCondition::healthy, true});
+  for (auto& d : deps)
+    s.depends_on.push_back(config::Dependency{d, config::DependencyCondition::healthy, true});
   s.health.type = config::CheckType::notify;
   s.health.start_period = 5s;
   s.restart.backoff.initial = 100ms;
@@ -48,7 +50,8 @@ struct Fixture {
     deps.random01 = [] { return std::nextafter(1.0, 0.0); };
     deps.free_port = [this] { return std::optional<std::uint16_t>(next_free_port++); };
     deps.make_readiness_channel = readiness.factory();
-    sup = std::make_unique<Supervisor>(deps, events, std::make_shared<const config::Config>(std::move(cfg)));
+    sup = std::make_unique<Supervisor>(deps, events,
+                                       std::make_shared<const config::Config>(std::move(cfg)));
     sup->start_all();
     scheduler.run_ready();
   }
@@ -131,7 +134,8 @@ TEST(Reload, ATrafficChangeAppliesInPlace) {
   EXPECT_EQ(f.launcher.launches.size(), 2u);
   const auto* instance = f.sup->find("api")->find_instance("api-0");
   EXPECT_EQ(instance->spec_ptr()->tags, std::vector<std::string>{"v2"});
-  EXPECT_EQ(f.sup->find("api")->spec().load_balancer, config::LoadBalancerPolicy::least_connections);
+  EXPECT_EQ(f.sup->find("api")->spec().load_balancer,
+            config::LoadBalancerPolicy::least_connections);
   EXPECT_EQ(f.sup->config().find("api")->restart.max_restarts, 7);
   EXPECT_EQ(f.sup->find("api")->rollout().status, "applied");
 }
@@ -315,7 +319,8 @@ TEST(Reload, OneAtATime) {
   next.services[1].command = {"/bin/api", "v2"};
   ASSERT_TRUE(f.reload(next));
   ASSERT_TRUE(f.sup->reloading());
-  auto second = f.sup->reload(std::make_shared<const config::Config>(two_services()), [](ReloadReport) {});
+  auto second =
+      f.sup->reload(std::make_shared<const config::Config>(two_services()), [](ReloadReport) {});
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().code, core::ErrorCode::conflict);
   EXPECT_NE(second.error().message.find("api"), std::string::npos);

@@ -1,8 +1,8 @@
 #include "meshd/supervisor/supervisor.hpp"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "fakes/fake_launcher.hpp"
 #include "fakes/fake_readiness.hpp"
@@ -57,7 +57,8 @@ struct Fixture {
   ProcessState state(const std::string& svc) { return sup->find(svc)->state(); }
 };
 
-config::Dependency dep(std::string name, config::DependencyCondition c = config::DependencyCondition::healthy,
+config::Dependency dep(std::string name,
+                       config::DependencyCondition c = config::DependencyCondition::healthy,
                        bool required = true) {
   return config::Dependency{std::move(name), c, required};
 }
@@ -115,8 +116,10 @@ TEST(Supervisor, ACrashingServiceIsRestartedWithGrowingDelaysThenFailed) {
     auto before = f.clock.now();
     auto launches = f.launcher.launches.size();
     // Bounded: ten minutes of fake time is far past any backoff here.
-    for (int step = 0; step < 60'000 && f.launcher.launches.size() == launches; ++step) f.scheduler.advance(10ms);
-    ASSERT_GT(f.launcher.launches.size(), launches) << "no restart within 10 minutes of backoff " << i;
+    for (int step = 0; step < 60'000 && f.launcher.launches.size() == launches; ++step)
+      f.scheduler.advance(10ms);
+    ASSERT_GT(f.launcher.launches.size(), launches)
+        << "no restart within 10 minutes of backoff " << i;
     gaps.push_back(std::chrono::duration_cast<core::Duration>(f.clock.now() - before));
   }
   EXPECT_LT(gaps[0], gaps[1]);
@@ -129,9 +132,9 @@ TEST(Supervisor, ACrashingServiceIsRestartedWithGrowingDelaysThenFailed) {
 
 TEST(Supervisor, RestartPoliciesDecideWhatAnExitMeans) {
   Fixture f;
-  f.add("job");                                                     // on-failure, exits 0
-  f.add("never").restart.policy = config::RestartPolicy::never;     // exits 2
-  f.add("always").restart.policy = config::RestartPolicy::always;   // exits 0
+  f.add("job");                                                    // on-failure, exits 0
+  f.add("never").restart.policy = config::RestartPolicy::never;    // exits 2
+  f.add("always").restart.policy = config::RestartPolicy::always;  // exits 0
   f.start();
   f.launcher.exit(f.inst("job-0").pid(), 0);
   f.launcher.exit(f.inst("never-0").pid(), 2);
@@ -304,7 +307,9 @@ TEST(Supervisor, ASubscriberHearsTheCurrentStateAtOnceThenEachChange) {
   f.start();
   std::vector<std::string> changed;
   Supervisor::Listener listener;
-  listener.changed = [&](const Service& s) { changed.push_back(s.name() + ":" + to_string(s.state())); };
+  listener.changed = [&](const Service& s) {
+    changed.push_back(s.name() + ":" + to_string(s.state()));
+  };
   auto subscription = f.sup->subscribe(listener);
   EXPECT_EQ(changed, (std::vector<std::string>{"db:starting", "api:pending"}));
   changed.clear();
@@ -324,9 +329,7 @@ TEST(Supervisor, DroppingTheSubscriptionStopsTheCallsAndMayOutliveTheSupervisor)
   one.changed = [&](const Service&) { ++first; };
   two.changed = [&](const Service&) { ++second; };
   auto kept = f.sup->subscribe(one);
-  {
-    auto dropped = f.sup->subscribe(two);
-  }
+  { auto dropped = f.sup->subscribe(two); }
   first = second = 0;
   f.ready.at("a-0")();
   f.scheduler.run_ready();

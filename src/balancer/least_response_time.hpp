@@ -1,6 +1,7 @@
 #pragma once
+// Private to the balancer module: not part of meshd's public headers (include/meshd/).
 
-#include "meshd/balancer/balancer_base.hpp"
+#include "balancer_base.hpp"
 
 namespace meshd::balancer {
 

@@ -1,4 +1,5 @@
 #pragma once
+// Private to the breaker module: not part of meshd's public headers (include/meshd/).
 
 #include <cstdint>
 #include <vector>

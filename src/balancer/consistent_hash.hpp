@@ -1,9 +1,10 @@
 #pragma once
+// Private to the balancer module: not part of meshd's public headers (include/meshd/).
 
 #include <cstdint>
 #include <vector>
 
-#include "meshd/balancer/balancer_base.hpp"
+#include "balancer_base.hpp"
 
 namespace meshd::balancer {
 
