@@ -1,7 +1,7 @@
 #pragma once
 // Private to the api module: not part of meshd's public headers (include/meshd/).
 
-// Private to src/api: GET /api/v1/discover's answers, serialised once.
+// GET /api/v1/discover's answers, serialised once.
 
 #include <cstdint>
 #include <map>

@@ -1,7 +1,7 @@
 #pragma once
 // Private to the api module: not part of meshd's public headers (include/meshd/).
 
-// Private to src/api: the blocking discover queries parked now.
+// the blocking discover queries parked now.
 
 #include <cstdint>
 #include <functional>

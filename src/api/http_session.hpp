@@ -1,7 +1,7 @@
 #pragma once
 // Private to the api module: not part of meshd's public headers (include/meshd/).
 
-// Private to src/api: one HTTP/1.1 connection of the API server.
+// one HTTP/1.1 connection of the API server.
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>

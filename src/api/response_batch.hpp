@@ -1,7 +1,7 @@
 #pragma once
 // Private to the api module: not part of meshd's public headers (include/meshd/).
 
-// Private to src/api: the queue behind api::ResponseBatch (http_types.hpp).
+// the queue behind api::ResponseBatch (http_types.hpp).
 
 #include <memory>
 

@@ -1,7 +1,7 @@
 #pragma once
 // Private to the api module: not part of meshd's public headers (include/meshd/).
 
-// Private to src/api: the status line and headers of a response, as bytes.
+// the status line and headers of a response, as bytes.
 
 #include <cstddef>
 #include <string>

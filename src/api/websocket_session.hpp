@@ -1,7 +1,7 @@
 #pragma once
 // Private to the api module: not part of meshd's public headers (include/meshd/).
 
-// Private to src/api: one WebSocket connection of GET /ws.
+// one WebSocket connection of GET /ws.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>

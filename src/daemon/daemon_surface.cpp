@@ -10,6 +10,7 @@
 #include "data_dir.hpp"
 #include "meshd/api/openapi.hpp"
 #include "meshd/api/static_files.hpp"
+#include "meshd/core/listen.hpp"
 #include "meshd/core/process.hpp"
 #include "traffic_views.hpp"
 #include "version.hpp"
@@ -63,7 +64,7 @@ void Daemon::State::start_streams() {
 void Daemon::State::listen_api() {
   api_address = http->listen(config->mesh.listen);
   write_file_atomically(data_dir / "listen", api_address.to_string() + "\n");
-  bool loopback = api_address.host.rfind("127.", 0) == 0 || api_address.host == "::1";
+  bool loopback = core::is_loopback_host(api_address.host);
   spdlog::info("meshd {} listening on http://{} ({}), data_dir {}", kVersion,
                api_address.to_string(), loopback ? "loopback only" : "reachable from the network",
                data_dir.string());
