@@ -21,7 +21,7 @@ sanitized=(unit_core unit_config unit_store unit_health unit_balancer unit_break
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESHD_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "${MESHD_JOBS:-$(nproc)}" --target "${sanitized[@]}"
 for t in "${sanitized[@]}"; do
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  MESHD_SOURCE_DIR="$PWD" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "build-asan/tests/unit/$t" --gtest_brief=1
 done
 scripts/build.sh "$@"
