@@ -92,50 +92,34 @@ std::string host_class(const std::string& host) {
 // the same address (two names for one database).
 class PortTable {
  public:
-  void listen(const std::string& host, std::uint16_t port, const std::string& owner,
-              SourceMark mark) {
+  /// `listens`: something meshd starts will bind the port; otherwise it is
+  /// an external service's address. Two uses collide when either listens.
+  void take(const std::string& host, std::uint16_t port, bool listens, const std::string& owner,
+            SourceMark mark) {
     if (port == 0) return;  // any free port: cannot collide
-    auto [it, inserted] = listeners_.emplace(std::pair{host_class(host), port}, owner);
-    if (!inserted) taken_twice(port, it->second, owner, mark);
-  }
-  void address(const std::string& host, std::uint16_t port, const std::string& owner,
-               SourceMark mark) {
     auto key = std::pair{host_class(host), port};
-    if (auto it = listeners_.find(key); it != listeners_.end())
-      taken_twice(port, it->second, owner, mark);
-    addresses_.emplace(key, Use{owner, mark});
-  }
-  // A listener taken after an external address that names its port.
-  void listen_after_addresses(const std::string& host, std::uint16_t port, const std::string& owner,
-                              SourceMark mark) {
-    if (port == 0) return;
-    auto it = addresses_.find(std::pair{host_class(host), port});
-    if (it != addresses_.end()) taken_twice(port, it->second.owner, owner, mark);
+    auto [first, last] = uses_.equal_range(key);
+    for (auto it = first; it != last; ++it)
+      if (listens || it->second.listens)
+        fail(mark, "port " + std::to_string(port) + " is taken twice: " + it->second.owner +
+                       " and " + owner);
+    uses_.emplace(key, Use{owner, listens});
   }
 
  private:
   struct Use {
     std::string owner;
-    SourceMark mark;
+    bool listens;
   };
-  [[noreturn]] static void taken_twice(std::uint16_t port, const std::string& first,
-                                       const std::string& second, SourceMark mark) {
-    fail(mark, "port " + std::to_string(port) + " is taken twice: " + first + " and " + second);
-  }
-  std::map<std::pair<std::string, std::uint16_t>, std::string> listeners_;
-  std::multimap<std::pair<std::string, std::uint16_t>, Use> addresses_;
+  std::multimap<std::pair<std::string, std::uint16_t>, Use> uses_;
 };
 
 void check_ports(const ParsedMesh& mesh, const std::vector<ParsedService>& services) {
   PortTable ports;
-  auto listen = [&](const std::string& host, std::uint16_t port, const std::string& owner,
-                    SourceMark mark) {
-    ports.listen_after_addresses(host, port, owner, mark);
-    ports.listen(host, port, owner, mark);
-  };
-  listen(mesh.spec.listen.host, mesh.spec.listen.port, "mesh.listen", mesh.listen_mark);
+  ports.take(mesh.spec.listen.host, mesh.spec.listen.port, true, "mesh.listen", mesh.listen_mark);
   if (mesh.spec.gateway)
-    listen(mesh.spec.gateway->host, mesh.spec.gateway->port, "mesh.gateway", mesh.gateway_mark);
+    ports.take(mesh.spec.gateway->host, mesh.spec.gateway->port, true, "mesh.gateway",
+               mesh.gateway_mark);
   for (const auto& parsed : services) {
     const ServiceSpec& spec = parsed.spec;
     const std::string who = "service '" + spec.name + "'";
@@ -147,14 +131,14 @@ void check_ports(const ParsedMesh& mesh, const std::vector<ParsedService>& servi
         if (spec.replicas > 1)
           owner += " (instance " + std::to_string(port - first) + ", ports " +
                    std::to_string(first) + "-" + std::to_string(last) + ")";
-        listen("127.0.0.1", static_cast<std::uint16_t>(port), owner, parsed.port_mark);
+        ports.take("127.0.0.1", static_cast<std::uint16_t>(port), true, owner, parsed.port_mark);
       }
     }
     for (std::size_t i = 0; i < spec.addresses.size(); ++i) {
       const Endpoint& address = spec.addresses[i];
       if (host_class(address.host) != "local") continue;  // another machine's ports
-      ports.address(address.host, address.port, who + " (address " + address.to_string() + ")",
-                    parsed.address_marks[i]);
+      ports.take(address.host, address.port, false, who + " (address " + address.to_string() + ")",
+                 parsed.address_marks[i]);
     }
   }
 }
