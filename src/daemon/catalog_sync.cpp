@@ -32,7 +32,8 @@ void CatalogSync::start(Hooks hooks) {
     std::string service = record.service;
     remote_[record.id] = record;
     if (!services_.count(service)) refresh_services();
-    registry_.upsert(std::move(record));
+    bool changed = registry_.upsert(std::move(record));
+    if (changed && hooks_.remote_changed) hooks_.remote_changed();
   };
   e.remote_deleted = [this](const std::string& id) {
     auto it = remote_.find(id);
@@ -41,6 +42,7 @@ void CatalogSync::start(Hooks hooks) {
     remote_.erase(it);
     registry_.remove(id);
     refresh_services();
+    if (hooks_.remote_changed) hooks_.remote_changed();
   };
   e.nodes_changed = [this] { note_nodes(); };
   e.stale_changed = [this](bool stale) {

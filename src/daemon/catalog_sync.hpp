@@ -36,6 +36,9 @@ class CatalogSync {
     std::function<void()> nodes_changed;
     /// The shared catalog became unreachable or reachable again.
     std::function<void(bool stale)> stale_changed;
+    /// Another node's instance appeared, changed or left (dependencies on
+    /// services that run elsewhere may now be met).
+    std::function<void()> remote_changed;
   };
   void start(Hooks hooks);
 

@@ -25,6 +25,7 @@ Daemon::State::~State() {
   reloader.reset();
   http.reset();
   gateway.reset();
+  singletons.reset();
   catalog_sync.reset();
   registrations.reset();
   catalog.reset();
@@ -51,12 +52,15 @@ int Daemon::run() {
   s.start_streams();
   s.listen_api();
   s.join_catalog();
+  s.await_first_join();
   s.start_gateway();
   s.start_reloader();
   s.handle_signals();
   s.announce_start();
-  s.supervisor->start_all();
-  s.io.run();
+  if (s.exit_code == 0) {
+    s.supervisor->start_all();
+    s.io.run();
+  }
   int code = s.exit_code;
   state_.reset();
   return code;
@@ -116,6 +120,15 @@ void Daemon::State::start_supervisor() {
     return host ? host->active_requests : 0;
   };
   deps.free_port = free_loopback_port;
+  // A dependency on a service that runs on another node (placement) is
+  // met by that node's instances.
+  deps.met_elsewhere = [this](const std::string& service, config::DependencyCondition condition) {
+    if (!registry || condition == config::DependencyCondition::completed) return false;
+    for (const auto* r : registry->instances(service))
+      if (!r->local() && (condition == config::DependencyCondition::started || r->healthy()))
+        return true;
+    return false;
+  };
   deps.base_env = core::current_environment();
   deps.base_dir = fs::current_path().string();
   supervisor = std::make_unique<supervisor::Supervisor>(deps, *events, config);
@@ -126,7 +139,7 @@ void Daemon::State::start_supervisor() {
 // and overrides from meshd.db, or from etcd with other nodes' instances).
 void Daemon::State::build_registry() {
   registry = std::make_unique<registry::Registry>();
-  catalog = registry::make_sqlite_catalog(*database, node_name(*config));
+  make_catalog();
   registrations = std::make_unique<registry::Registrations>(
       *registry, *catalog, *events,
       [this](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {
@@ -173,6 +186,27 @@ void Daemon::State::join_catalog() {
     routes->set_config(catalog_sync->routing_config(config));
     for (const auto& [name, route] : routes->routes()) route->update(*registry, clock.now());
   };
+  hooks.nodes_changed = [this] {
+    if (streams) streams->nodes_changed();
+  };
+  hooks.stale_changed = [this](bool) {
+    if (streams) streams->nodes_changed();
+  };
+  hooks.remote_changed = [this] { supervisor->dependencies_changed(); };
+  if (etcd) {
+    singletons = std::make_unique<cluster::Singletons>(
+        etcd->client(), *scheduler, *events, config->mesh.cluster.prefix, catalog->node_name(),
+        [this](const std::string& service, bool run) {
+          auto placed = supervisor->set_placed(service, run);
+          if (!placed) spdlog::warn("singleton {}: {}", service, placed.error().message);
+        });
+    cluster::EtcdCatalog::LeaseHooks lease;
+    lease.granted = [this](std::int64_t id) { singletons->granted(id); };
+    lease.fenced = [this] { singletons->fenced(); };
+    lease.renewed = [this] { singletons->renewed(); };
+    etcd->set_lease_hooks(std::move(lease));
+  }
+  apply_placement();
   catalog_sync->start(std::move(hooks));
 }
 

@@ -15,6 +15,8 @@
 #include "meshd/api/declared_tests.hpp"
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/routes.hpp"
+#include "meshd/cluster/etcd_catalog.hpp"
+#include "meshd/cluster/singletons.hpp"
 #include "meshd/core/asio_scheduler.hpp"
 #include "meshd/core/child_reaper.hpp"
 #include "meshd/core/event_bus.hpp"
@@ -46,6 +48,14 @@ struct Daemon::State {
   void start_streams();
   void listen_api();
   void join_catalog();
+  void await_first_join();
+  /// Creates the catalog backend (SQLite, or etcd with mesh.cluster).
+  void make_catalog();
+  /// This node must not run (its name is held): logs `line`, stops, exits 1.
+  void refuse(const std::string& line);
+  /// Which of the file's services run on this node: those `placement.nodes`
+  /// allows, a singleton only while this node is elected for it.
+  void apply_placement();
   void start_gateway();
   void start_reloader();
   void handle_signals();
@@ -73,6 +83,8 @@ struct Daemon::State {
   std::unique_ptr<registry::CatalogBackend> catalog;  // SQLite, or etcd in a cluster
   std::unique_ptr<registry::Registrations> registrations;
   std::unique_ptr<CatalogSync> catalog_sync;
+  cluster::EtcdCatalog* etcd = nullptr;  // the catalog, when it is etcd's
+  std::unique_ptr<cluster::Singletons> singletons;
   std::unique_ptr<gateway::RouteTable> routes;
   // Routes of services a reload removed, kept until their instances have
   // drained (in-flight requests are counted there).

@@ -129,8 +129,12 @@ void Daemon::State::handle_signals() {
     if (gateway) gateway->stop();
     supervisor->shutdown([this] {
       spdlog::info("all services stopped; exiting");
-      http->stop();
-      io.stop();
+      // In a cluster: say goodbye (the lease is revoked, so the other
+      // nodes drop this one at once instead of after lease_ttl).
+      catalog->stop([this] {
+        http->stop();
+        io.stop();
+      });
     });
   };
   actions.kill_now = [this](int sig) {
