@@ -45,8 +45,7 @@ CatalogKey parse_key(const std::string& prefix, const std::string& key) {
     auto s2 = tail.find('/');
     if (s2 == std::string::npos) return out;
     std::string node = tail.substr(0, s2), id = tail.substr(s2 + 1);
-    if (!plain_segment(node) || !plain_segment(id) || id.find('@') != std::string::npos)
-      return out;
+    if (!plain_segment(node) || !plain_segment(id) || id.find('@') != std::string::npos) return out;
     out.kind = CatalogKey::Kind::instance;
     out.node = node;
     out.id = id;
@@ -88,12 +87,9 @@ std::string singleton_name(const std::string& prefix, const std::string& service
 
 std::string encode_node(const NodeValue& node) {
   const auto& r = node.record;
-  json j = {{"name", r.name},
-            {"address", r.address},
-            {"api_address", r.api_address},
-            {"version", r.version},
-            {"started_at", r.started_ms},
-            {"incarnation", node.incarnation}};
+  json j = {
+      {"name", r.name},       {"address", r.address},       {"api_address", r.api_address},
+      {"version", r.version}, {"started_at", r.started_ms}, {"incarnation", node.incarnation}};
   if (node.leaving) j["leaving"] = true;
   return j.dump();
 }
@@ -119,7 +115,8 @@ std::optional<NodeValue> decode_node(const std::string& name, const std::string&
 
 std::string encode_instance(const registry::InstanceRecord& r, const std::string& advertise) {
   std::string address = r.address;
-  if (!advertise.empty() && (address.empty() || core::is_loopback_host(address))) address = advertise;
+  if (!advertise.empty() && (address.empty() || core::is_loopback_host(address)))
+    address = advertise;
   json j = {{"id", r.id},
             {"service", r.service},
             {"address", address},

@@ -20,8 +20,7 @@ struct CatalogKey {
 CatalogKey parse_key(const std::string& prefix, const std::string& key);
 
 std::string node_key(const std::string& prefix, const std::string& node);
-std::string instance_key(const std::string& prefix, const std::string& node,
-                         const std::string& id);
+std::string instance_key(const std::string& prefix, const std::string& node, const std::string& id);
 std::string registration_key(const std::string& prefix, const std::string& id);
 std::string overrides_key(const std::string& prefix, const std::string& qualified_id);
 std::string singleton_name(const std::string& prefix, const std::string& service);

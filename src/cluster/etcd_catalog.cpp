@@ -335,7 +335,9 @@ void EtcdCatalogImpl::flush() {
   }
 }
 
-void EtcdCatalogImpl::note_etcd(bool up) { etcd_up_ = up; }
+void EtcdCatalogImpl::note_etcd(bool up) {
+  etcd_up_ = up;
+}
 
 std::vector<registry::NodeRecord> EtcdCatalogImpl::nodes() const {
   std::vector<registry::NodeRecord> out;

@@ -99,8 +99,8 @@ class EtcdCatalogImpl final : public EtcdCatalog {
     std::optional<std::string> value;
     bool leased = false;
   };
-  std::map<std::string, Want> local_;     // every leased key this node owns now
-  std::map<std::string, Want> pending_;   // to write
+  std::map<std::string, Want> local_;    // every leased key this node owns now
+  std::map<std::string, Want> pending_;  // to write
   std::map<std::string, std::optional<std::string>> written_;
   std::set<std::string> in_flight_;
   bool flush_posted_ = false;
@@ -113,7 +113,8 @@ class EtcdCatalogImpl final : public EtcdCatalog {
   std::set<std::string> registrations_;
   std::set<std::string> overrides_;  // registry ids
   std::set<std::string> reported_bad_;
-  std::map<std::int64_t, core::TimePoint> lag_probes_;  // revision of our write -> when it was acknowledged
+  std::map<std::int64_t, core::TimePoint>
+      lag_probes_;  // revision of our write -> when it was acknowledged
   double watch_lag_seconds_ = 0;
   Stats stats_;
 

@@ -78,7 +78,8 @@ void Singletons::campaign(const std::string& service) {
         if (e == entries_.end()) return;
         // Drop the finished stream on the next turn, not inside its callback.
         scheduler_.post([this, service] {
-          if (auto again = entries_.find(service); again != entries_.end() && !again->second.running)
+          if (auto again = entries_.find(service);
+              again != entries_.end() && !again->second.running)
             again->second.campaign.reset();
         });
         if (lease != lease_ || fenced_) return;

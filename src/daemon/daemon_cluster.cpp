@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <set>
 #include <random>
+#include <set>
 
 #include "daemon_state.hpp"
 #include "data_dir.hpp"
@@ -86,9 +86,10 @@ void Daemon::State::await_first_join() {
          !io.stopped())
     io.run_for(50ms);
   if (!etcd->joined() && exit_code == 0)
-    spdlog::warn("cluster: etcd ({}) does not answer yet: starting the local services; this node "
-                 "joins the cluster when it does",
-                 etcd->client().current_endpoint());
+    spdlog::warn(
+        "cluster: etcd ({}) does not answer yet: starting the local services; this node "
+        "joins the cluster when it does",
+        etcd->client().current_endpoint());
 }
 
 void Daemon::State::apply_placement() {

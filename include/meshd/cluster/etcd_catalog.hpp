@@ -14,9 +14,9 @@
 namespace meshd::cluster {
 
 struct EtcdCatalogOptions {
-  std::string node;                              // this node's name
-  std::string prefix = "/meshd/";                // every key lives under it
-  std::chrono::milliseconds lease_ttl{10000};    // the node's lease
+  std::string node;                            // this node's name
+  std::string prefix = "/meshd/";              // every key lives under it
+  std::chrono::milliseconds lease_ttl{10000};  // the node's lease
   /// Identifies this node's data dir: a record of our own name left by an
   /// earlier run from the same data dir (meshd killed, restarted within
   /// the lease) is taken over; any other holder of the name is refused.

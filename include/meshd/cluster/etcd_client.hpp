@@ -126,8 +126,9 @@ class EtcdClient {
   /// reason other than cancel(): with an error (connection lost, etcd
   /// gone), or with `compacted` > 0 when start_revision was compacted
   /// (then the caller must read everything again and watch from there).
-  /// Progress notifications (empty batches) are requested so that the
-  /// caller can tell a live watch from a stalled one.
+  /// etcd's "created" answer and its progress notifications arrive as
+  /// empty batches, so that the caller can tell a live watch from a
+  /// stalled one as soon as it is established.
   struct WatchEnd {
     core::Error error;
     std::int64_t compacted = 0;  // etcd's compact_revision, when that was the reason
