@@ -101,7 +101,7 @@ int run_command(const std::vector<std::string>& argv, std::string* output, int t
   return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-EtcdProcess::EtcdProcess(Options options) : options_(options) {
+EtcdProcess::EtcdProcess(Options options) : options_(std::move(options)) {
   std::string pattern = (std::filesystem::temp_directory_path() / "meshd-etcd-XXXXXX").string();
   if (::mkdtemp(pattern.data()) != nullptr) dir_ = pattern;
 }
@@ -213,6 +213,8 @@ std::vector<std::string> EtcdProcess::etcd_arguments() const {
     }
     arguments.emplace_back("--client-cert-auth");
   }
+  arguments.insert(arguments.end(), options_.extra_arguments.begin(),
+                   options_.extra_arguments.end());
   return arguments;
 }
 

@@ -18,6 +18,8 @@ class EtcdProcess {
     /// https on the client port, with client certificates required
     /// (--client-cert-auth): ca_file(), client_cert_file(), client_key_file().
     bool tls = false;
+    /// More etcd flags, e.g. "--experimental-watch-progress-notify-interval=500ms".
+    std::vector<std::string> extra_arguments;
   };
 
   EtcdProcess() : EtcdProcess(Options{}) {}
