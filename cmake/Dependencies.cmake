@@ -6,6 +6,8 @@ find_package(spdlog REQUIRED CONFIG)
 find_package(prometheus-cpp REQUIRED CONFIG)
 find_package(SQLiteCpp REQUIRED CONFIG)
 find_package(Threads REQUIRED)
+# TLS to etcd (cluster mode): Beast's ssl_stream.
+find_package(OpenSSL REQUIRED)
 if(MESHD_BUILD_TESTS)
   find_package(GTest REQUIRED CONFIG)
 endif()
