@@ -1,5 +1,6 @@
 #include "meshd/config/cluster_checks.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace meshd::config {
@@ -20,7 +21,9 @@ bool is_https(std::string_view url) {
 bool valid_host(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
-    return !host.empty() && host.find_first_not_of("0123456789abcdefABCDEF:.") == host.npos;
+    // An IPv6 address has at least two colons ("::1"); "10.0.0.5:80" is not one.
+    return std::count(host.begin(), host.end(), ':') >= 2 &&
+           host.find_first_not_of("0123456789abcdefABCDEF:.") == host.npos;
   }
   if (host.empty()) return false;
   for (char c : host)

@@ -119,6 +119,9 @@ TEST(ClusterConfig, AdvertiseIsNotAWildcard) {
   EXPECT_CONFIG_ERROR(with_mesh("  advertise: '::'\n"), 2, 14, "mesh.advertise: '::" + why);
   EXPECT_CONFIG_ERROR(with_mesh("  advertise: http://x\n"), 2, 14,
                       "mesh.advertise: expected a host name or an IP address, got 'http://x'");
+  EXPECT_CONFIG_ERROR(with_mesh("  advertise: 10.0.0.5:8090\n"), 2, 14,
+                      "mesh.advertise: expected a host name or an IP address, got "
+                      "'10.0.0.5:8090'");
   Config v6 = load(with_mesh("  advertise: 'fd00::5'\n"));
   EXPECT_EQ(v6.mesh.advertise, "fd00::5");
 }
