@@ -29,12 +29,14 @@ bool is_process_field(const std::string& key) {
   // What the running process (or the probe built for it) was made from.
   // Everything else (restart policy, shutdown, logs, dependencies, traffic,
   // tags, metadata, tests) is read when it is used, so it changes in place.
-  static const std::set<std::string> keys = {"command", "cwd", "env", "port", "address", "health"};
+  // Placement decides whether this node runs the process at all.
+  static const std::set<std::string> keys = {"command", "cwd",    "env",      "port",
+                                             "address", "health", "placement"};
   return keys.count(key) > 0;
 }
 
 bool ConfigDiff::empty() const {
-  if (!mesh_fields.empty()) return false;
+  if (!mesh_fields.empty() || defaults_changed) return false;
   for (const auto& s : services)
     if (s.change != ServiceChange::unchanged) return false;
   return true;
@@ -108,6 +110,7 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
     if (!running.find(s.name))
       diff.services.push_back(ServiceDiff{s.name, ServiceChange::added, {}});
   diff.mesh_fields = differing_keys(a["mesh"], b["mesh"]);
+  diff.defaults_changed = a["defaults"] != b["defaults"];
   return diff;
 }
 

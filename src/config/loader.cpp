@@ -145,13 +145,31 @@ Config build(Node root, const LoadOptions& options) {
   }
   detail::validate(mesh, parsed);
   for (auto& service : parsed) config.services.push_back(std::move(service.spec));
+  config.defaults =
+      detail::parse_service(merged_defaults, "", defaults.mark, "defaults", Completeness::fragment)
+          .spec;
   return config;
+}
+
+// TLS files are named relative to the file that names them, so that a
+// config moves with its certificates; meshd may run from anywhere.
+void resolve_tls_paths(ClusterTls& tls, const std::string& source_name) {
+  const auto base = std::filesystem::path(source_name).parent_path();
+  for (std::string* path : {&tls.ca, &tls.cert, &tls.key}) {
+    if (path->empty()) continue;
+    std::filesystem::path file(*path);
+    if (file.is_relative()) file = base / file;
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(file, ec);
+    *path = (ec ? file : absolute).lexically_normal().string();
+  }
 }
 
 Config load(const std::string& yaml, const std::string& source_name, const LoadOptions& options) {
   try {
     Config config = build(detail::read_yaml(yaml), options);
     config.source_path = source_name;
+    resolve_tls_paths(config.mesh.cluster.tls, source_name);
     return config;
   } catch (const detail::FieldError& e) {
     throw ConfigError(source_name, e.mark().line, e.mark().column, e.what());

@@ -45,6 +45,7 @@ ParsedMesh parse_mesh(const Node& node, const std::string& path) {
     spec.log_level = as_choice(*level, map.path("log_level"), names(log_levels));
   if (const Node* format = map.get("log_format"))
     spec.log_format = as_choice(*format, map.path("log_format"), names(log_formats));
+  parse_cluster_identity(map, spec);
   return out;
 }
 

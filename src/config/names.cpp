@@ -35,6 +35,16 @@ constexpr std::pair<std::string_view, LoadBalancerPolicy> load_balancers[] = {
     {"consistent_hash", LoadBalancerPolicy::consistent_hash},
 };
 
+constexpr std::pair<std::string_view, Placement> placements[] = {
+    {"everywhere", Placement::everywhere},
+    {"singleton", Placement::singleton},
+};
+
+constexpr std::pair<std::string_view, Locality> localities[] = {
+    {"any", Locality::any},
+    {"prefer_local", Locality::prefer_local},
+};
+
 constexpr std::pair<std::string_view, unsigned> retry_ons[] = {
     {"connect-failure", retry_connect_failure},
     {"reset", retry_reset},
@@ -69,6 +79,12 @@ Names<CheckType> check_type_names() {
 }
 Names<LoadBalancerPolicy> load_balancer_names() {
   return load_balancers;
+}
+Names<Placement> placement_names() {
+  return placements;
+}
+Names<Locality> locality_names() {
+  return localities;
 }
 Names<unsigned> retry_on_names() {
   return retry_ons;

@@ -19,6 +19,8 @@ Names<RestartPolicy> restart_policy_names();
 Names<DependencyCondition> dependency_condition_names();
 Names<CheckType> check_type_names();
 Names<LoadBalancerPolicy> load_balancer_names();
+Names<Placement> placement_names();
+Names<Locality> locality_names();
 Names<unsigned> retry_on_names();  // RetryOn flags
 Names<int> signal_names();         // "SIGTERM" and "TERM" both
 

@@ -27,6 +27,7 @@ struct ParsedService {
   std::vector<SourceMark> address_marks;     // one per spec.addresses entry
   std::optional<SourceMark> address_mark;    // the `address` key itself, when present
   std::vector<SourceMark> dependency_marks;  // one per spec.depends_on entry
+  std::optional<SourceMark> placement_mark;  // the `placement` value, when present
 };
 
 struct ParsedMesh {
@@ -51,5 +52,14 @@ void parse_traffic(const MapView& service, ServiceSpec& spec);
 std::vector<TestSpec> parse_tests(const Node& node, const std::string& path);
 
 ParsedMesh parse_mesh(const Node& node, const std::string& path);
+
+/// mesh.node, mesh.advertise and mesh.cluster into `spec`.
+void parse_cluster_identity(const MapView& mesh, MeshSpec& spec);
+
+/// placement and locality.
+void parse_placement(const MapView& service, ParsedService& out);
+
+/// Placement needs a process to place: an external service cannot have one.
+void check_placement(const ParsedService& parsed);
 
 }  // namespace meshd::config::detail

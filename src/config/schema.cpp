@@ -69,6 +69,9 @@ constexpr Field test_fields[] = {
     {"name"}, {"request", Shape::block, &request_block}, {"expect", Shape::block, &expect_block}};
 constexpr Block test_block{test_fields};
 
+constexpr Field placement_fields[] = {{"singleton"}, {"nodes"}};
+constexpr Block placement_block{placement_fields};
+
 constexpr Field service_fields[] = {
     {"command"},
     {"cwd"},
@@ -93,11 +96,29 @@ constexpr Field service_fields[] = {
     {"tags"},
     {"metadata"},
     {"tests", Shape::list_of_blocks, &test_block},
+    {"placement", Shape::block, &placement_block},
+    {"locality"},
 };
 constexpr Block service_block{service_fields};
 
-constexpr Field mesh_fields[] = {{"listen"},     {"gateway"},      {"data_dir"},  {"api_token"},
-                                 {"auth_reads"}, {"cors_origins"}, {"log_level"}, {"log_format"}};
+constexpr Field cluster_tls_fields[] = {{"ca"}, {"cert"}, {"key"}};
+constexpr Block cluster_tls_block{cluster_tls_fields};
+
+constexpr Field cluster_fields[] = {
+    {"etcd"}, {"prefix"}, {"lease_ttl"}, {"tls", Shape::block, &cluster_tls_block}};
+constexpr Block cluster_block{cluster_fields};
+
+constexpr Field mesh_fields[] = {{"listen"},
+                                 {"gateway"},
+                                 {"data_dir"},
+                                 {"api_token"},
+                                 {"auth_reads"},
+                                 {"cors_origins"},
+                                 {"log_level"},
+                                 {"log_format"},
+                                 {"node"},
+                                 {"advertise"},
+                                 {"cluster", Shape::block, &cluster_block}};
 constexpr Block mesh_block{mesh_fields};
 
 constexpr Field environment_fields[] = {{"mesh", Shape::block, &mesh_block},

@@ -146,6 +146,7 @@ void check_complete(const MapView& map, const std::string& name, ParsedService& 
     fail(out.port_mark, map.path("port") +
                             ": an external service has no 'port' of its own; put the port in "
                             "'address'");
+  check_placement(out);
 }
 
 }  // namespace
@@ -162,6 +163,7 @@ ParsedService parse_service(const Node& node, const std::string& name, SourceMar
   const bool has_endpoint = out.spec.port.has_value() || out.address_mark.has_value();
   out.spec.health = parse_health(map.get("health"), map.path("health"), has_endpoint, completeness);
   parse_traffic(map, out.spec);
+  parse_placement(map, out);
   read(map, "tags", out.spec.tags);
   read(map, "metadata", out.spec.metadata);
   if (const Node* tests = map.get("tests")) out.spec.tests = parse_tests(*tests, map.path("tests"));

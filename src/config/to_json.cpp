@@ -78,7 +78,30 @@ json traffic_json(const ServiceSpec& s) {
               {"budget", pct(s.retry.budget)}}},
             {"timeout", dur(s.timeout)}};
   if (s.load_balancer == LoadBalancerPolicy::consistent_hash) j["hash_key"] = to_string(s.hash_key);
+  j["locality"] = to_string(s.locality);
   return j;
+}
+
+// In the file's own spelling: a name alone, or the map form when nodes are listed.
+json placement_json(const ServiceSpec& s) {
+  if (s.placement_nodes.empty()) return to_string(s.placement);
+  return {{"singleton", s.placement == Placement::singleton}, {"nodes", s.placement_nodes}};
+}
+
+// The settings a service created at run time takes from `defaults:`.
+json defaults_json(const ServiceSpec& d) {
+  json j = traffic_json(d);
+  j["health"] = health_json(d.health);
+  j["tags"] = d.tags;
+  j["metadata"] = d.metadata;
+  return j;
+}
+
+json cluster_json(const ClusterSpec& c) {
+  json tls = nullptr;
+  if (c.tls.enabled() || !c.tls.key.empty())
+    tls = {{"ca", c.tls.ca}, {"cert", c.tls.cert}, {"key", c.tls.key}};
+  return {{"etcd", c.etcd}, {"prefix", c.prefix}, {"lease_ttl", dur(c.lease_ttl)}, {"tls", tls}};
 }
 
 }  // namespace
@@ -126,6 +149,7 @@ nlohmann::json to_json(const Config& config, bool redact) {
     svc["depends_on"] = deps;
     svc["health"] = health_json(s.health);
     svc.update(traffic_json(s));
+    if (s.managed()) svc["placement"] = placement_json(s);
     svc["tags"] = s.tags;
     svc["metadata"] = s.metadata;
     json tests = json::array();
@@ -149,11 +173,15 @@ nlohmann::json to_json(const Config& config, bool redact) {
                {"auth_reads", m.auth_reads},
                {"cors_origins", m.cors_origins},
                {"log_level", m.log_level},
-               {"log_format", m.log_format}};
+               {"log_format", m.log_format},
+               {"node", m.node},
+               {"advertise", m.advertise},
+               {"cluster", cluster_json(m.cluster)}};
   return {{"version", config.version},
           {"source", config.source_path},
           {"environment", config.environment},
           {"mesh", mesh},
+          {"defaults", defaults_json(config.defaults)},
           {"services", services}};
 }
 

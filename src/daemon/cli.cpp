@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include <algorithm>
+
 #include "meshd/config/values.hpp"
 
 namespace meshd::daemon {
@@ -9,7 +11,7 @@ std::string usage() {
          "  meshd run      -c FILE [--env NAME] [--dev] [--service NAME]... [--listen HOST:PORT]\n"
          "                 [--gateway HOST:PORT] [--data-dir DIR] [--log-level LEVEL] "
          "[--log-format text|json]\n"
-         "                 [--ws-idle-timeout DURATION]\n"
+         "                 [--ws-idle-timeout DURATION] [--node NAME] [--etcd URL[,URL...]]\n"
          "  meshd validate -c FILE [--env NAME]\n"
          "  meshd version\n";
 }
@@ -81,6 +83,18 @@ Command parse_command_line(const std::vector<std::string>& args) {
       if (v != "text" && v != "json")
         return UsageError{"--log-format must be text or json, not '" + v + "'"};
       opts.log_format = v;
+    } else if (flag == "--node") {
+      if (!value(v) || v.empty()) return needs("a node name");
+      opts.node = v;
+    } else if (flag == "--etcd") {
+      if (!value(v) || v.empty()) return needs("etcd URLs (http://host:port, comma-separated)");
+      std::vector<std::string> urls;
+      for (std::size_t from = 0; from <= v.size();) {
+        auto comma = std::min(v.find(',', from), v.size());
+        urls.push_back(v.substr(from, comma - from));
+        from = comma + 1;
+      }
+      opts.etcd = std::move(urls);
     } else if (flag == "--ws-idle-timeout") {
       if (!value(v)) return needs("a duration");
       auto d = config::parse_duration(v);

@@ -23,6 +23,11 @@ struct RunOptions {
   std::optional<std::string> data_dir;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  /// --node NAME: this node's name in the cluster (mesh.node).
+  std::optional<std::string> node;
+  /// --etcd URL[,URL...]: the etcd endpoints (mesh.cluster.etcd); they
+  /// replace the file's list.
+  std::optional<std::vector<std::string>> etcd;
   /// --ws-idle-timeout: a WebSocket client silent this long is dropped
   /// (pinged at half of it); 60 s without the flag (docs/websocket.md).
   std::optional<std::chrono::milliseconds> ws_idle_timeout;

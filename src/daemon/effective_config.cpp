@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "daemon.hpp"
+#include "meshd/config/cluster_checks.hpp"
 #include "meshd/config/graph.hpp"
 #include "meshd/config/loader.hpp"
 
@@ -76,6 +77,20 @@ config::Config apply_run_flags(config::Config cfg, const RunOptions& options) {
     cfg.mesh.log_level = *options.log_level;
   }
   if (options.log_format) cfg.mesh.log_format = *options.log_format;
+  // Held to the file's rules (config/cluster_checks.hpp).
+  if (options.node) {
+    if (auto why = config::node_name_problem(*options.node); !why.empty())
+      throw std::runtime_error("--node: " + why);
+    cfg.mesh.node = *options.node;
+  }
+  if (options.etcd) {
+    for (const auto& url : *options.etcd)
+      if (auto why = config::etcd_endpoint_problem(url); !why.empty())
+        throw std::runtime_error("--etcd: " + why);
+    cfg.mesh.cluster.etcd = *options.etcd;
+    if (auto why = config::cluster_tls_problem(cfg.mesh.cluster); !why.empty())
+      throw std::runtime_error("--etcd: " + why + " (mesh.cluster in " + cfg.source_path + ")");
+  }
   if (!options.services.empty()) {
     for (const auto& name : options.services)
       if (!cfg.find(name))

@@ -38,7 +38,15 @@ ServiceRoute::ServiceRoute(std::shared_ptr<const config::ServiceSpec> spec, core
       seed_(seed),
       balancer_(balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, seed_)),
       outlier_(spec_->outlier_detection),
-      retry_budget_(spec_->retry.budget) {}
+      retry_budget_(spec_->retry.budget) {
+  refresh_locality();
+}
+
+void ServiceRoute::refresh_locality() {
+  // All local or all remote: the preference changes nothing, and picks skip it.
+  prefer_local_ = spec_->locality == config::Locality::prefer_local && local_hosts_ > 0 &&
+                  local_hosts_ < entries_.size();
+}
 
 void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
   // A reload hands every route its new spec; only what changed starts
@@ -59,6 +67,7 @@ void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
     outlier_.set_hosts(host_ids());
   }
   if (new_budget) retry_budget_ = balancer::RetryBudget(spec_->retry.budget);
+  refresh_locality();
   if (new_balancer) {
     // The route's own seed, as at construction: routes rebuilt by one
     // reload must not all draw the same random sequence.
@@ -96,6 +105,7 @@ void ServiceRoute::update(const registry::Registry& registry, core::TimePoint no
   auto e_it = entries_.begin();
   auto drop = [&] {
     outlier_.remove_host(e_it->first);
+    if (e_it->second.local) --local_hosts_;
     e_it = entries_.erase(e_it);
     membership_changed = true;
   };
@@ -109,6 +119,8 @@ void ServiceRoute::update(const registry::Registry& registry, core::TimePoint no
       e.host->id = r->id;
       e.host->joined = now;
       e.breaker = make_breaker(r->id);
+      e.local = r->local();
+      if (e.local) ++local_hosts_;
       outlier_.add_host(r->id);
       membership_changed = true;
     }
@@ -129,6 +141,7 @@ void ServiceRoute::update(const registry::Registry& registry, core::TimePoint no
     }
   }
   while (e_it != entries_.end()) drop();
+  refresh_locality();
   if (membership_changed) {
     std::vector<std::shared_ptr<balancer::Host>> hosts;
     hosts.reserve(entries_.size());
@@ -154,9 +167,11 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx,
   auto& eligible = scratch_eligible_;
   auto& all = scratch_all_;
   auto& admitted = scratch_admitted_;
+  auto& local = scratch_local_;
   eligible.clear();
   all.clear();
   admitted.clear();
+  local.clear();
   int unhealthy = 0, overridden = 0, ejected = 0;
   for (auto& [id, e] : entries_) {
     if (e.overridden) {
@@ -169,8 +184,14 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx,
       ++unhealthy;
     else if (outlier_.ejected(id, ctx.now))
       ++ejected;
-    else
+    else {
       eligible.push_back(e.host.get());
+      if (prefer_local_ && e.local) local.push_back(e.host.get());
+    }
+  }
+  if (!local.empty()) {
+    admit(local, ctx.now, admitted);
+    if (!admitted.empty()) return take(admitted, ctx, take_permit, false);
   }
   bool panicking = false;
   // The common case, enough healthy instances, needs no copy.
@@ -179,13 +200,7 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx,
       spec_->panic_threshold * static_cast<double>(all.size()))
     panic_set = balancer::apply_panic_threshold(eligible, all, spec_->panic_threshold, &panicking);
   const auto& candidates = panicking ? panic_set : eligible;
-  int open = 0;
-  for (auto* h : candidates) {
-    if (entries_.at(h->id).breaker->can_acquire(ctx.now))
-      admitted.push_back(h);
-    else
-      ++open;
-  }
+  int open = admit(candidates, ctx.now, admitted);
   if (admitted.empty()) {
     std::string why;
     if (all.empty())
@@ -200,6 +215,24 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx,
     return core::make_error(ErrorCode::unavailable,
                             "no instance of '" + spec_->name + "' can take the call: " + why);
   }
+  return take(admitted, ctx, take_permit, panicking);
+}
+
+int ServiceRoute::admit(const std::vector<balancer::Host*>& candidates, core::TimePoint now,
+                        std::vector<balancer::Host*>& admitted) {
+  int open = 0;
+  for (auto* h : candidates) {
+    if (entries_.at(h->id).breaker->can_acquire(now))
+      admitted.push_back(h);
+    else
+      ++open;
+  }
+  return open;
+}
+
+core::Result<Pick> ServiceRoute::take(const std::vector<balancer::Host*>& admitted,
+                                      const balancer::PickContext& ctx, bool take_permit,
+                                      bool panic) {
   balancer::Host* chosen = balancer_->choose(admitted, ctx);
   assert(chosen && "a balancer chose nothing among admitted instances");
   if (!chosen)
@@ -209,7 +242,7 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx,
   if (take_permit && !entry.breaker->try_acquire(ctx.now))
     return core::make_error(ErrorCode::unavailable,
                             "the circuit breaker of '" + chosen->id + "' refused the call");
-  return Pick{entry.host, panicking};
+  return Pick{entry.host, panic};
 }
 
 void ServiceRoute::on_result(const std::string& host_id, Outcome outcome,

@@ -106,6 +106,13 @@ void Instance::mark_pending(std::string reason) {
   set_state(ProcessState::pending, std::move(reason));
 }
 
+void Instance::mark_elsewhere() {
+  if (has_process(state_) || state_ == ProcessState::elsewhere) return;
+  backoff_timer_.cancel();
+  start_after_stop_ = false;
+  set_state(ProcessState::elsewhere, "placed on another node");
+}
+
 void Instance::start(bool manual) {
   if (retired_) return;
   if (manual) restarts_.clear();
@@ -255,6 +262,9 @@ void Instance::stop() {
     case ProcessState::backoff:
     case ProcessState::exited:
     case ProcessState::failed:
+      set_state(ProcessState::stopped, "stopped by request");
+      return;
+    case ProcessState::elsewhere:
       set_state(ProcessState::stopped, "stopped by request");
       return;
     case ProcessState::stopped:

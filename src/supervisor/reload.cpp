@@ -16,7 +16,7 @@ namespace {
 bool gone(const Instance& i) {
   auto s = i.state();
   return s == ProcessState::stopped || s == ProcessState::exited || s == ProcessState::failed ||
-         (s == ProcessState::pending);
+         s == ProcessState::pending || s == ProcessState::elsewhere;
 }
 
 std::shared_ptr<const config::ServiceSpec> spec_in(
@@ -89,6 +89,7 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next,
         services_.push_back(std::make_unique<Service>(deps_, spec, *this));
         Service& created = *services_.back();
         created.set_wanted(true);
+        created.set_placed(!unplaced_.contains(d.name));
         last_state_[d.name] = ProcessState::stopped;
         if (on_service_added) on_service_added(created);
         added = true;
@@ -220,6 +221,7 @@ void Supervisor::reload_step() {
     for (const auto* svc : finished) {
       events_.publish("service.removed", svc->name(), "", svc->name() + ": removed");
       last_state_.erase(svc->name());
+      unplaced_.erase(svc->name());
     }
     services_.erase(std::remove_if(services_.begin(), services_.end(),
                                    [&](const std::unique_ptr<Service>& s) {

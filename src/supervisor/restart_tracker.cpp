@@ -24,6 +24,8 @@ const char* to_string(ProcessState state) {
       return "exited";
     case ProcessState::failed:
       return "failed";
+    case ProcessState::elsewhere:
+      return "elsewhere";
   }
   return "unknown";
 }

@@ -102,7 +102,28 @@ void ServiceRollout::begin_rollback(std::string reason) {
   phase_ = Phase::restoring;
 }
 
+void ServiceRollout::leave_node() {
+  deadline_.cancel();
+  // Parked instances of the definition the rollout ends on, for when the
+  // service is placed here again.
+  const auto& spec = rolled_back_ ? old_spec_ : new_spec_;
+  std::vector<Instance*> current;
+  for (const auto& i : service_.instances())
+    if (!i->retired()) current.push_back(i.get());
+  for (Instance* i : current) i->retire();
+  service_.set_spec(spec, false);
+  for (int i = 0; i < spec->instance_count(); ++i)
+    service_.add_instance(sup_.deps_, spec, i,
+                          {service_.next_generation(), sup_.port_for(*spec, i)}, sup_);
+  publish(name_ + ": placed on another node; the replacement stops here");
+  phase_ = Phase::unplaced;
+  sup_.request_evaluate();
+}
+
 bool ServiceRollout::step() {
+  if (!service_.placed() && phase_ != Phase::unplaced && phase_ != Phase::done &&
+      phase_ != Phase::swap_idle)
+    leave_node();
   for (;;) {
     switch (phase_) {
       case Phase::start_slot: {
@@ -202,6 +223,11 @@ bool ServiceRollout::step() {
       case Phase::swap_idle:
         for (const auto& [index, id] : old_)
           if (find(id)) return false;
+        phase_ = Phase::done;
+        return true;
+      case Phase::unplaced:
+        for (const auto& i : service_.instances())
+          if (i->retired()) return false;
         phase_ = Phase::done;
         return true;
       case Phase::done:

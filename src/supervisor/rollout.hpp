@@ -48,6 +48,7 @@ class ServiceRollout {
     restoring,
     finishing,
     swap_idle,
+    unplaced,  // the service left this node mid-rollout: everything stops
     done
   };
 
@@ -56,6 +57,8 @@ class ServiceRollout {
   core::Duration gate(const config::ServiceSpec& spec) const;
   void arm_deadline(core::Duration gate);
   void begin_rollback(std::string reason);
+  /// Stops the rollout and every instance of a service no longer placed here.
+  void leave_node();
   void publish(const std::string& text);
 
   Supervisor& sup_;

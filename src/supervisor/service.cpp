@@ -65,6 +65,7 @@ ProcessState Service::state() const {
   for (ProcessState s : {ProcessState::running, ProcessState::starting, ProcessState::backoff,
                          ProcessState::stopping, ProcessState::pending})
     if (any(s)) return s;
+  if (any(ProcessState::elsewhere)) return ProcessState::elsewhere;
   if (all(ProcessState::exited)) return ProcessState::exited;
   if (any(ProcessState::failed)) return ProcessState::failed;
   if (any(ProcessState::exited) && !any(ProcessState::stopped)) return ProcessState::exited;

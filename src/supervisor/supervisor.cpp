@@ -71,6 +71,15 @@ void Supervisor::start_all() {
   evaluate();
 }
 
+namespace {
+
+core::Status not_placed_here(const std::string& name) {
+  return core::make_error(core::ErrorCode::conflict,
+                          "'" + name + "' is placed on another node of the cluster");
+}
+
+}  // namespace
+
 core::Status Supervisor::start_service(const std::string& name) {
   if (shutting_down_) return core::make_error(ErrorCode::conflict, "meshd is shutting down");
   Service* service = find(name);
@@ -82,6 +91,7 @@ core::Status Supervisor::start_service(const std::string& name) {
     return core::make_error(
         ErrorCode::conflict,
         "'" + name + "' is being replaced by a config reload; try again when it is done");
+  if (!service->placed()) return not_placed_here(name);
   service->set_wanted(true);
   for (auto& i : service->instances()) {
     i->clear_restarts();
@@ -107,7 +117,8 @@ core::Status Supervisor::stop_service(const std::string& name) {
         "'" + name + "' is being replaced by a config reload; try again when it is done");
   service->set_wanted(false);
   events_.publish("service.command", name, "", "stop requested for " + name, {{"command", "stop"}});
-  for (auto& i : service->instances()) i->stop();
+  for (auto& i : service->instances())
+    if (i->state() != ProcessState::elsewhere) i->stop();
   return core::ok_status();
 }
 
@@ -122,6 +133,7 @@ core::Status Supervisor::restart_service(const std::string& name) {
     return core::make_error(
         ErrorCode::conflict,
         "'" + name + "' is being replaced by a config reload; try again when it is done");
+  if (!service->placed()) return not_placed_here(name);
   service->set_wanted(true);
   events_.publish("service.command", name, "", "restart requested for " + name,
                   {{"command", "restart"}});
@@ -132,6 +144,7 @@ core::Status Supervisor::restart_service(const std::string& name) {
 bool Supervisor::dependency_met(const config::Dependency& dep) const {
   const Service* d = find(dep.service);
   if (!d) return false;
+  if (!d->placed()) return deps_.met_elsewhere && deps_.met_elsewhere(dep.service, dep.condition);
   switch (dep.condition) {
     case config::DependencyCondition::started:
       for (const auto& i : d->instances())
@@ -150,6 +163,8 @@ bool Supervisor::dependency_met(const config::Dependency& dep) const {
 bool Supervisor::dependency_failed(const config::Dependency& dep) const {
   const Service* d = find(dep.service);
   if (!d) return true;
+  // Another node may start it at any time; an optional dependent does not wait.
+  if (!d->placed()) return !dep.required;
   for (const auto& i : d->instances()) {
     if (i->state() == ProcessState::failed) {
       if (dep.condition == config::DependencyCondition::completed) return true;
@@ -179,21 +194,27 @@ void Supervisor::request_evaluate() {
 void Supervisor::evaluate() {
   if (shutting_down_) return;
   for (auto& service : services_) {
-    if (!service->wanted() || service->retiring()) continue;
+    if (service->retiring()) continue;
+    if (!service->placed()) {
+      park(*service);
+      continue;
+    }
+    if (!service->wanted()) continue;
     std::vector<std::string> waiting;
     for (const auto& dep : service->spec().depends_on) {
       if (dependency_met(dep)) continue;
       bool failed = dependency_failed(dep);
       if (failed && !dep.required) continue;
-      waiting.push_back(
-          dep.service +
-          (failed ? " (failed)" : " (" + std::string(config::to_string(dep.condition)) + ")"));
+      std::string condition = config::to_string(dep.condition);
+      if (!placed(dep.service)) condition += " on another node";
+      waiting.push_back(dep.service + (failed ? " (failed)" : " (" + condition + ")"));
     }
     service->set_waiting_on(waiting);
     for (auto& instance : service->instances()) {
       if (instance->retired()) continue;
       ProcessState s = instance->state();
-      if (s != ProcessState::stopped && s != ProcessState::pending) continue;
+      if (s != ProcessState::stopped && s != ProcessState::pending && s != ProcessState::elsewhere)
+        continue;
       if (waiting.empty()) {
         instance->start();
       } else {
@@ -221,7 +242,7 @@ void Supervisor::advance_shutdown() {
     bool busy = false;
     for (auto& i : service->instances())
       if (i->state() != ProcessState::stopped && i->state() != ProcessState::exited &&
-          i->state() != ProcessState::failed)
+          i->state() != ProcessState::failed && i->state() != ProcessState::elsewhere)
         busy = true;
     if (!busy) continue;
     all_down = false;
@@ -290,6 +311,11 @@ std::optional<std::string> Supervisor::degraded_by(const Service& service) const
     if (!dep.required || dep.condition == config::DependencyCondition::completed) continue;
     const Service* d = find(dep.service);
     if (!d) continue;
+    if (!d->placed()) {
+      if (!dependency_met({dep.service, config::DependencyCondition::healthy, true}))
+        return d->name();
+      continue;
+    }
     // Blame the deepest broken service down the chain: a dependency that
     // is up but itself degraded passes its root cause on.
     if (auto deeper = degraded_by(*d)) return deeper;

@@ -12,7 +12,7 @@ enum class ServiceChange {
   unchanged,  // nothing to do: same processes, same PIDs
   added,      // start it, in dependency order
   removed,    // drain and stop it, dependents first
-  replace,    // the process changed (command, cwd, env, port, addresses, health):
+  replace,    // the process changed (command, cwd, env, port, addresses, health, placement):
               // rolling replacement, health-gated, rolled back on failure
   scale,      // only `replicas` changed: add or remove replicas, nothing else
   in_place,   // traffic or supervision settings only: applied without a restart
@@ -33,6 +33,9 @@ struct ConfigDiff {
   std::vector<ServiceDiff> services;
   /// The `mesh:` keys that differ ("api_token", "listen").
   std::vector<std::string> mesh_fields;
+  /// The `defaults:` block differs: services that only a registration or
+  /// another node created take their traffic settings from it.
+  bool defaults_changed = false;
 
   /// True when nothing differs at all.
   bool empty() const;

@@ -240,8 +240,8 @@ struct MeshSpec {
   std::vector<std::string> cors_origins;
   std::string log_level = "info";
   std::string log_format = "text";  // text|json
-  std::string node;       // empty: the host name
-  std::string advertise;  // empty: the listen host
+  std::string node;                 // empty: the host name
+  std::string advertise;            // empty: the listen host
   ClusterSpec cluster;
 };
 

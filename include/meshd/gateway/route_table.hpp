@@ -40,6 +40,10 @@ struct Pick {
 /// all instances not drained or in maintenance instead; of those, the ones
 /// whose breaker admits a call; the balancer chooses; the chosen breaker
 /// grants the permit.
+///
+/// With `locality: prefer_local`, the choice is made among this node's own
+/// eligible instances (not Origin::remote) while at least one of them is
+/// eligible and its breaker admits the call; otherwise as above, among all.
 class ServiceRoute {
  public:
   ServiceRoute(std::shared_ptr<const config::ServiceSpec> spec, core::EventBus* events,
@@ -82,10 +86,21 @@ class ServiceRoute {
     std::unique_ptr<breaker::CircuitBreaker> breaker;
     bool healthy = false;
     bool overridden = false;     // drain or maintenance
+    bool local = true;           // this node's own (not Origin::remote)
     std::uint64_t revision = 0;  // of the registry record these were taken from
   };
   core::Result<Pick> choose(const balancer::PickContext& ctx, const std::set<std::string>& exclude,
                             bool take_permit);
+  /// The hosts of `candidates` whose breaker admits a call, into `admitted`;
+  /// returns how many breakers were open.
+  int admit(const std::vector<balancer::Host*>& candidates, core::TimePoint now,
+            std::vector<balancer::Host*>& admitted);
+  /// Takes the permit of the host the balancer chose among `admitted`.
+  core::Result<Pick> take(const std::vector<balancer::Host*>& admitted,
+                          const balancer::PickContext& ctx, bool take_permit, bool panic);
+  /// Whether picks look at local instances first: prefer_local and both
+  /// local and remote instances present (kept by update() and set_spec()).
+  void refresh_locality();
   std::unique_ptr<breaker::CircuitBreaker> make_breaker(const std::string& id);
 
   std::shared_ptr<const config::ServiceSpec> spec_;
@@ -96,7 +111,9 @@ class ServiceRoute {
   balancer::RetryBudget retry_budget_;
   TrafficStats stats_;
   std::map<std::string, Entry> entries_;
-  std::vector<balancer::Host*> scratch_eligible_, scratch_all_, scratch_admitted_;
+  std::vector<balancer::Host*> scratch_eligible_, scratch_all_, scratch_admitted_, scratch_local_;
+  std::size_t local_hosts_ = 0;  // entries_ with local == true
+  bool prefer_local_ = false;
   std::uint64_t breaker_transitions_ = 0;
   std::uint64_t ejections_ = 0;
 };

@@ -54,6 +54,10 @@ struct InstanceDeps {
   /// A free TCP port on 127.0.0.1 for a replacement instance whose fixed
   /// port is still held by the instance it replaces; nullopt when none.
   std::function<std::optional<std::uint16_t>()> free_port;
+  /// Whether another node of the cluster has `service` meeting
+  /// `condition`, for a dependency on a service not placed here. Empty:
+  /// never (a single node).
+  std::function<bool(const std::string& service, config::DependencyCondition)> met_elsewhere;
   std::map<std::string, std::string> base_env;  // meshd's environment
   std::string base_dir;  // relative `cwd` values resolve from here (meshd's cwd)
 };
@@ -103,6 +107,9 @@ class Instance {
   void clear_restarts() { restarts_.clear(); }
   /// Waiting on dependencies (only from stopped/exited/failed).
   void mark_pending(std::string reason);
+  /// The service is not placed on this node: parked, from any state
+  /// without a process (stop() it first). start() leaves it again.
+  void mark_elsewhere();
   /// A TTL heartbeat for a ttl check. False when the check is not ttl.
   bool pass_ttl(std::string note) { return checker_->pass_ttl(std::move(note)); }
 

@@ -12,6 +12,9 @@ enum class ProcessState {
   stopped,
   exited,  // completed (exit 0 and not restarted)
   failed,  // gave up (max_restarts, or exit != 0 with policy never)
+  // Not placed on this node (placement: singleton or nodes); it runs on
+  // another node of the cluster, or nowhere yet.
+  elsewhere,
 };
 
 const char* to_string(ProcessState state);

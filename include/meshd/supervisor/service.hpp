@@ -52,8 +52,9 @@ class Service {
   void set_rollout(Rollout rollout) { rollout_ = std::move(rollout); }
 
   /// The service's state from its instances': running if any runs, else
-  /// the most hopeful of starting, backoff, stopping, pending; exited when
-  /// all completed; failed when all gave up.
+  /// the most hopeful of starting, backoff, stopping, pending; elsewhere
+  /// when it is parked for another node; exited when all completed;
+  /// failed when all gave up.
   ProcessState state() const;
   /// passing when every instance passes, warning when some pass (or warn),
   /// critical when none does, unknown before any result.
@@ -66,6 +67,9 @@ class Service {
   /// Whether the operator (or startup) wants it running.
   bool wanted() const { return wanted_; }
   void set_wanted(bool wanted) { wanted_ = wanted; }
+  /// Whether this node runs it (Supervisor::set_placed); true by default.
+  bool placed() const { return placed_; }
+  void set_placed(bool placed) { placed_ = placed; }
   /// The dependencies it is waiting on, when pending.
   const std::vector<std::string>& waiting_on() const { return waiting_on_; }
   void set_waiting_on(std::vector<std::string> deps) { waiting_on_ = std::move(deps); }
@@ -76,6 +80,7 @@ class Service {
   std::vector<std::unique_ptr<Instance>> instances_;
   bool wanted_ = false;
   bool retiring_ = false;
+  bool placed_ = true;
   int generation_ = 0;
   Rollout rollout_;
   std::vector<std::string> waiting_on_;

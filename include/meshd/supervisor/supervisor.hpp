@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,27 @@ class Supervisor final : public InstanceObserver {
   core::Status reload(std::shared_ptr<const config::Config> next,
                       std::function<void(ReloadReport)> done);
   bool reloading() const { return reload_ != nullptr; }
+
+  /// Cluster placement (docs/cluster.md): whether this node runs `name`.
+  /// A service that is not placed here runs no process: start_all and
+  /// dependency-driven starts skip it, its instances show the state
+  /// `elsewhere`, and start/restart requests are refused (conflict).
+  /// Unplacing stops its instances gracefully (its shutdown spec), a
+  /// rollout of it included; placing starts it as soon as its dependencies
+  /// allow, as start_service would. Every service starts placed.
+  ///
+  /// Valid at any time, also before start_all and for a name the config
+  /// does not have yet: the flag is kept for a service a later reload adds
+  /// (so the daemon unplaces a new service before calling reload, or from
+  /// Listener::added, which runs before any of its processes starts). A
+  /// reload keeps the flag of a service it keeps; a removed service's flag
+  /// is forgotten. Always ok.
+  core::Status set_placed(const std::string& name, bool placed);
+  bool placed(const std::string& name) const;
+  /// Re-evaluates dependencies on services that are not placed here
+  /// (InstanceDeps::met_elsewhere): the daemon calls it when the other
+  /// nodes' instances change.
+  void dependencies_changed();
   /// The services a running reload is still replacing (for the API).
   std::vector<std::string> reload_pending() const;
 
@@ -193,6 +215,8 @@ class Supervisor final : public InstanceObserver {
   void advance_shutdown();
   bool dependency_met(const config::Dependency& dep) const;
   bool dependency_failed(const config::Dependency& dep) const;
+  /// Stops and parks the instances of a service that is not placed here.
+  void park(Service& service);
   void note_service_state(const Service& service);
   void request_reload_step();
   void reload_step();
@@ -210,6 +234,7 @@ class Supervisor final : public InstanceObserver {
   std::shared_ptr<const config::Config> config_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order
   std::map<std::string, ProcessState> last_state_;
+  std::set<std::string> unplaced_;  // by name: also for services a reload has yet to add
   std::unique_ptr<Reload> reload_;
   bool reload_step_pending_ = false;
   bool evaluate_pending_ = false;

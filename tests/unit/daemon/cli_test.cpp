@@ -9,10 +9,27 @@ namespace meshd::daemon {
 namespace {
 
 TEST(Cli, ParsesRunWithEveryFlag) {
-  auto c =
-      parse_command_line({"run", "-c", "f.yaml", "--env", "staging", "--service", "a",
-                          "--service=b", "--listen", "127.0.0.1:0", "--gateway=off", "--data-dir",
-                          "/tmp/x", "--log-level", "warn", "--log-format", "json"});
+  auto c = parse_command_line({"run",
+                               "-c",
+                               "f.yaml",
+                               "--env",
+                               "staging",
+                               "--service",
+                               "a",
+                               "--service=b",
+                               "--listen",
+                               "127.0.0.1:0",
+                               "--gateway=off",
+                               "--data-dir",
+                               "/tmp/x",
+                               "--log-level",
+                               "warn",
+                               "--log-format",
+                               "json",
+                               "--node",
+                               "n1",
+                               "--etcd",
+                               "http://127.0.0.1:2379"});
   auto* run = std::get_if<RunOptions>(&c);
   ASSERT_NE(run, nullptr);
   EXPECT_EQ(run->config_path, "f.yaml");
@@ -23,6 +40,8 @@ TEST(Cli, ParsesRunWithEveryFlag) {
   EXPECT_EQ(*run->data_dir, "/tmp/x");
   EXPECT_EQ(*run->log_level, "warn");
   EXPECT_EQ(*run->log_format, "json");
+  EXPECT_EQ(*run->node, "n1");
+  EXPECT_EQ(*run->etcd, std::vector<std::string>{"http://127.0.0.1:2379"});
 }
 
 TEST(Cli, DevMeansTheDevEnvironmentAndDebugLogs) {
@@ -99,6 +118,56 @@ TEST(Cli, WsIdleTimeoutIsADurationFrom200msTo24h) {
   }
   EXPECT_TRUE(std::holds_alternative<UsageError>(
       parse_command_line({"run", "-c", "f", "--ws-idle-timeout"})));
+}
+
+// --node and --etcd beat the file, and are held to the file's rules.
+TEST(Cli, NodeAndEtcdBeatTheFile) {
+  const std::string file =
+      "mesh:\n  node: from-file\n  cluster: {etcd: 'http://file:2379', lease_ttl: 5s}\n"
+      "services:\n  a:\n    command: [/bin/true]\n";
+  auto run = std::get<RunOptions>(parse_command_line(
+      {"run", "-c", "f.yaml", "--node", "gpu-box", "--etcd=http://e1:2379,http://e2:2379"}));
+  EXPECT_EQ(*run.node, "gpu-box");
+  EXPECT_EQ(*run.etcd, (std::vector<std::string>{"http://e1:2379", "http://e2:2379"}));
+  auto cfg = load_config_text(file, "f.yaml", run);
+  EXPECT_EQ(cfg.mesh.node, "gpu-box");
+  EXPECT_EQ(cfg.mesh.cluster.etcd, (std::vector<std::string>{"http://e1:2379", "http://e2:2379"}));
+  EXPECT_EQ(cfg.mesh.cluster.lease_ttl, std::chrono::seconds(5));  // the rest of the block stays
+  auto plain = load_config_text(file, "f.yaml",
+                                std::get<RunOptions>(parse_command_line({"run", "-c", "f.yaml"})));
+  EXPECT_EQ(plain.mesh.node, "from-file");
+  EXPECT_EQ(plain.mesh.cluster.etcd, std::vector<std::string>{"http://file:2379"});
+  // A node without a cluster block joins one from the flag alone.
+  auto joined = load_config_text("services:\n  a:\n    command: [/bin/true]\n", "f.yaml",
+                                 std::get<RunOptions>(parse_command_line(
+                                     {"run", "-c", "f.yaml", "--etcd", "http://127.0.0.1:2379"})));
+  EXPECT_TRUE(joined.mesh.cluster.enabled());
+  EXPECT_EQ(joined.mesh.cluster.prefix, "/meshd/");
+}
+
+TEST(Cli, BadNodeOrEtcdFlagsFailLikeTheFile) {
+  const std::string file = "services:\n  a:\n    command: [/bin/true]\n";
+  auto error_of = [&](std::vector<std::string> args) -> std::string {
+    auto parsed = parse_command_line(args);
+    if (auto* usage_error = std::get_if<UsageError>(&parsed)) return usage_error->message;
+    try {
+      load_config_text(file, "f.yaml", std::get<RunOptions>(parsed));
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_of({"run", "-c", "f", "--node", "gpu box"}),
+            "--node: 'gpu box' may hold only letters, digits, '.', '_' and '-' (it is part of "
+            "instance ids and etcd keys)");
+  EXPECT_EQ(error_of({"run", "-c", "f", "--node"}), "--node needs a node name");
+  EXPECT_EQ(error_of({"run", "-c", "f", "--etcd", "127.0.0.1:2379"}),
+            "--etcd: expected http://host:port or https://host:port, got '127.0.0.1:2379'");
+  EXPECT_EQ(error_of({"run", "-c", "f", "--etcd", "http://a:1,"}),
+            "--etcd: expected http://host:port or https://host:port, got ''");
+  EXPECT_EQ(error_of({"run", "-c", "f", "--etcd", "https://a:1"}),
+            "--etcd: tls.ca: 'https://a:1' is https; give the CA that signed etcd's certificate "
+            "(mesh.cluster in f.yaml)");
 }
 
 }  // namespace

@@ -294,5 +294,66 @@ TEST(TrafficStats, SummarisesTheLastCompleteSecond) {
   EXPECT_EQ(stats.last_second(clock.now()).requests, 0u);
 }
 
+// locality: prefer_local keeps calls on this node's instances while one of
+// them can take the call, and spills over to the other nodes' otherwise.
+struct ClusterFixture : Fixture {
+  explicit ClusterFixture(config::Locality locality)
+      : Fixture(2, [locality](config::ServiceSpec& s) { s.locality = locality; }) {
+    for (int i = 0; i < 2; ++i) upsert_remote(i, HealthStatus::passing);
+    route()->update(registry, clock.now());
+  }
+  void upsert_remote(int i, HealthStatus h) {
+    registry::InstanceRecord r = record(i, h);
+    r.id = "api-" + std::to_string(i) + "@other";
+    r.address = "10.0.0.2";
+    r.origin = registry::Origin::remote;
+    r.remote_origin = "registered";
+    r.node = "other";
+    registry.upsert(r);
+  }
+  std::map<std::string, int> spread(int calls) {
+    std::map<std::string, int> counts;
+    for (int i = 0; i < calls; ++i) ++counts[pick_id()];
+    return counts;
+  }
+};
+
+TEST(ServiceRoute, PreferLocalPicksOnlyLocalInstancesWhileOneIsEligible) {
+  ClusterFixture f(config::Locality::prefer_local);
+  EXPECT_EQ(f.spread(100), (std::map<std::string, int>{{"api-0", 50}, {"api-1", 50}}));
+  f.set_health(0, HealthStatus::critical);
+  EXPECT_EQ(f.spread(10), (std::map<std::string, int>{{"api-1", 10}}));
+  // No local instance is eligible: every remote one takes calls.
+  f.set_health(1, HealthStatus::critical);
+  EXPECT_EQ(f.spread(10), (std::map<std::string, int>{{"api-0@other", 5}, {"api-1@other", 5}}));
+  f.set_health(0, HealthStatus::passing);
+  EXPECT_EQ(f.spread(10), (std::map<std::string, int>{{"api-0", 10}}));
+  // resolve (peek) follows the same rule.
+  auto peeked = f.route()->peek({f.clock.now(), std::nullopt});
+  ASSERT_TRUE(peeked.ok());
+  EXPECT_EQ(peeked->host->id, "api-0");
+}
+
+TEST(ServiceRoute, PreferLocalSpillsOverWhenTheLocalBreakersAreOpen) {
+  ClusterFixture f(config::Locality::prefer_local);
+  for (int i = 0; i < 4; ++i)
+    for (const char* id : {"api-0", "api-1"})
+      f.route()->on_result(id, Outcome::http_5xx, 1ms, f.clock.now(), false);
+  auto counts = f.spread(10);
+  EXPECT_EQ(counts.count("api-0") + counts.count("api-1"), 0u);
+  EXPECT_EQ(counts["api-0@other"] + counts["api-1@other"], 10);
+}
+
+TEST(ServiceRoute, AnyLocalitySpreadsOverEveryNode) {
+  ClusterFixture f(config::Locality::any);
+  EXPECT_EQ(f.spread(100).size(), 4u);
+  // A reload that turns prefer_local on applies in place.
+  auto next = std::make_shared<config::Config>(*f.cfg);
+  next->services[0].locality = config::Locality::prefer_local;
+  f.table.set_config(next);
+  auto counts = f.spread(10);
+  EXPECT_EQ(counts["api-0"] + counts["api-1"], 10);
+}
+
 }  // namespace
 }  // namespace meshd::gateway
