@@ -90,7 +90,8 @@ export class NodesView {
   }
 
   patchTimes(row, node) {
-    setText(row.lastSeen, fmt.ago(node.last_seen));
+    // The node serving this page is answering it: it is seen now.
+    setText(row.lastSeen, node.self ? 'now' : fmt.ago(node.last_seen));
     row.lastSeen.title = node.last_seen ? fmt.dateTime(node.last_seen) : '';
     setText(row.started, node.started_at ? fmt.ago(node.started_at) : '—');
     row.started.title = node.started_at ? fmt.dateTime(node.started_at) : '';
