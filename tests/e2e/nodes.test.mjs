@@ -1,8 +1,9 @@
 // The cluster's surface on a single node, in a real browser against a real
 // meshd: the Nodes view lists this node alone (marked as this node, live,
 // with its instance count), the instance table names each instance's node,
-// and no stale banner or X-Mesh-Stale shows while nothing is stale.
-
+// with its instance count), the instance table names each instance's node,
+// no stale banner or X-Mesh-Stale shows while nothing is stale, and the
+// banner follows the nodes body's "stale" when it is.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Meshd, launchBrowser, newPage, demo, freePorts, waitFor } from './harness.mjs';
@@ -81,7 +82,7 @@ test('the Nodes view lists this node, marked, with its instances, and no stale b
 test('the instance table has a node column naming this node for each instance', async () => {
   await page.goto(meshd.base + '/#/services/api');
   await page.locator('#instances-table tbody tr[data-instance="api-1"]').waitFor({ timeout: 5000 });
-  const head = await page.locator('#instances-table thead th').allInnerTexts();
+  const head = await page.locator('#instances-table thead th').allTextContents();
   assert.equal(head[1], 'Node');
   for (const id of ['api-0', 'api-1']) {
     const node = page.locator(`#instances-table tr[data-instance="${id}"] td.node`);
@@ -89,4 +90,25 @@ test('the instance table has a node column naming this node for each instance', 
   }
   assert.equal(await page.locator('#stale-banner').isVisible(), false);
   assert.deepEqual(page.errors, []);
+});
+
+// A single node is never stale, so the catalog's answer is replaced here:
+// the page, polling REST, is told what a cluster node cut off from etcd says.
+test('the stale banner shows while the nodes body says stale, and goes when it does not', async () => {
+  const polling = await newPage(browser);
+  await polling.addInitScript(() => localStorage.setItem('meshd.transport', 'poll'));
+  let stale = true;
+  await polling.route('**/api/v1/nodes', async (route) => {
+    const real = await (await fetch(meshd.base + '/api/v1/nodes')).json();
+    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...real, clustered: true, stale }) });
+  });
+  await polling.goto(meshd.base + '/#/nodes');
+  const banner = polling.locator('#stale-banner');
+  await banner.waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await banner.innerText(), 'cluster catalog unreachable: showing the last known state');
+  assert.match(await polling.locator('#nodes-summary').innerText(), /last known state/);
+  stale = false;
+  await banner.waitFor({ state: 'hidden', timeout: 5000 });
+  assert.deepEqual(polling.errors, []);
+  await polling.context().close();
 });
