@@ -1,9 +1,9 @@
 // The cluster's surface on a single node, in a real browser against a real
 // meshd: the Nodes view lists this node alone (marked as this node, live,
 // with its instance count), the instance table names each instance's node,
-// with its instance count), the instance table names each instance's node,
 // no stale banner or X-Mesh-Stale shows while nothing is stale, and the
 // banner follows the nodes body's "stale" when it is.
+
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Meshd, launchBrowser, newPage, demo, freePorts, waitFor } from './harness.mjs';
