@@ -97,6 +97,29 @@ bool mutating(const std::string& method) {
   return method != "GET" && method != "HEAD";
 }
 
+// The one body this document spells out: GET /api/v1/nodes (docs/api.md),
+// which cluster tooling reads.
+nlohmann::json nodes_schema() {
+  auto str = nlohmann::json{{"type", "string"}};
+  auto ms = nlohmann::json{{"type", "integer"}, {"description", "Unix milliseconds"}};
+  nlohmann::json node = {{"type", "object"},
+                         {"properties",
+                          {{"name", str},
+                           {"address", str},
+                           {"api_address", str},
+                           {"version", str},
+                           {"state", {{"type", "string"}, {"enum", {"alive", "lost", "left"}}}},
+                           {"instances", {{"type", "integer"}}},
+                           {"last_seen", ms},
+                           {"started_at", ms},
+                           {"self", {{"type", "boolean"}}}}}};
+  return {{"type", "object"},
+          {"properties",
+           {{"nodes", {{"type", "array"}, {"items", node}}},
+            {"stale", {{"type", "boolean"}}},
+            {"clustered", {{"type", "boolean"}}}}}};
+}
+
 const char* kDocsPage = R"HTML(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>meshd API</title>
@@ -159,28 +182,43 @@ nlohmann::json openapi_document(const Router& router, const std::string& version
                         {"required", true},
                         {"schema", {{"type", "string"}}}});
     }
+    // Every answer may carry X-Mesh-Stale (the one place that writes
+    // heads adds it, whatever the route).
+    nlohmann::json stale = {{"X-Mesh-Stale", {{"$ref", "#/components/headers/X-Mesh-Stale"}}}};
+    nlohmann::json ok = {{"description", "OK"}, {"headers", stale}};
+    if (pattern == "/api/v1/nodes")
+      ok["content"] = {
+          {"application/json", {{"schema", {{"$ref", "#/components/schemas/Nodes"}}}}}};
     nlohmann::json op = {
         {"summary", it == summaries().end() ? "undocumented" : it->second.second},
         {"tags", {it == summaries().end() ? "undocumented" : it->second.first}},
         {"parameters", params},
         {"responses",
-         {{"200", {{"description", "OK"}}},
-          {"default", {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}}}}}};
+         {{"200", ok},
+          {"default",
+           {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}, {"headers", stale}}}}}};
     if (mutating(method))
       op["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
     paths[pattern][core::lower(method)] = op;
   }
-  return {
-      {"openapi", "3.0.3"},
-      {"info",
-       {{"title", "meshd"},
-        {"version", version},
-        {"description",
-         "meshd's REST surface (SPEC section 5), generated from its router. While a cluster "
-         "node cannot reach etcd, every response carries the header X-Mesh-Stale: true and "
-         "discovery and resolve bodies \"stale\": true (docs/cluster.md)."}}},
-      {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
-      {"paths", paths}};
+  return {{"openapi", "3.0.3"},
+          {"info",
+           {{"title", "meshd"},
+            {"version", version},
+            {"description",
+             "meshd's REST surface (SPEC section 5), generated from its router. While a cluster "
+             "node cannot reach etcd, every response carries the header X-Mesh-Stale: true and "
+             "discovery and resolve bodies \"stale\": true (docs/cluster.md)."}}},
+          {"components",
+           {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}},
+            {"headers",
+             {{"X-Mesh-Stale",
+               {{"description",
+                 "\"true\" while this cluster node cannot reach etcd: the answer reflects the last "
+                 "catalog it knew. Absent otherwise."},
+                {"schema", {{"type", "string"}, {"enum", {"true"}}}}}}}},
+            {"schemas", {{"Nodes", nodes_schema()}}}}},
+          {"paths", paths}};
 }
 
 void register_openapi_routes(Router& router, const std::string& version) {
