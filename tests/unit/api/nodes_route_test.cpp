@@ -152,5 +152,33 @@ TEST(RemoteInstances, AnotherNodesFileInstanceCannotBeDeregisteredHere) {
   EXPECT_NE(f.registry.find("web-1@cpu-box"), nullptr);
 }
 
+TEST(ResolveInCluster, ThePickNamesItsNodeAndSaysWhetherItIsStale) {
+  Fixture f;
+  // Only the other node's instance (its process running there) is left.
+  f.registry.remove("pg-1");
+  auto remote = *f.registry.find("pg-1@cpu-box");
+  remote.process_state = "running";
+  f.registry.upsert(remote);
+  auto cfg = std::make_shared<config::Config>();
+  config::ServiceSpec pg;
+  pg.name = "pg";
+  cfg->services.push_back(pg);
+  core::EventBus events{f.clock};
+  gateway::RouteTable table{&events, 7};
+  table.set_config(cfg);
+  table.find("pg")->update(f.registry, f.clock.now());
+  f.ctx.routes = &table;
+  register_traffic_routes(f.router, f.ctx);
+
+  auto r = f.call("GET", "/api/v1/resolve/pg");
+  ASSERT_EQ(r.status, 200) << r.body_text();
+  auto b = f.body(r);
+  EXPECT_EQ(b["instance"]["id"], "pg-1@cpu-box");
+  EXPECT_EQ(b["instance"]["node"], "cpu-box");
+  EXPECT_EQ(b["stale"], false);
+  f.catalog.is_stale = true;
+  EXPECT_EQ(f.body(f.call("GET", "/api/v1/resolve/pg"))["stale"], true);
+}
+
 }  // namespace
 }  // namespace meshd::api
