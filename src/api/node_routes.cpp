@@ -17,9 +17,9 @@ nlohmann::json nodes_view(const registry::CatalogBackend* catalog,
   if (catalog) {
     for (const auto& n : catalog->nodes()) {
       auto count = owned.find(n.name);
-      // This node answers the request, so it was seen now, whatever its
-      // record in the catalog says (SQLite never writes one).
-      std::int64_t last_seen = n.self && n.last_seen_ms == 0 ? now_ms : n.last_seen_ms;
+      // This node answers the request, so it is seen now, whatever its
+      // record in the catalog last said (stale or not).
+      std::int64_t last_seen = n.self ? now_ms : n.last_seen_ms;
       list.push_back({{"name", n.name},
                       {"address", n.address},
                       {"api_address", n.api_address},

@@ -32,8 +32,8 @@ nlohmann::json explain_view(const supervisor::Supervisor& supervisor,
 /// address, api_address, version, state, instances, last_seen, started_at,
 /// self}], "stale", "clustered"}; `instances` counts the registry's records
 /// that name the node. A null `catalog` (a test without one) is an empty,
-/// single, fresh catalog. `now_ms` is this node's last_seen when its record
-/// has none (it is answering now).
+/// single, fresh catalog. `now_ms` is this node's last_seen (it is answering
+/// now).
 nlohmann::json nodes_view(const registry::CatalogBackend* catalog,
                           const registry::Registry& registry, std::int64_t now_ms);
 /// GET /api/v1/health: {"status": healthy|degraded|unhealthy, "services": {state: count}, ...}.
