@@ -93,6 +93,7 @@ export const api = {
     request('GET', `/api/v1/services/${enc(service)}/logs?tail=${tail}`, undefined, opts),
   explain: (service, id) => request('GET', `/api/v1/services/${enc(service)}/instances/${enc(id)}/explain`),
   breakers: () => request('GET', '/api/v1/breakers'),
+  nodes: (opts) => request('GET', '/api/v1/nodes', undefined, opts),
 
   serviceAction: (service, action) => request('POST', `/api/v1/services/${enc(service)}/${action}`),
   instanceAction: (service, id, action) => request('POST', `/api/v1/services/${enc(service)}/instances/${enc(id)}/${action}`),

@@ -1,6 +1,7 @@
 // The dashboard's entry point: wires the store, the stream and the views,
-// routes on the URL hash (#/, #/services/<name>, #/graph, #/events, #/tests)
-// and keeps the header's health and connection indicators current.
+// routes on the URL hash (#/, #/services/<name>, #/graph, #/events, #/tests,
+// #/nodes) and keeps the header's health and connection indicators and the
+// stale-catalog banner current.
 
 import { store } from './store.js';
 import { Stream } from './stream.js';
@@ -11,6 +12,7 @@ import { ServiceView } from './views/service.js';
 import { GraphView } from './views/graph_view.js';
 import { EventsView } from './views/events.js';
 import { TestsView } from './views/tests.js';
+import { NodesView } from './views/nodes.js';
 
 const main = document.getElementById('main');
 const stream = new Stream(store);
@@ -24,6 +26,7 @@ function view(name) {
     if (name === 'graph') views[name] = new GraphView(store);
     if (name === 'events') views[name] = new EventsView(store);
     if (name === 'tests') views[name] = new TestsView(store);
+    if (name === 'nodes') views[name] = new NodesView(store);
   }
   return views[name];
 }
@@ -45,7 +48,7 @@ function route() {
       serviceView.destroy();
       serviceView = null;
     }
-    if (['graph', 'events', 'tests'].includes(parts[0])) name = parts[0];
+    if (['graph', 'events', 'tests', 'nodes'].includes(parts[0])) name = parts[0];
     target = view(name);
   }
   if (current !== target) {
@@ -100,6 +103,18 @@ function overallHealth() {
   });
 }
 
+// While the cluster's catalog (etcd) cannot be reached, what every view
+// shows is the last known state: say so above them all.
+function staleBanner() {
+  const el = document.getElementById('stale-banner');
+  const update = () => {
+    el.hidden = !store.nodes.stale;
+    document.body.classList.toggle('stale', store.nodes.stale);
+  };
+  store.on('nodes', update);
+  update();
+}
+
 function shortcuts() {
   document.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -117,6 +132,7 @@ function shortcuts() {
 setupChrome();
 connectionIndicator();
 overallHealth();
+staleBanner();
 shortcuts();
 addEventListener('hashchange', route);
 route();

@@ -64,6 +64,21 @@ export class Store extends Emitter {
     this.connection = { state: 'connecting', mode: null, detail: '' };
     this.features = { ws: null, breakers: null, metrics: false, tests: null };
     this.loaded = false;
+    // GET /api/v1/nodes (or the nodes topic): the cluster's nodes, and
+    // whether the shared catalog is reachable.
+    this.nodes = { nodes: [], stale: false, clustered: false, loaded: false };
+  }
+
+  // --- nodes --------------------------------------------------------------
+
+  /** The nodes body: {nodes: [...], stale, clustered}. */
+  setNodes(body) {
+    if (!body || !Array.isArray(body.nodes)) return;
+    const next = { nodes: body.nodes, stale: Boolean(body.stale), clustered: Boolean(body.clustered), loaded: true };
+    if (JSON.stringify(next) === JSON.stringify(this.nodes)) return;
+    const staleChanged = next.stale !== this.nodes.stale;
+    this.nodes = next;
+    this.emit('nodes', { staleChanged });
   }
 
   // --- services -----------------------------------------------------------

@@ -5,7 +5,7 @@
 
 import { api, ApiError, getToken } from './api.js';
 
-const BASE_TOPICS = ['services', 'health', 'breakers', 'events', 'metrics'];
+const BASE_TOPICS = ['services', 'health', 'breakers', 'events', 'metrics', 'nodes'];
 const POLL_MS = 1000;
 const WS_RETRY_WHILE_POLLING_MS = 15000;
 const BACKOFF_MIN_MS = 500;
@@ -237,6 +237,7 @@ export class Stream {
       this.store.setHealth(health);
       await this.catchUpEvents();
       if (this.store.features.breakers !== false && !this.breakersPolledAt) await this.pollBreakers();
+      await this.pollNodes();
       for (const service of this.logTopics.keys()) await this.pollLogs(service);
     } finally {
       this.pollInFlight = false;
@@ -256,6 +257,18 @@ export class Stream {
     } finally {
       // Breakers change on traffic, not on service state: every 2 s is plenty.
       setTimeout(() => (this.breakersPolledAt = 0), 2000);
+    }
+  }
+
+  async pollNodes() {
+    if (this.store.features.nodes === false) return;
+    try {
+      this.store.setNodes(await api.nodes());
+      this.store.features.nodes = true;
+    } catch (err) {
+      // A meshd from before cluster mode has no /api/v1/nodes.
+      if (err instanceof ApiError && err.status === 404) this.store.features.nodes = false;
+      else throw err;
     }
   }
 
@@ -341,6 +354,9 @@ export class Stream {
       }
       const list = Array.isArray(data) ? data : data?.events ? data.events : data ? [data] : [];
       this.store.addEvents(list);
+    } else if (topic === 'nodes') {
+      // The snapshot and every publish carry the whole nodes body.
+      this.store.setNodes(data);
     } else if (topic === 'breakers') {
       const list = Array.isArray(data) ? data : data?.breakers ? data.breakers : data ? [data] : [];
       for (const b of list) this.store.updateBreaker(b);

@@ -6,10 +6,10 @@
 
 namespace meshd::api {
 
-// {"index":N,"instances":[...],"service":"name"} (the key order
-// nlohmann::json gives): the concatenation of the instances' fragments.
+// {"index":N,"instances":[...],"service":"name","stale":false} (the key
+// order nlohmann::json gives): the concatenation of the instances' fragments.
 std::string DiscoverCache::body(const std::string& service, std::uint64_t index,
-                                const DiscoverFilter& filter) {
+                                const DiscoverFilter& filter, bool stale) {
   auto instances = registry_.instances(service);
   std::string out = "{\"index\":" + std::to_string(index) + ",\"instances\":[";
   out.reserve(out.size() + 200 * instances.size() + service.size() + 32);
@@ -32,6 +32,7 @@ std::string DiscoverCache::body(const std::string& service, std::uint64_t index,
                                {"weight", r->weight},
                                {"health", health::to_string(r->health)},
                                {"origin", registry::to_string(r->origin)},
+                               {"node", r->node},
                                {"in_rotation", f.in_rotation}})
                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
@@ -42,7 +43,7 @@ std::string DiscoverCache::body(const std::string& service, std::uint64_t index,
   }
   out += "],\"service\":";
   out += nlohmann::json(service).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  out += '}';
+  out += stale ? ",\"stale\":true}" : ",\"stale\":false}";
   // Fragments of instances that are gone go now and then.
   if (fragments_.size() > 2 * registry_.size() + 256)
     std::erase_if(fragments_,
@@ -56,12 +57,14 @@ std::shared_ptr<const PreparedResponse> DiscoverCache::answer(const std::string&
   auto key = filter.key(service);
   if (answers_.size() > 512 && !answers_.count(key)) answers_.clear();  // tags are caller-chosen
   auto& entry = answers_[key];
-  if (!entry.response || entry.index != current) {
+  bool stale = stale_ && stale_();
+  if (!entry.response || entry.index != current || entry.stale != stale) {
     Response res;
-    res.body = body(service, current, filter);  // the same index as the header
+    res.body = body(service, current, filter, stale);  // the same index as the header
     res.headers.emplace_back("X-Mesh-Index", std::to_string(current));
     entry.response = prepare_response(std::move(res));
     entry.index = current;
+    entry.stale = stale;
   }
   return entry.response;
 }

@@ -4,6 +4,7 @@
 // GET /api/v1/discover's answers, serialised once.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,7 +35,10 @@ struct DiscoverFilter {
 /// that one instance and copies the rest.
 class DiscoverCache {
  public:
-  explicit DiscoverCache(const registry::Registry& registry) : registry_(registry) {}
+  /// `stale` says whether the catalog is the last one known (the cluster's
+  /// etcd cannot be reached); answers carry it as "stale". Empty: never.
+  DiscoverCache(const registry::Registry& registry, std::function<bool()> stale = {})
+      : registry_(registry), stale_(std::move(stale)) {}
 
   /// The answer at the service's current index (X-Mesh-Index shows it).
   std::shared_ptr<const PreparedResponse> answer(const std::string& service,
@@ -44,6 +48,7 @@ class DiscoverCache {
   struct Answer {
     std::shared_ptr<const PreparedResponse> response;
     std::uint64_t index = 0;
+    bool stale = false;  // a flip rebuilds the answer at the same index
   };
   struct InstanceFragment {
     std::uint64_t revision = 0;
@@ -52,9 +57,11 @@ class DiscoverCache {
     std::string json;
   };
 
-  std::string body(const std::string& service, std::uint64_t index, const DiscoverFilter& filter);
+  std::string body(const std::string& service, std::uint64_t index, const DiscoverFilter& filter,
+                   bool stale);
 
   const registry::Registry& registry_;
+  std::function<bool()> stale_;
   std::map<std::string, Answer> answers_;                        // by DiscoverFilter::key()
   std::unordered_map<std::string, InstanceFragment> fragments_;  // by instance id
 };

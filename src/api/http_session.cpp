@@ -182,8 +182,10 @@ bool HttpSession::cors_allowed(const std::string& origin) const {
 // prepared answer, where this connection can take it as it is, in one
 // contiguous send.
 void HttpSession::write(Response response) {
+  // Asked here, where every answer passes, so that no route can forget it.
+  stale_ = options_.stale && options_.stale();
   if (auto prepared = std::move(response.prepared)) {
-    if (version_ == 11 && keep_alive_ && cors_origin_.empty() && !head_) {
+    if (version_ == 11 && keep_alive_ && cors_origin_.empty() && !head_ && !stale_) {
       out_buffers_ = {asio::buffer(prepared->wire), asio::const_buffer()};
       out_keep_ = {std::move(prepared), nullptr};
     } else {  // its own head, the body from the prepared bytes
@@ -202,7 +204,7 @@ void HttpSession::write(Response response) {
 void HttpSession::set_answer(const Response& fields, std::string_view body,
                              std::shared_ptr<const void> holder) {
   auto head = std::make_shared<const std::string>(
-      response_head(fields, body.size(), HeadOptions{version_, keep_alive_, cors_origin_}));
+      response_head(fields, body.size(), HeadOptions{version_, keep_alive_, cors_origin_, stale_}));
   out_buffers_ = {asio::buffer(*head), asio::buffer(body.data(), body.size())};
   if (head_ || status_has_no_body(fields.status)) out_buffers_[1] = asio::const_buffer();
   out_keep_ = {std::move(head), std::move(holder)};

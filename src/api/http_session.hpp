@@ -69,6 +69,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool next_after_watch_ = false;  // the answer is written; go on once the wait completes
   bool keep_alive_ = true;
   bool head_ = false;
+  bool stale_ = false;  // the answer being written carries X-Mesh-Stale
   unsigned version_ = 11;
   std::shared_ptr<Hangup> hangup_;
   std::array<boost::asio::const_buffer, 2> out_buffers_;  // the answer being sent

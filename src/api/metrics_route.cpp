@@ -1,5 +1,7 @@
 // GET /metrics: Prometheus exposition of meshd's state, assembled at scrape
-// time from what the supervisor, registry and routes already keep.
+// time from what the supervisor, registry, routes and catalog already keep.
+#include <map>
+
 #include "meshd/api/routes.hpp"
 #include "meshd/breaker/breaker_state.hpp"
 #include "meshd/health/health_checker.hpp"
@@ -17,6 +19,47 @@ constexpr const char* kProcessStates[] = {"pending",  "starting", "running", "ba
 constexpr const char* kHealth[] = {"unknown", "passing", "warning", "critical"};
 constexpr const char* kBreaker[] = {"closed", "open", "half_open", "forced_open", "disabled"};
 constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+constexpr const char* kNodeStates[] = {"alive", "lost", "left"};
+
+// The cluster's families, from the catalog backend: present (zero, and one
+// alive node) on a single node too, so that dashboards and alerts need no
+// special case.
+void collect_cluster(const ApiContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+  FamilyBuilder nodes("meshd_cluster_nodes", "meshd nodes this node knows, by state",
+                      MetricType::Gauge);
+  FamilyBuilder etcd_up("meshd_cluster_etcd_up",
+                        "1 while the cluster's etcd answers (always 0 on a single node)",
+                        MetricType::Gauge);
+  FamilyBuilder lag("meshd_cluster_watch_lag_seconds",
+                    "Age of the newest etcd watch response or progress notification",
+                    MetricType::Gauge);
+  FamilyBuilder writes("meshd_cluster_writes_total", "Puts and deletes sent to etcd",
+                       MetricType::Counter);
+  FamilyBuilder watch_events("meshd_cluster_watch_events_total",
+                             "Key events received from the etcd watch", MetricType::Counter);
+  FamilyBuilder bad("meshd_cluster_bad_records_total",
+                    "Foreign or malformed keys under the cluster prefix, skipped",
+                    MetricType::Counter);
+  FamilyBuilder resyncs("meshd_cluster_resyncs_total",
+                        "Full reloads of the catalog after the watch's revision was compacted",
+                        MetricType::Counter);
+  std::map<std::string, int> by_state;
+  for (const char* s : kNodeStates) by_state[s] = 0;
+  registry::CatalogBackend::Stats stats;
+  if (ctx.catalog) {
+    for (const auto& n : ctx.catalog->nodes()) ++by_state[n.state];
+    stats = ctx.catalog->stats();
+  }
+  for (const auto& [state, count] : by_state) nodes.gauge({{"state", state}}, count);
+  etcd_up.gauge({}, stats.etcd_up ? 1 : 0);
+  lag.gauge({}, stats.watch_lag_seconds);
+  writes.counter({}, static_cast<double>(stats.writes));
+  watch_events.counter({}, static_cast<double>(stats.watch_events));
+  bad.counter({}, static_cast<double>(stats.bad_records));
+  resyncs.counter({}, static_cast<double>(stats.resyncs));
+  for (FamilyBuilder* f : {&nodes, &etcd_up, &lag, &writes, &watch_events, &bad, &resyncs})
+    out.push_back(f->build());
+}
 
 std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSources& sources) {
   std::vector<prometheus::MetricFamily> out;
@@ -133,6 +176,7 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
                            &cpu,       &rss,         &fds,           &start,   &ws,
                            &parked,    &dropped,     &events})
     out.push_back(f->build());
+  collect_cluster(ctx, out);
   return out;
 }
 

@@ -23,7 +23,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& summaries() {
       {"GET /ws",
        {"stream",
         "WebSocket stream: subscribe to services, health, breakers, events, logs:<service>, "
-        "metrics"}},
+        "metrics, nodes"}},
       {"GET /api/v1/health",
        {"services", "Overall health: healthy|degraded|unhealthy and counts by state"}},
       {"GET /api/v1/services",
@@ -45,7 +45,9 @@ const std::map<std::string, std::pair<std::string, std::string>>& summaries() {
       {"POST /api/v1/services/{name}/instances/{id}/ready",
        {"registry", "Clear drain and maintenance"}},
       {"GET /api/v1/discover/{service}",
-       {"registry", "Instances of a service (?tag=&passing=true); blocking with ?index=&wait="}},
+       {"registry",
+        "Instances of a service, every node's (?tag=&passing=true); blocking with ?index=&wait=; "
+        "\"stale\": true while the cluster catalog is unreachable"}},
       {"POST /api/v1/registry", {"registry", "Register an external instance with its check"}},
       {"DELETE /api/v1/registry/{service}/{instance}",
        {"registry", "Deregister a registered instance"}},
@@ -77,6 +79,10 @@ const std::map<std::string, std::pair<std::string, std::string>>& summaries() {
       {"POST /api/v1/tests/run", {"tests", "Run the declared tests through the gateway"}},
       {"GET /api/v1/tests", {"tests", "The last run of the declared tests"}},
       {"GET /api/v1/version", {"meta", "meshd's version"}},
+      {"GET /api/v1/nodes",
+       {"cluster",
+        "The meshd nodes sharing the catalog (this one first): address, API address, version, "
+        "state, instances, last seen; and whether the catalog is stale"}},
       {"GET /api/services/status", {"aliases", "Seed alias of GET /api/v1/services"}},
       {"GET /health/system", {"aliases", "Seed alias of GET /api/v1/health"}},
       {"GET /health/service/{name}", {"aliases", "Seed alias of GET /api/v1/services/{name}"}},
@@ -89,6 +95,29 @@ const std::map<std::string, std::pair<std::string, std::string>>& summaries() {
 
 bool mutating(const std::string& method) {
   return method != "GET" && method != "HEAD";
+}
+
+// The one body this document spells out: GET /api/v1/nodes (docs/api.md),
+// which cluster tooling reads.
+nlohmann::json nodes_schema() {
+  auto str = nlohmann::json{{"type", "string"}};
+  auto ms = nlohmann::json{{"type", "integer"}, {"description", "Unix milliseconds"}};
+  nlohmann::json node = {{"type", "object"},
+                         {"properties",
+                          {{"name", str},
+                           {"address", str},
+                           {"api_address", str},
+                           {"version", str},
+                           {"state", {{"type", "string"}, {"enum", {"alive", "lost", "left"}}}},
+                           {"instances", {{"type", "integer"}}},
+                           {"last_seen", ms},
+                           {"started_at", ms},
+                           {"self", {{"type", "boolean"}}}}}};
+  return {{"type", "object"},
+          {"properties",
+           {{"nodes", {{"type", "array"}, {"items", node}}},
+            {"stale", {{"type", "boolean"}}},
+            {"clustered", {{"type", "boolean"}}}}}};
 }
 
 const char* kDocsPage = R"HTML(<!doctype html>
@@ -107,7 +136,8 @@ code { font: 13px ui-monospace, monospace; } .s { color: var(--muted); } .lock {
 <h1>meshd API</h1>
 <p class="s">Generated from the running daemon's routes: <a href="/openapi.json">/openapi.json</a>. Errors are
 <code>{"error": {"code", "message"}}</code>. With <code>mesh.api_token</code> set, calls marked 🔒 need
-<code>Authorization: Bearer &lt;token&gt;</code>.</p>
+<code>Authorization: Bearer &lt;token&gt;</code>. While a cluster node cannot reach etcd, every
+response carries <code>X-Mesh-Stale: true</code>.</p>
 <div id="ops">Loading…</div>
 <script type="module">
 const doc = await (await fetch('/openapi.json')).json();
@@ -152,25 +182,43 @@ nlohmann::json openapi_document(const Router& router, const std::string& version
                         {"required", true},
                         {"schema", {{"type", "string"}}}});
     }
+    // Every answer may carry X-Mesh-Stale (the one place that writes
+    // heads adds it, whatever the route).
+    nlohmann::json stale = {{"X-Mesh-Stale", {{"$ref", "#/components/headers/X-Mesh-Stale"}}}};
+    nlohmann::json ok = {{"description", "OK"}, {"headers", stale}};
+    if (pattern == "/api/v1/nodes")
+      ok["content"] = {
+          {"application/json", {{"schema", {{"$ref", "#/components/schemas/Nodes"}}}}}};
     nlohmann::json op = {
         {"summary", it == summaries().end() ? "undocumented" : it->second.second},
         {"tags", {it == summaries().end() ? "undocumented" : it->second.first}},
         {"parameters", params},
         {"responses",
-         {{"200", {{"description", "OK"}}},
-          {"default", {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}}}}}};
+         {{"200", ok},
+          {"default",
+           {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}, {"headers", stale}}}}}};
     if (mutating(method))
       op["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
     paths[pattern][core::lower(method)] = op;
   }
-  return {
-      {"openapi", "3.0.3"},
-      {"info",
-       {{"title", "meshd"},
-        {"version", version},
-        {"description", "meshd's REST surface (SPEC section 5), generated from its router."}}},
-      {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
-      {"paths", paths}};
+  return {{"openapi", "3.0.3"},
+          {"info",
+           {{"title", "meshd"},
+            {"version", version},
+            {"description",
+             "meshd's REST surface (SPEC section 5), generated from its router. While a cluster "
+             "node cannot reach etcd, every response carries the header X-Mesh-Stale: true and "
+             "discovery and resolve bodies \"stale\": true (docs/cluster.md)."}}},
+          {"components",
+           {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}},
+            {"headers",
+             {{"X-Mesh-Stale",
+               {{"description",
+                 "\"true\" while this cluster node cannot reach etcd: the answer reflects the last "
+                 "catalog it knew. Absent otherwise."},
+                {"schema", {{"type", "string"}, {"enum", {"true"}}}}}}}},
+            {"schemas", {{"Nodes", nodes_schema()}}}}},
+          {"paths", paths}};
 }
 
 void register_openapi_routes(Router& router, const std::string& version) {

@@ -14,6 +14,7 @@
 #include "meshd/api/views.hpp"
 #include "meshd/config/values.hpp"
 #include "meshd/registry/overrides_codec.hpp"
+#include "remote_instances.hpp"
 
 namespace meshd::api {
 
@@ -22,8 +23,9 @@ namespace meshd::api {
 class Discovery {
  public:
   Discovery(registry::Registry& registry, core::Scheduler& scheduler,
-            std::function<double()> random01)
-      : cache(registry), watches(registry, scheduler, cache, std::move(random01)) {}
+            std::function<double()> random01, std::function<bool()> stale)
+      : cache(registry, std::move(stale)),
+        watches(registry, scheduler, cache, std::move(random01)) {}
   DiscoverCache cache;
   DiscoverWatches watches;
 };
@@ -105,6 +107,27 @@ void register_instance(ApiContext& ctx, const Request& req, Respond respond) {
       201, {{"service", service}, {"id", id}, {"index", ctx.registry->index(service)}}));
 }
 
+// Registrations are the cluster's, so any node deletes one; another node's
+// instance is named "<id>@<node>" here and "<id>" in the catalog. What
+// another node's file declares is not a registration: that node's file
+// decides.
+void deregister(ApiContext& ctx, const std::string& service, const std::string& id,
+                Respond respond) {
+  std::string stored = id;
+  if (auto owner = remote_owner(ctx, id)) {
+    const auto* r = ctx.registry->find(id);
+    if (r && r->remote_origin != "registered")
+      return respond(error_response(
+          ErrorCode::conflict, "instance '" + id + "' comes from node '" + owner->node +
+                                   "''s config file (" + r->remote_origin +
+                                   "), not from a registration: change that file to remove it"));
+    stored = id.substr(0, id.rfind('@'));
+  }
+  auto status = ctx.registrations->remove(service, stored);
+  if (!status) return respond(error_response(status.error()));
+  respond(json_response(200, {{"service", service}, {"id", id}, {"removed", true}}));
+}
+
 // drain | maintenance | ready: overrides kept in the store so that they
 // apply again after meshd restarts.
 void set_override(ApiContext& ctx, const Request& req, const std::string& service,
@@ -159,6 +182,8 @@ void pass_ttl(ApiContext& ctx, const Request& req, const std::string& service,
       return respond(error_response(ErrorCode::invalid_argument,
                                     "the body must be {\"note\": \"...\"}, text, or empty"));
   }
+  // The owner runs the TTL check; a pass sent here would be lost.
+  if (auto owner = remote_owner(ctx, id)) return respond(refuse_remote(id, *owner, "a TTL pass"));
   if (ctx.registrations->has(id)) {
     auto status = ctx.registrations->pass_ttl(service, id, note);
     if (!status) return respond(error_response(status.error()));
@@ -185,7 +210,9 @@ std::size_t parked_queries(const Discovery& discovery) {
 
 std::shared_ptr<const Discovery> register_registry_routes(Router& router, ApiContext& ctx,
                                                           std::function<double()> random01) {
-  auto discovery = std::make_shared<Discovery>(*ctx.registry, *ctx.scheduler, std::move(random01));
+  auto discovery = std::make_shared<Discovery>(
+      *ctx.registry, *ctx.scheduler, std::move(random01),
+      [&ctx] { return ctx.catalog != nullptr && ctx.catalog->stale(); });
   auto read = [&ctx](Router::Handler h) { return require_token(ctx, false, std::move(h)); };
   auto write = [&ctx](Router::Handler h) { return require_token(ctx, true, std::move(h)); };
 
@@ -197,14 +224,10 @@ std::shared_ptr<const Discovery> register_registry_routes(Router& router, ApiCon
              write([&ctx](const Request& req, const Params&, Respond respond) {
                register_instance(ctx, req, std::move(respond));
              }));
-  router.add(
-      "DELETE", "/api/v1/registry/{service}/{instance}",
-      write([&ctx](const Request&, const Params& p, Respond respond) {
-        auto status = ctx.registrations->remove(p.at("service"), p.at("instance"));
-        if (!status) return respond(error_response(status.error()));
-        respond(json_response(
-            200, {{"service", p.at("service")}, {"id", p.at("instance")}, {"removed", true}}));
-      }));
+  router.add("DELETE", "/api/v1/registry/{service}/{instance}",
+             write([&ctx](const Request&, const Params& p, Respond respond) {
+               deregister(ctx, p.at("service"), p.at("instance"), std::move(respond));
+             }));
   router.add("PUT", "/api/v1/registry/{service}/{instance}/ttl",
              write([&ctx](const Request& req, const Params& p, Respond respond) {
                pass_ttl(ctx, req, p.at("service"), p.at("instance"), std::move(respond));

@@ -27,10 +27,11 @@ std::string response_head(const Response& response, std::size_t content_length,
   };
   field("Content-Type", response.content_type);
   for (const auto& [name, value] : response.headers) field(name, value);
+  if (options.stale) field("X-Mesh-Stale", "true");
   if (!options.cors_origin.empty()) {
     field("Access-Control-Allow-Origin", options.cors_origin);
     field("Vary", "Origin");
-    field("Access-Control-Expose-Headers", "X-Mesh-Index");
+    field("Access-Control-Expose-Headers", "X-Mesh-Index, X-Mesh-Stale");
   }
   if (!status_has_no_body(response.status)) field("Content-Length", std::to_string(content_length));
   // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.

@@ -17,6 +17,9 @@ struct HeadOptions {
   bool keep_alive = true;
   /// Echoed in Access-Control-Allow-Origin; empty: no CORS headers.
   std::string_view cors_origin;
+  /// Adds "X-Mesh-Stale: true": the catalog behind the answer is the last
+  /// one known (the cluster's etcd cannot be reached).
+  bool stale = false;
 };
 
 /// The status line and headers of `response`, through the blank line that

@@ -9,8 +9,8 @@ namespace {
 
 using core::ErrorCode;
 
-constexpr std::array<const char*, 5> kPlainTopics = {"services", "health", "breakers", "events",
-                                                     "metrics"};
+constexpr std::array<const char*, 6> kPlainTopics = {"services", "health",  "breakers",
+                                                     "events",   "metrics", "nodes"};
 const std::string kLogsPrefix = "logs:";
 
 // Log lines and service output may hold invalid UTF-8; replace it rather
@@ -94,8 +94,9 @@ std::optional<core::Error> StreamHub::check_topic(const std::string& topic) cons
       return core::make_error(ErrorCode::not_found, "no service named '" + service + "'");
     return std::nullopt;
   }
-  return invalid("unknown topic '" + topic +
-                 "'; expected services, health, breakers, events, metrics or logs:<service>");
+  return invalid(
+      "unknown topic '" + topic +
+      "'; expected services, health, breakers, events, metrics, nodes or logs:<service>");
 }
 
 void StreamHub::receive(StreamClient& client, std::string_view text) {

@@ -39,11 +39,19 @@ void resolve(ApiContext& ctx, const std::string& service, Respond respond) {
   auto pick = route->peek(balancer::PickContext{ctx.scheduler->clock().now(), std::nullopt});
   if (!pick) return respond(error_response(pick.error()));
   const auto& h = *pick->host;
-  respond(json_response(
-      200,
-      {{"service", service},
-       {"instance", {{"id", h.id}, {"address", h.address}, {"port", h.port}, {"weight", h.weight}}},
-       {"panic", pick->panic}}));
+  const auto* record = ctx.registry ? ctx.registry->find(h.id) : nullptr;
+  std::string node = record ? record->node : std::string();
+  // "stale": the pick is from the last catalog known (the cluster's etcd
+  // cannot be reached), as in discover's answers.
+  respond(json_response(200, {{"service", service},
+                              {"instance",
+                               {{"id", h.id},
+                                {"address", h.address},
+                                {"port", h.port},
+                                {"weight", h.weight},
+                                {"node", node}}},
+                              {"panic", pick->panic},
+                              {"stale", ctx.catalog != nullptr && ctx.catalog->stale()}}));
 }
 
 void report(ApiContext& ctx, const Request& req, Respond respond) {

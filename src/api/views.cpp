@@ -10,6 +10,19 @@ using supervisor::ProcessState;
 
 namespace {
 
+// What the state column says: the process state where there is a process
+// (here, or on the owning node), "running" for an address from a file,
+// "registered" for one registered at run time.
+std::string instance_state(const registry::InstanceRecord& record) {
+  using registry::Origin;
+  if (record.origin == Origin::managed) return record.process_state;
+  if (record.origin == Origin::remote) {
+    if (!record.process_state.empty()) return record.process_state;
+    return record.remote_origin == "external" ? "running" : "registered";
+  }
+  return "registered";
+}
+
 bool available(const registry::Registry& registry, const std::string& service) {
   for (const auto* r : registry.instances(service))
     if (r->healthy() && !registry.overrides(r->id).any()) return true;
@@ -27,13 +40,13 @@ nlohmann::json instance_view(const registry::InstanceRecord& record,
       {"address", record.address},
       {"port", record.port ? nlohmann::json(record.port) : nlohmann::json(nullptr)},
       {"pid", record.pid > 0 ? nlohmann::json(record.pid) : nlohmann::json(nullptr)},
-      {"state", record.origin == registry::Origin::managed ? record.process_state
-                                                           : std::string("registered")},
+      {"state", instance_state(record)},
       {"health", health::to_string(record.health)},
       {"health_output", record.health_output},
       {"check", record.check_type},
       {"weight", record.weight},
       {"origin", registry::to_string(record.origin)},
+      {"node", record.node},
       {"tags", record.tags},
       {"metadata", record.metadata},
       {"drain", overrides.drain},
@@ -56,6 +69,7 @@ nlohmann::json instance_view(const registry::InstanceRecord& record,
   }
   if (record.origin == registry::Origin::external)
     j["state"] = process ? supervisor::to_string(process->state()) : "running";
+  if (record.origin == registry::Origin::remote) j["remote_origin"] = record.remote_origin;
   if (process) {
     j["restarts"] = process->restarts();
     j["reason"] = process->reason();
@@ -144,12 +158,17 @@ nlohmann::json explain_view(const supervisor::Supervisor& sup, const registry::R
   nlohmann::json notes = nlohmann::json::array();
   if (auto root = sup.degraded_by(service))
     notes.push_back("the service is degraded: required dependency '" + *root + "' is not healthy");
+  if (record.origin == registry::Origin::remote)
+    notes.push_back("the instance runs on node '" + record.node +
+                    "': its health and process state come from that node's checks");
   // Slow start lowers an instance's share but keeps it in rotation.
   bool in_rotation = true;
   for (const auto& r : all)
     if (r.kind != "slow_start") in_rotation = false;
   return {{"service", service.name()},
           {"instance", record.id},
+          {"node", record.node},
+          {"origin", registry::to_string(record.origin)},
           {"in_rotation", in_rotation},
           {"reasons", reasons},
           {"notes", notes},

@@ -39,6 +39,7 @@ void Daemon::State::build_api() {
   api::register_routes(router, api_context, *tests);
   auto discovery = api::register_registry_routes(router, api_context, random01);
   api::register_traffic_routes(router, api_context);
+  api::register_node_routes(router, api_context);
   api::register_metrics_route(
       router, api_context,
       {discovery, [this] { return streams ? streams->hub().clients() : std::size_t{0}; }});
@@ -47,6 +48,7 @@ void Daemon::State::build_api() {
   // The config routes are registered by start_reloader, with the reloader.
   api::HttpServerOptions http_options;
   http_options.cors_origins = config->mesh.cors_origins;
+  http_options.stale = [this] { return catalog && catalog->stale(); };
   http = std::make_unique<api::HttpServer>(io, router, http_options);
 }
 

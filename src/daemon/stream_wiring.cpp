@@ -8,6 +8,17 @@
 #include "meshd/api/views.hpp"
 
 namespace meshd::daemon {
+namespace {
+
+// A nodes body without this node's last_seen, which is "now" on every
+// call: what tells whether anything else changed.
+nlohmann::json without_self_seen(nlohmann::json body) {
+  for (auto& n : body["nodes"])
+    if (n.value("self", false)) n.erase("last_seen");
+  return body;
+}
+
+}  // namespace
 
 struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
   Impl(core::Scheduler& loop, PostToLoop post_to_loop, api::ApiContext& context,
@@ -31,6 +42,10 @@ struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
   void tick();
   void publish_logs(const std::string& service, std::vector<supervisor::LogLine> lines,
                     std::uint64_t dropped);
+  nlohmann::json nodes() const {
+    return api::nodes_view(ctx.catalog, *ctx.registry, core::to_unix_ms(clock.wall_now()));
+  }
+  void publish_nodes(bool always);
   nlohmann::json view(const supervisor::Service& service) const {
     auto route = ctx.routes ? ctx.routes->find(service.name()) : nullptr;
     return api::service_view(*ctx.supervisor, *ctx.registry, service, route.get(), clock.now());
@@ -48,6 +63,7 @@ struct StreamWiring::Impl : std::enable_shared_from_this<StreamWiring::Impl> {
   core::TimePoint last_flush{};
   std::map<std::string, nlohmann::json> services_sent;  // the last view each client got per service
   nlohmann::json health_sent;
+  nlohmann::json nodes_sent;  // the last nodes body sent, without this node's last_seen
   supervisor::Supervisor::Subscription supervisor_subscription;
   int events_subscription = 0;
   std::function<nlohmann::json()> breakers;
@@ -84,6 +100,11 @@ void StreamWiring::Impl::install_snapshots() {
     return breakers ? breakers() : nlohmann::json{{"breakers", nlohmann::json::array()}};
   });
   hub->set_snapshot("metrics", [this](const std::string&) { return metrics_latest; });
+  hub->set_snapshot("nodes", [this](const std::string&) {
+    auto body = nodes();
+    nodes_sent = without_self_seen(body);  // what later changes are measured against
+    return body;
+  });
   hub->set_snapshot("logs:", [this](const std::string& topic) {
     std::string name = topic.substr(5);
     nlohmann::json lines = nlohmann::json::array();
@@ -137,7 +158,8 @@ void StreamWiring::Impl::stop() {
   hub->set_sequence(nullptr);
   hub->set_service_exists(nullptr);
   hub->set_history(nullptr);
-  for (const char* topic : {"services", "health", "events", "breakers", "metrics", "logs:"})
+  for (const char* topic :
+       {"services", "health", "events", "breakers", "metrics", "nodes", "logs:"})
     hub->set_snapshot(topic, nullptr);
   hub->on_drop = nullptr;
 }
@@ -181,9 +203,23 @@ void StreamWiring::Impl::mark_dirty() {
   });
 }
 
+// The whole body, to every subscriber: when `always` (the catalog said its
+// nodes or its staleness changed), or when it differs from the last one
+// sent in more than the time this node was last seen (an instance count
+// moved with the registry).
+void StreamWiring::Impl::publish_nodes(bool always) {
+  if (!hub->subscribers("nodes")) return;
+  auto body = nodes();
+  auto key = without_self_seen(body);
+  if (!always && key == nodes_sent) return;
+  nodes_sent = std::move(key);
+  hub->publish("nodes", "nodes", body, ctx.events->last_seq());
+}
+
 void StreamWiring::Impl::flush() {
   flush_scheduled = false;
   last_flush = clock.now();
+  publish_nodes(false);
   // Nobody listens: building every view would only stall the loop (at
   // thousands of instances, tens of milliseconds). A later subscriber gets
   // a fresh snapshot, and the comparison baseline below stays valid.
@@ -252,6 +288,10 @@ void StreamWiring::set_breakers(std::function<nlohmann::json()> snapshot) {
 
 void StreamWiring::set_metrics_summary(std::function<nlohmann::json()> summary) {
   impl_->metrics = std::move(summary);
+}
+
+void StreamWiring::nodes_changed() {
+  impl_->publish_nodes(true);
 }
 
 }  // namespace meshd::daemon

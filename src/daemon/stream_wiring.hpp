@@ -59,6 +59,12 @@ class StreamWiring {
   /// The per-service rate/latency/error summary sent on "metrics" each tick.
   void set_metrics_summary(std::function<nlohmann::json()> summary);
 
+  /// The catalog's nodes changed, or it became stale or reachable again
+  /// (the daemon calls this from the catalog's nodes_changed and
+  /// stale_changed): the "nodes" topic gets the whole GET /api/v1/nodes
+  /// body. Instance counts that move with the registry are sent without it.
+  void nodes_changed();
+
   struct Impl;
 
  private:

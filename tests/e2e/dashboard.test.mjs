@@ -164,14 +164,14 @@ test(T('restart from the service page asks for the token and works with it'), as
   // The token is remembered: the next action goes straight through.
   await page.click('#instances-table tr[data-instance-detail="api-1"] button[data-action="drain"]');
   await page.locator('.toast.ok', { hasText: 'api-1: drain' }).waitFor({ timeout: 5000 });
-  await waitFor(async () => (await page.locator('#instances-table tr[data-instance="api-1"] td').nth(2).innerText()).includes('draining'), { what: 'api-1 draining' });
+  await waitFor(async () => (await page.locator('#instances-table tr[data-instance="api-1"] td').nth(3).innerText()).includes('draining'), { what: 'api-1 draining' });
   await page.locator('tr[data-instance-detail="api-1"] .reason').first().waitFor({ timeout: 5000 });
   assert.match(await page.locator('tr[data-instance-detail="api-1"] .explain').innerText(), /Out of rotation/);
   await page.click('#instances-table tr[data-instance-detail="api-1"] button[data-action="ready"]');
   await page.locator('.toast.ok', { hasText: 'api-1: ready' }).waitFor({ timeout: 5000 });
   // Breakers, where this meshd has them: force one open (with confirmation), then reset it.
   if ((await meshd.api('GET', '/api/v1/breakers')).status === 200) {
-    const pill = page.locator('#instances-table tr[data-instance="api-0"] td').nth(3).locator('span');
+    const pill = page.locator('#instances-table tr[data-instance="api-0"] td').nth(4).locator('span');
     await waitFor(async () => (await pill.innerText()) === 'closed', { what: 'api-0 breaker closed' });
     await page.click('#instances-table tr[data-instance-detail="api-0"] button[data-action="breaker-open"]');
     await page.locator('#confirm-dialog[open]').waitFor();

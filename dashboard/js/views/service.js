@@ -59,7 +59,7 @@ export class ServiceView {
     this.logs = new LogTail(stream, name);
     this.events = new EventList(store, { limit: 100, showService: false, predicate: (e) => e.service === name, emptyText: 'No events for this service yet.' });
 
-    const instHead = ['Instance', 'State', 'Health', 'Rotation', 'Breaker', 'Outlier', 'Conns', 'Latency', 'PID', 'Address', 'Restarts', 'Uptime'];
+    const instHead = ['Instance', 'Node', 'State', 'Health', 'Rotation', 'Breaker', 'Outlier', 'Conns', 'Latency', 'PID', 'Address', 'Restarts', 'Uptime'];
     this.el = h('div', { class: 'view service-view' },
       h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Services'), ' / ', h('span', { 'aria-current': 'page' }, name)),
       h('header', { class: 'service-head' },
@@ -235,7 +235,7 @@ export class ServiceView {
       breaker: h('span', { class: 'pill' }),
       breakerButtons: h('span', { class: 'mini-group', role: 'group', 'aria-label': `Breaker of ${inst.id}` },
         btn('Open', 'breaker-open', 'Force the breaker open'), btn('Close', 'breaker-close', 'Close the breaker'), btn('Reset', 'breaker-reset', 'Reset the breaker')),
-      outlier: h('span'), conns: td('num'), latency: td('num'), pid: td('num mono'), address: td('mono'), restarts: td('num'), uptime: td('num'),
+      outlier: h('span'), node: td('mono node'), conns: td('num'), latency: td('num'), pid: td('num mono'), address: td('mono'), restarts: td('num'), uptime: td('num'),
       actions: h('span', { class: 'mini-group', role: 'group', 'aria-label': `Rotation of ${inst.id}` },
         btn('Drain', 'drain', 'Take out of rotation; in-flight requests finish'), btn('Maintenance', 'maintenance', 'Maintenance: out of rotation until ready'), btn('Ready', 'ready', 'Back in rotation')),
       check: h('div', { class: 'check-output' }),
@@ -244,13 +244,13 @@ export class ServiceView {
     // Data in the row; below it what the check said, why the instance is
     // out of rotation, and its controls.
     row.detail = h('tr', { class: 'detail', dataset: { instanceDetail: inst.id } },
-      h('td', { colspan: 12 },
+      h('td', { colspan: 13 },
         h('div', { class: 'detail-grid' },
           h('div', { class: 'detail-text' }, row.check, row.explain),
           h('div', { class: 'detail-controls' },
             h('span', { class: 'muted small' }, 'Rotation'), row.actions,
             h('span', { class: 'muted small breaker-label' }, 'Breaker'), row.breakerButtons))));
-    row.tr.append(row.id, h('td', null, row.state), h('td', null, row.health), h('td', null, row.rotation),
+    row.tr.append(row.id, row.node, h('td', null, row.state), h('td', null, row.health), h('td', null, row.rotation),
       h('td', null, row.breaker), h('td', null, row.outlier),
       row.conns, row.latency, row.pid, row.address, row.restarts, row.uptime);
     return row;
@@ -260,6 +260,10 @@ export class ServiceView {
     setAttr(row.tr, 'data-state', inst.state);
     setAttr(row.tr, 'data-health', inst.health);
     setText(row.state, fmt.label(inst.state));
+    // Another node's instance: it runs and is checked there.
+    setText(row.node, inst.node || '—');
+    setAttr(row.tr, 'data-origin', inst.origin);
+    row.node.title = inst.origin === 'remote' ? `Runs on node ${inst.node}; its health comes from there` : '';
     setClass(row.state, `pill ${fmt.stateTone(inst.state)}`);
     setText(row.health, inst.health || 'unknown');
     setClass(row.health, `pill ${fmt.healthTone(inst.health)}`);

@@ -260,7 +260,7 @@ export class ServicesTable {
     const total = svc.instances_total ?? instances.length;
     const passing = svc.instances_passing ?? instances.filter((i) => i.health === 'passing').length;
     setText(row.inst, `${passing}/${total}`);
-    const instTitle = instances.map((i) => `${i.id}: ${i.state}, ${i.health}${i.in_rotation === false ? ', out of rotation' : ''}${i.health_output ? ` — ${i.health_output.trim()}` : ''}`).join('\n');
+    const instTitle = instances.map((i) => `${i.id}${i.origin === 'remote' && i.node ? ` (on ${i.node})` : ''}: ${i.state}, ${i.health}${i.in_rotation === false ? ', out of rotation' : ''}${i.health_output ? ` — ${i.health_output.trim()}` : ''}`).join('\n');
     setAttr(row.inst.parentElement, 'title', instTitle);
 
     const b = breakerSummary(svc);

@@ -22,6 +22,11 @@ struct HttpServerOptions {
   /// Browser origins allowed to call the API cross-site (CORS); empty: off.
   /// "*" allows any origin (without credentials).
   std::vector<std::string> cors_origins;
+  /// Asked once per answer: while it says true (the cluster catalog cannot
+  /// be reached, so what meshd shows is its last-known state), every
+  /// response carries "X-Mesh-Stale: true", whatever the route. Empty:
+  /// never stale (a single node).
+  std::function<bool()> stale;
 };
 
 /// The HTTP/1.1 server on `mesh.listen` (Beast): a listener that owns the

@@ -57,6 +57,9 @@ std::shared_ptr<const Discovery> register_registry_routes(Router& router, ApiCon
 /// Blocking discover queries waiting now (for /metrics).
 std::size_t parked_queries(const Discovery& discovery);
 
+/// GET /api/v1/nodes: the nodes sharing the catalog (src/api/node_routes.cpp).
+void register_node_routes(Router& router, ApiContext& context);
+
 /// GET /api/v1/config, reload, history, rollback and POST /admin/config,
 /// done by `control` (src/api/config_routes.cpp).
 void register_config_routes(Router& router, ApiContext& context, ConfigControl& control);

@@ -60,7 +60,8 @@ struct StreamHubOptions {
 
 /// The fan-out behind `GET /ws` (SPEC section 8). Lives on the control
 /// loop like the state it reports, so it takes no locks. Clients subscribe
-/// to topics (services, health, breakers, events, metrics, logs:<service>);
+/// to topics (services, health, breakers, events, metrics, nodes,
+/// logs:<service>);
 /// each newly subscribed topic gets a snapshot from its provider, then
 /// deltas as the daemon publishes them. Every delta is serialised once and
 /// shared by the queues of all its subscribers; a client whose queue

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "meshd/gateway/route_table.hpp"
+#include "meshd/registry/catalog_backend.hpp"
 #include "meshd/registry/registry.hpp"
 #include "meshd/supervisor/supervisor.hpp"
 
@@ -27,6 +28,14 @@ nlohmann::json explain_view(const supervisor::Supervisor& supervisor,
                             const registry::Registry& registry, const supervisor::Service& service,
                             const registry::InstanceRecord& record,
                             gateway::ServiceRoute* route = nullptr, core::TimePoint now = {});
+/// GET /api/v1/nodes (and the `nodes` topic of /ws): {"nodes": [{name,
+/// address, api_address, version, state, instances, last_seen, started_at,
+/// self}], "stale", "clustered"}; `instances` counts the registry's records
+/// that name the node. A null `catalog` (a test without one) is an empty,
+/// single, fresh catalog. `now_ms` is this node's last_seen (it is answering
+/// now).
+nlohmann::json nodes_view(const registry::CatalogBackend* catalog,
+                          const registry::Registry& registry, std::int64_t now_ms);
 /// GET /api/v1/health: {"status": healthy|degraded|unhealthy, "services": {state: count}, ...}.
 nlohmann::json overall_health_view(const supervisor::Supervisor& supervisor,
                                    const registry::Registry& registry);

@@ -227,6 +227,7 @@ TEST(Discover, TheBodyFollowsEveryChangeOfEachInstance) {
                             {"weight", 1},
                             {"health", "passing"},
                             {"origin", "managed"},
+                            {"node", ""},
                             {"in_rotation", false}}));  // managed, no process: not in rotation
 
   auto critical = *f.registry.find("pg-2");

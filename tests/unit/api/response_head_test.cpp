@@ -59,7 +59,8 @@ TEST(ResponseHead, CorsHeadersForAnAllowedOrigin) {
   EXPECT_NE(head.find("\r\nAccess-Control-Allow-Origin: http://ui.local\r\n"), std::string::npos)
       << head;
   EXPECT_NE(head.find("\r\nVary: Origin\r\n"), std::string::npos) << head;
-  EXPECT_NE(head.find("\r\nAccess-Control-Expose-Headers: X-Mesh-Index\r\n"), std::string::npos)
+  EXPECT_NE(head.find("\r\nAccess-Control-Expose-Headers: X-Mesh-Index, X-Mesh-Stale\r\n"),
+            std::string::npos)
       << head;
   EXPECT_EQ(response_head(r, 2, {}).find("Access-Control"), std::string::npos);
 }
@@ -87,6 +88,18 @@ TEST(PrepareResponse, WireIsHeadThenBodyAndTheBodyIsHeldOnce) {
   auto q = prepare_response(none);
   EXPECT_EQ(q->wire, response_head(none, 0, {}));
   EXPECT_TRUE(q->body().empty());
+}
+
+TEST(ResponseHead, StaleAddsTheHeaderAndExposesItToBrowsers) {
+  Response r;
+  HeadOptions stale;
+  stale.stale = true;
+  EXPECT_NE(response_head(r, 0, stale).find("\r\nX-Mesh-Stale: true\r\n"), std::string::npos);
+  EXPECT_EQ(response_head(r, 0, {}).find("X-Mesh-Stale"), std::string::npos);
+  stale.cors_origin = "http://ui.example";
+  EXPECT_NE(
+      response_head(r, 0, stale).find("Access-Control-Expose-Headers: X-Mesh-Index, X-Mesh-Stale"),
+      std::string::npos);
 }
 
 TEST(Hangup, FiresOnceAndNotAfterForget) {

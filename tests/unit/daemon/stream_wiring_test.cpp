@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/registry_sync.hpp"
+#include "fakes/fake_catalog.hpp"
 #include "fakes/fake_launcher.hpp"
 #include "fakes/fake_readiness.hpp"
 #include "fakes/fake_scheduler.hpp"
@@ -36,6 +37,7 @@ struct Fixture {
   std::unique_ptr<supervisor::Supervisor> supervisor;
   registry::Registry registry;
   supervisor::Supervisor::Subscription registry_follows;
+  testing::FakeCatalog catalog;  // two nodes: gpu-box (this one) and cpu-box
   api::ApiContext ctx;
   std::unique_ptr<StreamWiring> wiring;
   testing::FakeStreamClient client;
@@ -62,6 +64,7 @@ struct Fixture {
     ctx.supervisor = supervisor.get();
     ctx.registry = &registry;
     ctx.events = &events;
+    ctx.catalog = &catalog;
     wiring = std::make_unique<StreamWiring>(
         scheduler, [this](std::function<void()> fn) { scheduler.post(std::move(fn)); }, ctx,
         options);
@@ -173,6 +176,58 @@ TEST(StreamWiring, LogLinesOverTheLimitAreCountedNotSent) {
   out = f.deltas("logs:api");
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0]["data"]["line"], "6");
+}
+
+TEST(StreamWiring, TheNodesTopicFollowsTheCatalogAndTheInstanceCounts) {
+  StreamWiringOptions options;
+  options.tick = 1h;
+  Fixture f(options);
+  f.subscribe("nodes");
+  auto snapshot = f.client.drain();
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot[0]["type"], "snapshot");
+  EXPECT_EQ(snapshot[0]["topic"], "nodes");
+  const auto& body = snapshot[0]["data"];
+  EXPECT_EQ(body["stale"], false);
+  EXPECT_EQ(body["clustered"], true);
+  ASSERT_EQ(body["nodes"].size(), 2u);
+  EXPECT_EQ(body["nodes"][0]["name"], "gpu-box");
+  EXPECT_EQ(body["nodes"][0]["self"], true);
+  EXPECT_EQ(body["nodes"][1]["name"], "cpu-box");
+  EXPECT_EQ(body["nodes"][1]["instances"], 0);
+
+  // The catalog loses etcd: the daemon calls nodes_changed() from its hook.
+  f.catalog.is_stale = true;
+  f.wiring->nodes_changed();
+  auto stale = f.deltas("nodes");
+  ASSERT_EQ(stale.size(), 1u);
+  EXPECT_EQ(stale[0]["key"], "nodes");
+  EXPECT_EQ(stale[0]["data"]["stale"], true);
+
+  // A node leaves.
+  f.catalog.node_list[1].state = "left";
+  f.wiring->nodes_changed();
+  auto left = f.deltas("nodes");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0]["data"]["nodes"][1]["state"], "left");
+
+  // Another node's instance arrives: its count moves without a catalog hook.
+  registry::InstanceRecord remote;
+  remote.id = "api-0@cpu-box";
+  remote.service = "api";
+  remote.node = "cpu-box";
+  remote.origin = registry::Origin::remote;
+  remote.remote_origin = "managed";
+  f.registry.upsert(remote);
+  f.scheduler.advance(100ms);
+  auto counted = f.deltas("nodes");
+  ASSERT_EQ(counted.size(), 1u);
+  EXPECT_EQ(counted[0]["data"]["nodes"][1]["instances"], 1);
+
+  // Nothing about the nodes changed: nothing more is sent.
+  f.supervisor->start_all();
+  f.scheduler.advance(1s);
+  EXPECT_TRUE(f.deltas("nodes").empty());
 }
 
 }  // namespace
