@@ -5,7 +5,7 @@ namespace meshd::registry {
 std::vector<RotationReason> rotation_reasons(const InstanceRecord& record,
                                              const Overrides& overrides) {
   std::vector<RotationReason> reasons;
-  if (record.origin == Origin::managed && record.process_state != "running" &&
+  if (record.runs_process() && record.process_state != "running" &&
       record.process_state != "starting")
     reasons.push_back({"process",
                        "process is " + (record.process_state.empty() ? std::string("not started")

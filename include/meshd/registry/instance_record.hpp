@@ -62,9 +62,11 @@ struct InstanceRecord {
   /// Overrides, ejections and breakers are applied on top by the caller.
   bool healthy() const {
     bool ok = health == health::HealthStatus::passing || health == health::HealthStatus::warning;
-    bool has_process =
-        origin == Origin::managed || (origin == Origin::remote && remote_origin == "managed");
-    return ok && (!has_process || process_state == "running" || process_state == "starting");
+    return ok && (!runs_process() || process_state == "running" || process_state == "starting");
+  }
+  /// A process meshd runs, here or (remote) on its owner's node.
+  bool runs_process() const {
+    return origin == Origin::managed || (origin == Origin::remote && remote_origin == "managed");
   }
   bool local() const { return origin != Origin::remote; }
 };
