@@ -140,6 +140,7 @@ void Daemon::State::start_supervisor() {
 void Daemon::State::build_registry() {
   registry = std::make_unique<registry::Registry>();
   make_catalog();
+  registry->set_node_name(catalog->node_name());
   registrations = std::make_unique<registry::Registrations>(
       *registry, *catalog, *events,
       [this](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {

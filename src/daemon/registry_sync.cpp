@@ -7,7 +7,10 @@ namespace meshd::daemon {
 void sync_service(registry::Registry& registry, const supervisor::Service& service) {
   const auto& spec = service.spec();
   std::set<std::string> managed, external;
+  // A service placed on other nodes has no instance here: its instances
+  // are theirs (remote records).
   for (const auto& i : service.instances()) {
+    if (!service.placed()) break;
     registry::InstanceRecord r;
     r.id = i->id();
     r.service = spec.name;
