@@ -2,15 +2,15 @@
 exactly one node, fails over when that node dies or is cut off from etcd,
 and never runs two copies at once; `placement: {nodes: [...]}` limits
 where a service runs. The singleton's command appends "start NODE TIME PID"
-and "stop NODE TIME PID" lines to a stamp file; the test reads the lines
-back as intervals and proves no two overlap."""
+and "stop NODE TIME PID" lines to a stamp file (cluster_stamper.py); the
+test reads the lines back as intervals and proves no two overlap."""
 
 import socket
-import sys
 import time
 
 from cluster_nodes import (LEASE_TTL, TcpProxy, cluster, managed, requires_etcd,  # noqa: F401
                            shared_etcd_cleanup, wait_ids)
+from cluster_stamper import stamper_service, stamps, starts
 from meshd_harness import children_of, free_ports, pid_alive, wait_until
 
 pytestmark = requires_etcd
@@ -19,43 +19,9 @@ pytestmark = requires_etcd
 # in "failover within lease_ttl + start time + 1 s".
 START_TIME = 0.5
 
-STAMPER = r"""
-import os, signal, sys, time
-stamp, node = sys.argv[1], sys.argv[2]
-def line(word):
-    with open(stamp, "a") as f:
-        f.write(f"{word} {node} {time.time():.6f} {os.getpid()}\n")
-        f.flush()
-        os.fsync(f.fileno())
-def stop(*_):
-    line("stop")
-    sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
-signal.signal(signal.SIGINT, stop)
-line("start")
-while True:
-    time.sleep(0.05)
-"""
-
 
 def singleton(stamp, node):
-    return {"jobs": {"command": [sys.executable, "-c", STAMPER, str(stamp), node], "placement": "singleton",
-                     "shutdown": {"timeout": "5s"}}}
-
-
-def stamps(stamp):
-    """[(word, node, time, pid)] in file order."""
-    if not stamp.exists():
-        return []
-    out = []
-    for line in stamp.read_text().splitlines():
-        word, node, t, pid = line.split()
-        out.append((word, node, float(t), int(pid)))
-    return out
-
-
-def starts(stamp):
-    return [s for s in stamps(stamp) if s[0] == "start"]
+    return {"jobs": stamper_service(stamp, node)}
 
 
 def assert_never_two(stamp, deaths):
