@@ -219,12 +219,16 @@ def wait_ids(node, service, expected, timeout=10.0, query=""):
 
 class TcpProxy:
     """A TCP relay from a free 127.0.0.1 port to `target` (host, port) that a
-    test can cut (every connection closed, new ones closed at once) and
-    heal: a network partition between one meshd node and etcd, without root."""
+    test can cut and heal: a network partition between one meshd node and
+    etcd, without root. cut() resets every connection and closes new ones at
+    once; cut(blackhole=True) keeps them open but drops every byte both ways
+    (packets lost: only timeouts tell), as a dead link does."""
 
     def __init__(self, target):
         self.target = target
         self.cut_off = False
+        self.blackhole = False
+        self.closed = False
         self.lock = threading.Lock()
         self.conns = []
         self.listener = socket.socket()
@@ -232,7 +236,6 @@ class TcpProxy:
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
-        self.closed = False
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
 
@@ -245,8 +248,12 @@ class TcpProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            if self.cut_off:
+            if self.cut_off and not self.blackhole:
                 client.close()
+                continue
+            if self.cut_off:
+                with self.lock:
+                    self.conns.append(client)  # held, never answered, closed by heal()
                 continue
             try:
                 upstream = socket.create_connection(self.target, timeout=2)
@@ -261,7 +268,7 @@ class TcpProxy:
         peers = {a: b, b: a}
         try:
             for _ in itertools.count():
-                if self.cut_off or self.closed:
+                if self.closed or (self.cut_off and not self.blackhole):
                     break
                 readable, _, _ = select.select([a, b], [], [], 0.2)
                 done = False
@@ -270,19 +277,18 @@ class TcpProxy:
                     if not data:
                         done = True
                         break
-                    peers[s].sendall(data)
+                    if not self.cut_off:
+                        peers[s].sendall(data)
                 if done:
                     break
-        except OSError:
+        except (OSError, ValueError):
             pass
         finally:
             for s in (a, b):
                 with contextlib.suppress(OSError):
                     s.close()
 
-    def cut(self):
-        """Drops every relayed connection and refuses new ones until heal()."""
-        self.cut_off = True
+    def _drop_all(self):
         with self.lock:
             conns, self.conns = self.conns, []
         for s in conns:
@@ -291,11 +297,24 @@ class TcpProxy:
             with contextlib.suppress(OSError):
                 s.close()
 
+    def cut(self, blackhole=False):
+        """Partitions: resets every relayed connection and refuses new ones,
+        or with blackhole, silently drops all traffic until heal()."""
+        self.blackhole = blackhole
+        self.cut_off = True
+        if not blackhole:
+            self._drop_all()
+
     def heal(self):
+        """Ends the partition; connections held by a blackhole are closed
+        (as the peers' timeouts would), new ones are relayed again."""
         self.cut_off = False
+        self._drop_all()
+        self.blackhole = False
 
     def close(self):
         self.closed = True
-        self.cut()
+        self.cut_off = True
+        self._drop_all()
         with contextlib.suppress(OSError):
             self.listener.close()

@@ -8,6 +8,8 @@ test reads the lines back as intervals and proves no two overlap."""
 import socket
 import time
 
+import pytest
+
 from cluster_nodes import (LEASE_TTL, TcpProxy, cluster, managed, requires_etcd,  # noqa: F401
                            shared_etcd_cleanup, wait_ids)
 from cluster_stamper import stamper_service, stamps, starts
@@ -102,7 +104,8 @@ def test_a_singleton_runs_once_and_moves_when_its_node_is_killed(cluster, tmp_pa
     assert runs[1][2] is not None  # the stop line of the clean stop is there
 
 
-def test_a_holder_cut_off_from_etcd_stops_its_singleton_before_another_starts(cluster, tmp_path):
+@pytest.mark.parametrize("partition", ["reset", "blackhole"])
+def test_a_holder_cut_off_from_etcd_stops_its_singleton_before_another_starts(cluster, tmp_path, partition):
     stamp = tmp_path / "stamp"
     etcd = cluster.etcd3()
     member = etcd.members[0]
@@ -116,7 +119,7 @@ def test_a_holder_cut_off_from_etcd_stops_its_singleton_before_another_starts(cl
     assert [s[1] for s in starts(stamp)] == ["a"]
 
     cut_at = time.time()
-    proxy.cut()  # a is alive but cannot reach etcd: it must fence itself
+    proxy.cut(blackhole=partition == "blackhole")  # a is alive but cannot reach etcd: it must fence itself
     wait_until(lambda: any(s[0] == "stop" and s[1] == "a" for s in stamps(stamp)), timeout=LEASE_TTL + 3,
                interval=0.02, what="a to stop its singleton")
     stopped = next(s[2] for s in stamps(stamp) if s[0] == "stop")
