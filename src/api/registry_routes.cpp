@@ -134,9 +134,9 @@ void set_override(ApiContext& ctx, const Request& req, const std::string& servic
   o.note = body->value("note", std::string());
   ctx.registry->set_overrides(id, o);
   if (o.any())
-    ctx.instance_store->save_overrides(id, registry::encode_overrides(o));
+    ctx.catalog->save_overrides(id, registry::encode_overrides(o));
   else
-    ctx.instance_store->delete_overrides(id);
+    ctx.catalog->delete_overrides(id);
   ctx.events->publish("instance.override", service, id,
                       id + ": " + action + (o.note.empty() ? "" : " (" + o.note + ")"),
                       {{"drain", o.drain}, {"maintenance", o.maintenance}, {"note", o.note}});

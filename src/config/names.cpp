@@ -92,6 +92,14 @@ const char* to_string(LoadBalancerPolicy value) {
   return detail::name_of(detail::load_balancer_names(), value);
 }
 
+const char* to_string(Placement value) {
+  return value == Placement::singleton ? "singleton" : "everywhere";
+}
+
+const char* to_string(Locality value) {
+  return value == Locality::prefer_local ? "prefer_local" : "any";
+}
+
 std::string to_string(const HashKey& key) {
   switch (key.kind) {
     case HashKey::Kind::none:

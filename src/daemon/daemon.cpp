@@ -11,6 +11,7 @@
 #include "logging.hpp"
 #include "meshd/core/process.hpp"
 #include "meshd/registry/overrides_codec.hpp"
+#include "node_identity.hpp"
 #include "readiness.hpp"
 #include "registry_sync.hpp"
 
@@ -24,7 +25,9 @@ Daemon::State::~State() {
   reloader.reset();
   http.reset();
   gateway.reset();
+  catalog_sync.reset();
   registrations.reset();
+  catalog.reset();
   supervisor.reset();
   launcher.reset();
   if (database) database->flush();
@@ -47,6 +50,7 @@ int Daemon::run() {
   s.build_api();
   s.start_streams();
   s.listen_api();
+  s.join_catalog();
   s.start_gateway();
   s.start_reloader();
   s.handle_signals();
@@ -117,24 +121,14 @@ void Daemon::State::start_supervisor() {
   supervisor = std::make_unique<supervisor::Supervisor>(deps, *events, config);
 }
 
-// The registry: every instance, whatever its origin, with overrides and
-// registrations restored from the database; it follows the supervisor.
+// The registry: every instance, whatever its origin. It follows the
+// supervisor (the file's services) and the catalog backend (registrations
+// and overrides from meshd.db, or from etcd with other nodes' instances).
 void Daemon::State::build_registry() {
   registry = std::make_unique<registry::Registry>();
-  instance_store = registry::make_sqlite_instance_store(*database);
-  for (const auto& [id, text] : instance_store->load_overrides())
-    if (auto overrides = registry::decode_overrides(text)) registry->set_overrides(id, *overrides);
-  supervisor::Supervisor::Listener follow;
-  follow.services_changed = [this] {
-    std::vector<std::string> names;
-    for (const auto& svc : supervisor->services()) names.push_back(svc->name());
-    registry->set_services(names);
-    for (const auto& svc : supervisor->services()) sync_service(*registry, *svc);
-  };
-  follow.changed = [this](const supervisor::Service& svc) { sync_service(*registry, svc); };
-  registry_follows_supervisor = supervisor->subscribe(std::move(follow));
+  catalog = registry::make_sqlite_catalog(*database, node_name(*config));
   registrations = std::make_unique<registry::Registrations>(
-      *registry, *instance_store, *events,
+      *registry, *catalog, *events,
       [this](const health::ProbeTarget& target, health::HealthChecker::OnChange on_change) {
         return std::make_unique<health::HealthChecker>(
             *scheduler, target.spec,
@@ -142,17 +136,44 @@ void Daemon::State::build_registry() {
             std::move(on_change));
       },
       clock);
-  registrations->restore();
+  catalog_sync = std::make_unique<CatalogSync>(*catalog, *registry, *registrations, *events);
+  supervisor::Supervisor::Listener follow;
+  follow.services_changed = [this] {
+    std::vector<std::string> names;
+    for (const auto& svc : supervisor->services()) names.push_back(svc->name());
+    catalog_sync->set_declared(names);
+    for (const auto& svc : supervisor->services()) sync_service(*registry, *svc);
+  };
+  follow.changed = [this](const supervisor::Service& svc) { sync_service(*registry, svc); };
+  registry_follows_supervisor = supervisor->subscribe(std::move(follow));
 }
 
 // The data path's routing state follows the registry.
 void Daemon::State::build_routes() {
   routes = std::make_unique<gateway::RouteTable>(events.get(), std::random_device{}());
-  routes->set_config(config);
+  routes->set_config(catalog_sync->routing_config(config));
   for (const auto& [name, route] : routes->routes()) route->update(*registry, clock.now());
   registry->add_listener([this](const std::string& service) {
     if (auto route = routes->find(service)) route->update(*registry, clock.now());
   });
+}
+
+// The catalog's shared part: registrations and overrides come back, and
+// in a cluster this node joins (publishes itself, follows the others).
+void Daemon::State::join_catalog() {
+  registry::NodeRecord self;
+  self.name = catalog->node_name();
+  self.address = advertise_address(*config);
+  self.api_address = api_address.to_string();
+  self.version = MESHD_VERSION;
+  self.started_ms = core::to_unix_ms(clock.wall_now());
+  catalog->set_self(self);
+  CatalogSync::Hooks hooks;
+  hooks.services_changed = [this] {
+    routes->set_config(catalog_sync->routing_config(config));
+    for (const auto& [name, route] : routes->routes()) route->update(*registry, clock.now());
+  };
+  catalog_sync->start(std::move(hooks));
 }
 
 }  // namespace meshd::daemon

@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include "catalog_sync.hpp"
 #include "config_reloader.hpp"
 #include "daemon.hpp"
 #include "meshd/api/declared_tests.hpp"
@@ -19,7 +20,7 @@
 #include "meshd/core/event_bus.hpp"
 #include "meshd/gateway/gateway.hpp"
 #include "meshd/gateway/route_table.hpp"
-#include "meshd/registry/instance_store.hpp"
+#include "meshd/registry/catalog_backend.hpp"
 #include "meshd/registry/registrations.hpp"
 #include "meshd/registry/registry.hpp"
 #include "meshd/store/database.hpp"
@@ -44,6 +45,7 @@ struct Daemon::State {
   void build_api();
   void start_streams();
   void listen_api();
+  void join_catalog();
   void start_gateway();
   void start_reloader();
   void handle_signals();
@@ -68,8 +70,9 @@ struct Daemon::State {
   std::unique_ptr<supervisor::Supervisor> supervisor;
   std::unique_ptr<registry::Registry> registry;
   supervisor::Supervisor::Subscription registry_follows_supervisor;
-  std::unique_ptr<registry::InstanceStore> instance_store;
+  std::unique_ptr<registry::CatalogBackend> catalog;  // SQLite, or etcd in a cluster
   std::unique_ptr<registry::Registrations> registrations;
+  std::unique_ptr<CatalogSync> catalog_sync;
   std::unique_ptr<gateway::RouteTable> routes;
   // Routes of services a reload removed, kept until their instances have
   // drained (in-flight requests are counted there).

@@ -25,7 +25,7 @@ void Daemon::State::build_api() {
   api_context.supervisor = supervisor.get();
   api_context.registry = registry.get();
   api_context.registrations = registrations.get();
-  api_context.instance_store = instance_store.get();
+  api_context.catalog = catalog.get();
   api_context.events = events.get();
   api_context.database = database.get();
   api_context.routes = routes.get();
@@ -91,7 +91,7 @@ void Daemon::State::start_gateway() {
 
 void Daemon::State::follow_config(const std::shared_ptr<const config::Config>& next) {
   api_follows_config(next);
-  routes->set_config(next);
+  routes->set_config(catalog_sync->routing_config(next));
   for (const auto& [name, route] : routes->routes()) route->update(*registry, clock.now());
   spdlog::set_level(spdlog::level::from_str(next->mesh.log_level));
 }

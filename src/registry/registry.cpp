@@ -10,6 +10,8 @@ const char* to_string(Origin origin) {
       return "external";
     case Origin::registered:
       return "registered";
+    case Origin::remote:
+      return "remote";
   }
   return "managed";
 }
@@ -21,7 +23,7 @@ namespace {
 bool same_for_discovery(const InstanceRecord& a, const InstanceRecord& b) {
   return a.address == b.address && a.port == b.port && a.health == b.health && a.tags == b.tags &&
          a.metadata == b.metadata && a.weight == b.weight && a.healthy() == b.healthy() &&
-         a.origin == b.origin;
+         a.origin == b.origin && a.node == b.node;
 }
 
 }  // namespace
@@ -60,6 +62,7 @@ std::vector<std::string> Registry::services() const {
 
 bool Registry::upsert(InstanceRecord record) {
   if (!indexes_.count(record.service)) return false;
+  if (record.node.empty() && record.origin != Origin::remote) record.node = node_name_;
   auto it = records_.find(record.id);
   if (it != records_.end()) {
     bool changed = !same_for_discovery(it->second, record);

@@ -62,7 +62,7 @@ def test_bad_registrations_change_nothing(tmp_path):
             ({"service": "pg", "address": "127.0.0.1:5432", "port": 5432}, 400, "invalid_argument"),
             ({"service": "pg", "address": "127.0.0.1", "port": 1, "check": {"type": "exec"}}, 400, "invalid_argument"),
             ({"service": "pg", "address": "127.0.0.1", "port": 1, "check": {"interval": "soon"}}, 400, "invalid_argument"),
-            ({"service": "nope", "address": "127.0.0.1", "port": 1}, 404, "not_found"),
+            ({"service": "No Such", "address": "127.0.0.1", "port": 1}, 400, "invalid_argument"),
             (ok, 409, "conflict"),
             ({"service": "pg", "id": "web-0", "address": "127.0.0.1", "port": 1}, 409, "conflict"),
         ]

@@ -10,7 +10,7 @@
 #include "meshd/core/event_bus.hpp"
 #include "meshd/core/scheduler.hpp"
 #include "meshd/gateway/route_table.hpp"
-#include "meshd/registry/instance_store.hpp"
+#include "meshd/registry/catalog_backend.hpp"
 #include "meshd/registry/registrations.hpp"
 #include "meshd/registry/registry.hpp"
 #include "meshd/store/database.hpp"
@@ -31,7 +31,7 @@ struct ApiContext {
   supervisor::Supervisor* supervisor = nullptr;
   registry::Registry* registry = nullptr;
   registry::Registrations* registrations = nullptr;
-  registry::InstanceStore* instance_store = nullptr;
+  registry::CatalogBackend* catalog = nullptr;  // SQLite, or etcd in a cluster
   core::EventBus* events = nullptr;
   store::Database* database = nullptr;
   gateway::RouteTable* routes = nullptr;

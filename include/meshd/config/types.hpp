@@ -157,6 +157,18 @@ struct SourceMark {
   int column = 0;  // 1-based
 };
 
+/// Where a service runs in a cluster (docs/cluster.md).
+enum class Placement {
+  everywhere,  // on every node whose file declares it (and that `nodes` allows)
+  singleton,   // on exactly one of those, chosen by an etcd election
+};
+
+/// Which instances the gateway and resolve prefer.
+enum class Locality {
+  any,           // local and remote alike
+  prefer_local,  // this node's own while any is eligible
+};
+
 struct ServiceSpec {
   std::string name;
 
@@ -191,11 +203,32 @@ struct ServiceSpec {
   std::map<std::string, std::string> metadata;
   std::vector<TestSpec> tests;
 
+  // cluster
+  Placement placement = Placement::everywhere;
+  std::vector<std::string> placement_nodes;  // empty: any node
+  Locality locality = Locality::any;
+
   SourceMark mark;  // where the service's key is in the file
 
   bool managed() const { return !command.empty(); }
   /// Number of instances: replicas for a managed service, one per address otherwise.
   int instance_count() const { return managed() ? replicas : static_cast<int>(addresses.size()); }
+};
+
+struct ClusterTls {
+  std::string ca;    // PEM file paths, relative to the config file's directory
+  std::string cert;  // optional client certificate
+  std::string key;
+  bool enabled() const { return !ca.empty() || !cert.empty(); }
+};
+
+/// mesh.cluster: several meshd nodes sharing one catalog through etcd.
+struct ClusterSpec {
+  std::vector<std::string> etcd;  // endpoint URLs; empty: a single node, no etcd
+  std::string prefix = "/meshd/";
+  Duration lease_ttl{10000};
+  ClusterTls tls;
+  bool enabled() const { return !etcd.empty(); }
 };
 
 struct MeshSpec {
@@ -207,6 +240,9 @@ struct MeshSpec {
   std::vector<std::string> cors_origins;
   std::string log_level = "info";
   std::string log_format = "text";  // text|json
+  std::string node;       // empty: the host name
+  std::string advertise;  // empty: the listen host
+  ClusterSpec cluster;
 };
 
 struct Config {
@@ -215,6 +251,9 @@ struct Config {
   std::string environment;  // the overlay applied, or empty
   MeshSpec mesh;
   std::vector<ServiceSpec> services;  // in file order
+  /// The file's `defaults:` block as a service (no name): the traffic
+  /// settings of a service that only a registration or another node creates.
+  ServiceSpec defaults;
 
   const ServiceSpec* find(const std::string& name) const {
     for (const auto& s : services)
@@ -227,6 +266,8 @@ const char* to_string(RestartPolicy);
 const char* to_string(DependencyCondition);
 const char* to_string(CheckType);
 const char* to_string(LoadBalancerPolicy);
+const char* to_string(Placement);
+const char* to_string(Locality);
 /// "header:NAME", "cookie:NAME", "client_ip", or "" for none: the file's spelling.
 std::string to_string(const HashKey&);
 

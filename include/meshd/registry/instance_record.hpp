@@ -16,6 +16,7 @@ enum class Origin {
   managed,     // a replica meshd runs (command:)
   external,    // an address from the file (address:)
   registered,  // POST /api/v1/registry at run time; persisted
+  remote,      // owned by another node of the cluster (docs/cluster.md); its health comes from there
 };
 const char* to_string(Origin origin);
 
@@ -40,6 +41,11 @@ struct InstanceRecord {
   std::vector<std::string> tags;
   std::map<std::string, std::string> metadata;
   int weight = 1;
+  /// The node that owns (runs and checks) the instance: this node's name
+  /// for local ones, the owner's for Origin::remote.
+  std::string node;
+  /// For Origin::remote: the origin the owner gave it ("managed", ...).
+  std::string remote_origin;
 
   health::HealthStatus health = health::HealthStatus::unknown;
   std::string health_output;
@@ -56,9 +62,11 @@ struct InstanceRecord {
   /// Overrides, ejections and breakers are applied on top by the caller.
   bool healthy() const {
     bool ok = health == health::HealthStatus::passing || health == health::HealthStatus::warning;
-    return ok &&
-           (origin != Origin::managed || process_state == "running" || process_state == "starting");
+    bool has_process =
+        origin == Origin::managed || (origin == Origin::remote && remote_origin == "managed");
+    return ok && (!has_process || process_state == "running" || process_state == "starting");
   }
+  bool local() const { return origin != Origin::remote; }
 };
 
 }  // namespace meshd::registry

@@ -3,38 +3,55 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "meshd/core/clock.hpp"
 #include "meshd/core/event_bus.hpp"
 #include "meshd/health/health_checker.hpp"
-#include "meshd/registry/instance_store.hpp"
+#include "meshd/registry/catalog_backend.hpp"
 #include "meshd/registry/registration.hpp"
 #include "meshd/registry/registry.hpp"
 
 namespace meshd::registry {
 
-/// The instances registered at run time: validates them against the
-/// registry, runs one health checker per instance, keeps the registry's
-/// records current, and persists them so they come back after a restart.
+/// The instances registered at run time: validates them, runs one health
+/// checker per instance this node owns, keeps the registry's records
+/// current, and keeps them in the catalog backend (meshd.db, or etcd for
+/// the whole cluster) so that they outlive a restart of meshd. A
+/// registration may name a service that no file declares: the service
+/// exists while it has a registration (on_services_changed).
 class Registrations {
  public:
   using CheckerFactory = std::function<std::unique_ptr<health::HealthChecker>(
       const health::ProbeTarget&, health::HealthChecker::OnChange)>;
 
-  Registrations(Registry& registry, InstanceStore& store, core::EventBus& events,
+  Registrations(Registry& registry, CatalogBackend& catalog, core::EventBus& events,
                 CheckerFactory make_checker, const core::TimeSource& clock);
   ~Registrations();
 
-  /// Loads what was registered before the last restart (skipping, with an
-  /// event, entries whose service the config no longer has).
-  void restore();
+  /// A registration the catalog holds (each stored one at start, later
+  /// those made through other nodes): this node checks it when `owner` is
+  /// this node, and only remembers it otherwise (its owner publishes the
+  /// instance). One that does not parse, or whose id another instance
+  /// uses, is skipped with a registry.restore_skipped event.
+  void stored(const std::string& id, const nlohmann::json& registration, const std::string& owner);
+  /// The catalog no longer holds `id` (deleted through any node).
+  void unstored(const std::string& id);
 
-  /// not_found for an unknown service, conflict for an id already used by
-  /// any instance. On success the instance is in the registry.
+  /// conflict for an id already used by any instance or registration. On
+  /// success the instance is in the registry (its service created first,
+  /// through on_services_changed, when no file declares it).
   core::Status add(Registration registration);
-  /// not_found when there is no registered instance `id` of `service`.
+  /// not_found when there is no registered instance `id` of `service`
+  /// (on any node: one owned by another node is deleted from the catalog,
+  /// and its owner stops checking it).
   core::Status remove(const std::string& service, const std::string& id);
+  /// Services that have at least one registration, on any node.
+  std::set<std::string> services() const;
+  /// Called when services() changed, before the instance that caused it
+  /// is published (the registry must know the service by then).
+  std::function<void()> on_services_changed;
   /// A TTL heartbeat; not_found for an unknown instance, conflict when its
   /// check is not a TTL check.
   core::Status pass_ttl(const std::string& service, const std::string& id, std::string note);
@@ -50,13 +67,17 @@ class Registrations {
   };
   void start(Registration registration, bool persist);
   void publish(const Entry& entry);
+  void services_may_have_changed();
 
   Registry& registry_;
-  InstanceStore& store_;
+  CatalogBackend& catalog_;
   core::EventBus& events_;
   CheckerFactory make_checker_;
   const core::TimeSource& clock_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
+  // Registrations owned by other nodes: id -> service.
+  std::map<std::string, std::string> foreign_;
+  std::set<std::string> services_;  // services() as last announced
 };
 
 }  // namespace meshd::registry

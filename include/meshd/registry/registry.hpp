@@ -24,8 +24,12 @@ class Registry {
   using Watcher = std::function<void()>;
   using WatchId = std::uint64_t;
 
-  /// The services that exist (from the config); instances of other services
-  /// are refused.
+  /// This node's name, stamped on every local record whose `node` is empty.
+  void set_node_name(std::string name) { node_name_ = std::move(name); }
+  const std::string& node_name() const { return node_name_; }
+
+  /// The services that exist (from the config, registrations and other
+  /// nodes); instances of other services are refused.
   void set_services(const std::vector<std::string>& names);
   bool has_service(const std::string& name) const { return indexes_.count(name) > 0; }
   std::vector<std::string> services() const;
@@ -70,6 +74,7 @@ class Registry {
  private:
   void bump(const std::string& service);
 
+  std::string node_name_;
   std::map<std::string, InstanceRecord> records_;
   // Each service's records by id; the pointers are into records_ (a node
   // container), so listing a service does not look each id up again.

@@ -9,22 +9,34 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class MemoryStore final : public InstanceStore {
+class MemoryStore final : public CatalogBackend {
  public:
-  void save_registration(const std::string& id, const std::string& json) override {
-    regs[id] = json;
+  void set_self(NodeRecord) override {}
+  void start(Events) override {}
+  void stop(std::function<void()> done) override { done(); }
+  void publish(const InstanceRecord&) override {}
+  void withdraw(const std::string&) override {}
+  void save_registration(const std::string& id, const nlohmann::json& doc) override {
+    regs[id] = doc.dump();
   }
   void delete_registration(const std::string& id) override { regs.erase(id); }
-  std::vector<std::pair<std::string, std::string>> load_registrations() override {
-    return {regs.begin(), regs.end()};
-  }
   void save_overrides(const std::string& id, const std::string& json) override {
     overrides[id] = json;
   }
   void delete_overrides(const std::string& id) override { overrides.erase(id); }
-  std::vector<std::pair<std::string, std::string>> load_overrides() override {
-    return {overrides.begin(), overrides.end()};
+  const std::string& node_name() const override { return name; }
+  std::vector<NodeRecord> nodes() const override { return {}; }
+  bool stale() const override { return false; }
+  bool clustered() const override { return false; }
+  Stats stats() const override { return {}; }
+  /// What start() would replay: every stored registration, owned here.
+  void replay(Registrations& to) {
+    for (const auto& [id, text] : regs) {
+      auto doc = nlohmann::json::parse(text, nullptr, false);
+      to.stored(id, doc.is_discarded() ? nlohmann::json(text) : doc, name);
+    }
   }
+  std::string name = "self";
   std::map<std::string, std::string> regs, overrides;
 };
 
@@ -98,13 +110,8 @@ TEST(Registrations, AnInstanceWithACheckIsShownUnknownThenWithItsResult) {
   EXPECT_GT(f.registry.index("pg"), shown);
 }
 
-TEST(Registrations, UnknownServiceAndDuplicateIdsChangeNothing) {
+TEST(Registrations, DuplicateIdsChangeNothing) {
   Fixture f;
-  auto bad = f.reg("x-1");
-  bad.service = "nope";
-  auto s = f.regs->add(bad);
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, core::ErrorCode::not_found);
   ASSERT_TRUE(f.regs->add(f.reg("pg-1")).ok());
   auto idx = f.registry.index("pg");
   auto dup = f.regs->add(f.reg("pg-1", "ttl"));
@@ -134,23 +141,76 @@ TEST(Registrations, RemoveAndTtl) {
   EXPECT_EQ(f.regs->remove("pg", "pg-tcp").error().code, core::ErrorCode::not_found);
 }
 
-TEST(Registrations, RestoreBringsBackWhatWasStoredAndSkipsWhatNoLongerFits) {
+TEST(Registrations, RestoreBringsBackWhatWasStoredAndSkipsWhatDoesNotParse) {
   Fixture f;
   ASSERT_TRUE(f.regs->add(f.reg("pg-1")).ok());
-  f.store.regs["gone-1"] = R"({"service":"gone","id":"gone-1","address":"127.0.0.1","port":1})";
   f.store.regs["junk"] = "not json";
+  f.store.regs["other"] = R"({"service":"pg","id":"pg-9","address":"127.0.0.1","port":1})";
   f.regs.reset();
   Registry fresh;
   fresh.set_services({"pg"});
   std::swap(f.registry, fresh);
   f.make();
-  f.regs->restore();
+  f.store.replay(*f.regs);
   EXPECT_NE(f.registry.find("pg-1"), nullptr);
-  EXPECT_EQ(f.registry.find("gone-1"), nullptr);
+  EXPECT_EQ(f.registry.find("pg-9"), nullptr);  // stored under another id
   int skipped = 0;
   for (const auto& e : f.events.recent(0, 100))
     if (e.type == "registry.restore_skipped") ++skipped;
   EXPECT_EQ(skipped, 2);
+}
+
+// A registration may create a service that no file declares; it goes
+// away with its last instance.
+TEST(Registrations, AnUndeclaredServiceExistsWhileItHasARegistration) {
+  Fixture f;
+  int changes = 0;
+  f.regs->on_services_changed = [&] {
+    ++changes;
+    std::vector<std::string> names{"pg", "api"};
+    for (const auto& s : f.regs->services()) names.push_back(s);
+    f.registry.set_services(names);
+  };
+  auto reg = *Registration::from_json(
+      {{"service", "llm"}, {"id", "llm-1"}, {"address", "127.0.0.1"}, {"port", 9000}});
+  ASSERT_TRUE(f.regs->add(reg).ok());
+  EXPECT_EQ(changes, 1);
+  ASSERT_TRUE(f.registry.has_service("llm"));
+  ASSERT_NE(f.registry.find("llm-1"), nullptr);
+  EXPECT_EQ(f.registry.find("llm-1")->health, health::HealthStatus::passing);  // check none
+  ASSERT_TRUE(f.regs->remove("llm", "llm-1").ok());
+  EXPECT_EQ(changes, 2);
+  EXPECT_FALSE(f.registry.has_service("llm"));
+}
+
+// In a cluster another node owns some registrations: this node neither
+// checks nor shows them itself (the owner publishes the instance), but
+// knows their ids and services, and deleting one here deletes it for all.
+TEST(Registrations, ARegistrationOwnedByAnotherNodeIsKnownButNotChecked) {
+  Fixture f;
+  nlohmann::json doc = f.reg("pg-remote").to_json();
+  f.regs->stored("pg-remote", doc, "other-node");
+  EXPECT_EQ(f.registry.find("pg-remote"), nullptr);
+  EXPECT_EQ(f.regs->services().count("pg"), 1u);
+  EXPECT_EQ(f.regs->add(f.reg("pg-remote")).error().code, core::ErrorCode::conflict);
+  f.store.regs["pg-remote"] = doc.dump();
+  ASSERT_TRUE(f.regs->remove("pg", "pg-remote").ok());
+  EXPECT_EQ(f.store.regs.count("pg-remote"), 0u);
+  EXPECT_TRUE(f.regs->services().empty());
+}
+
+// Deleted through another node: the owner stops checking it.
+TEST(Registrations, UnstoredStopsTheOwnersCheck) {
+  Fixture f;
+  ASSERT_TRUE(f.regs->add(f.reg("pg-1")).ok());
+  f.regs->unstored("pg-1");
+  EXPECT_EQ(f.registry.find("pg-1"), nullptr);
+  EXPECT_FALSE(f.regs->has("pg-1"));
+  // Our own write echoed back by the catalog changes nothing.
+  ASSERT_TRUE(f.regs->add(f.reg("pg-2")).ok());
+  auto idx = f.registry.index("pg");
+  f.regs->stored("pg-2", f.reg("pg-2").to_json(), "self");
+  EXPECT_EQ(f.registry.index("pg"), idx);
 }
 
 }  // namespace
