@@ -93,7 +93,8 @@ def test_a_registration_for_an_undeclared_service_creates_it_on_every_node(clust
         assert counts == {"heavy@b": 60, "light@c": 20}, counts
         assert b.api("DELETE", "/api/v1/registry/adhoc/heavy")[0] == 200
         wait_ids(a, "adhoc", {"light@c"}, timeout=10)
-        assert c.api("DELETE", "/api/v1/registry/adhoc/light")[0] == 200
+        # Registrations are the cluster's: a deletes the one c checks, by its remote id.
+        assert a.api("DELETE", "/api/v1/registry/adhoc/light@c")[0] == 200
         # The last instance gone: the service is gone everywhere.
         for n in (a, b, c):
             wait_until(lambda: n.discover("adhoc") is None, timeout=10, what=f"adhoc gone from {n.node}")
@@ -127,6 +128,9 @@ def test_an_override_made_on_b_takes_effect_on_a(cluster):
     b = cluster.node("b")
     c = cluster.node("c")
     wait_ids(b, "web", {"web-0@a"}, query="?passing=true", timeout=15)
+    # a's managed instance is a's file's: no other node deletes it.
+    status, _, body = b.api("DELETE", "/api/v1/registry/web/web-0@a")
+    assert status == 409 and "a" in body["error"]["message"], body
     status, _, body = b.api("POST", "/api/v1/services/web/instances/web-0@a/drain", {"note": "from b"})
     assert status == 200 and body["drain"] is True, body
     wait_until(lambda: a.service("web")["instances"][0]["drain"] is True, timeout=5, what="web-0 drained on a")
