@@ -4,6 +4,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include "meshd/cluster/etcd_client.hpp"
+
 namespace meshd::cluster {
 namespace {
 
@@ -40,7 +42,9 @@ core::Error etcd_error(const Endpoint& endpoint, const nlohmann::json& error) {
 EtcdRequest make_request(const Endpoint& endpoint, const std::string& path, std::string body,
                          bool keep_alive) {
   EtcdRequest request{http::verb::post, path, 11};
-  request.set(http::field::host, endpoint.host + ":" + endpoint.port);
+  const bool ipv6 = endpoint.host.find(':') != std::string::npos;
+  request.set(http::field::host,
+              (ipv6 ? "[" + endpoint.host + "]" : endpoint.host) + ":" + endpoint.port);
   request.set(http::field::user_agent, "meshd");
   request.set(http::field::content_type, "application/json");
   request.set(http::field::accept, "application/json");
@@ -88,6 +92,15 @@ bool is_member_failure(const core::Error& error) {
   return error.code == core::ErrorCode::unavailable ||
          error.code == core::ErrorCode::upstream_timeout ||
          error.code == core::ErrorCode::invalid_argument;
+}
+
+}  // namespace meshd::cluster
+
+namespace meshd::cluster {
+
+bool is_lease_not_found(const core::Error& error) {
+  return error.code == core::ErrorCode::upstream_failure &&
+         error.message.find("requested lease not found") != std::string::npos;
 }
 
 }  // namespace meshd::cluster

@@ -173,9 +173,14 @@ bool EtcdWatch::take_line(const std::string& line) {
            0});
       return false;
     }
-    // The "created" answer carries the store's revision, not how far the
-    // events went: reporting it would let a caller skip the events to come.
-    if (read_bool(result, "created")) return true;
+    // The "created" answer says the watch is established: an empty batch
+    // with revision 0, since its header carries the store's revision, not
+    // how far the events went (reporting that would let a caller skip the
+    // events to come).
+    if (read_bool(result, "created")) {
+      on_events_({}, 0);
+      return !silent();
+    }
     events = read_events(result);
     revision = read_header_revision(result);
     if (revision == 0 && !events.empty()) revision = events.back().kv.mod_revision;

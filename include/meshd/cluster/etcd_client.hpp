@@ -15,7 +15,11 @@ namespace meshd::cluster {
 
 /// How to reach etcd: its v3 JSON gateway (grpc-gateway, `/v3/...`) on
 /// one or more members. Requests go to one endpoint at a time and fail
-/// over to the next on a connection error or timeout.
+/// over to the next on a connection error or timeout: a request that
+/// cannot connect tries each other endpoint in turn (nothing was sent
+/// yet); a request that was sent and then timed out or lost its
+/// connection is answered with that error (never sent again: the caller
+/// decides), and the next request goes to the next endpoint.
 struct EtcdOptions {
   /// "http://127.0.0.1:2379" or "https://host:2379"; at least one.
   std::vector<std::string> endpoints;
@@ -26,8 +30,9 @@ struct EtcdOptions {
   std::string key_file;
   /// A unary request (range, put, txn, lease, ...) that takes longer fails
   /// with ErrorCode::upstream_timeout and the next call tries the next endpoint.
+  /// Counted from sending (after connecting).
   std::chrono::milliseconds request_timeout{3000};
-  /// Connecting to one endpoint.
+  /// Connecting to one endpoint (resolving, TCP and the TLS handshake).
   std::chrono::milliseconds connect_timeout{1000};
 };
 
@@ -72,7 +77,9 @@ struct LeaderKey {
 /// core::Error: `unavailable` when no endpoint answers, `upstream_timeout`
 /// for a request past its deadline, `upstream_failure` for an error etcd
 /// answered (its message included), `invalid_argument` for a malformed
-/// answer.
+/// answer. A member that answers it has no leader or quorum (gRPC
+/// UNAVAILABLE or DEADLINE_EXCEEDED) gives `unavailable` or
+/// `upstream_timeout`, so that the next request tries another member.
 class EtcdClient {
  public:
   template <typename T>
@@ -126,9 +133,12 @@ class EtcdClient {
   /// reason other than cancel(): with an error (connection lost, etcd
   /// gone), or with `compacted` > 0 when start_revision was compacted
   /// (then the caller must read everything again and watch from there).
-  /// etcd's "created" answer and its progress notifications arrive as
-  /// empty batches, so that the caller can tell a live watch from a
-  /// stalled one as soon as it is established.
+  /// etcd's "created" answer (with revision 0) and its progress
+  /// notifications arrive as empty batches, so that the caller can tell a
+  /// live watch from a stalled one as soon as it is established.
+  /// error.code: `conflict` for a compaction, `unavailable` or
+  /// `upstream_timeout` for a lost connection, `upstream_failure` when etcd
+  /// cancelled the watch, `invalid_argument` for a malformed answer.
   struct WatchEnd {
     core::Error error;
     std::int64_t compacted = 0;  // etcd's compact_revision, when that was the reason
@@ -155,5 +165,9 @@ class EtcdClient {
 /// "http://h:p" strings check (for `meshd validate`): empty when fine,
 /// else the reason.
 std::string check_endpoint(const std::string& url);
+
+/// Whether an error from put/put_if/lease_keepalive... is etcd saying the
+/// lease is gone ("requested lease not found"): grant a new one.
+bool is_lease_not_found(const core::Error& error);
 
 }  // namespace meshd::cluster

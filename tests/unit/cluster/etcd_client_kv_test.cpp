@@ -211,6 +211,8 @@ TEST_F(EtcdClientKv, AnErrorEtcdAnswersIsUpstreamFailureWithItsMessage) {
   EXPECT_EQ(written.error().code, core::ErrorCode::upstream_failure);
   EXPECT_NE(written.error().message.find("lease not found"), std::string::npos)
       << written.error().message;
+  EXPECT_TRUE(is_lease_not_found(written.error()));
+  EXPECT_FALSE(is_lease_not_found(core::make_error(core::ErrorCode::unavailable, "down")));
 }
 
 TEST_F(EtcdClientKv, DestroyingTheClientSilencesRequestsInFlight) {
