@@ -4,6 +4,7 @@
 #include <set>
 
 #include "cycle.hpp"
+#include "meshd/config/service_name.hpp"
 #include "meshd/core/listen.hpp"
 #include "suggest.hpp"
 
@@ -12,18 +13,6 @@ namespace meshd::config::detail {
 using core::is_loopback_host;
 
 namespace {
-
-constexpr std::size_t max_name_length = 63;
-
-bool valid_service_name(const std::string& name) {
-  auto ok = [](char c, bool first) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!first && (c == '_' || c == '-'));
-  };
-  if (name.empty() || name.size() > max_name_length) return false;
-  for (std::size_t i = 0; i < name.size(); ++i)
-    if (!ok(name[i], i == 0)) return false;
-  return true;
-}
 
 void check_names(const std::vector<ParsedService>& services) {
   for (const auto& parsed : services)

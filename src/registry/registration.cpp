@@ -3,6 +3,7 @@
 #include <set>
 
 #include "meshd/config/health_check.hpp"
+#include "meshd/config/service_name.hpp"
 #include "meshd/config/values.hpp"
 
 namespace meshd::registry {
@@ -92,6 +93,12 @@ core::Result<Registration> Registration::from_json(const json& body) {
       body["service"].get<std::string>().empty())
     return bad("'service' is required and must be a non-empty string");
   r.service = body["service"];
+  if (!config::valid_service_name(r.service))
+    return bad(
+        "'service' must be 1-63 lowercase letters, digits, '_' or '-', starting with a "
+        "letter or digit (a registration may create a service, and its name appears in "
+        "URLs), not '" +
+        r.service + "'");
   if (!body.contains("address") || !body["address"].is_string())
     return bad(
         "'address' is required and must be a string (an IP address or host name, without a port)");
