@@ -44,7 +44,7 @@ SourceMark tls_problem_mark(const MapView& cluster, const std::string& problem) 
   return at ? at->mark : cluster.node().mark;
 }
 
-ClusterSpec parse_cluster(const MapView& cluster) {
+ClusterSpec parse_cluster(const MapView& cluster, Completeness completeness) {
   ClusterSpec out;
   if (const Node* etcd = cluster.get("etcd")) parse_endpoints(*etcd, cluster.path("etcd"), out);
   if (const Node* prefix = cluster.get("prefix")) {
@@ -59,6 +59,7 @@ ClusterSpec parse_cluster(const MapView& cluster) {
   read(tls, "ca", out.tls.ca);
   read(tls, "cert", out.tls.cert);
   read(tls, "key", out.tls.key);
+  if (completeness == Completeness::fragment) return out;
   if (std::string problem = cluster_tls_problem(out); !problem.empty())
     fail(tls_problem_mark(cluster, problem), cluster.path() + "." + problem);
   return out;
@@ -66,11 +67,11 @@ ClusterSpec parse_cluster(const MapView& cluster) {
 
 }  // namespace
 
-void parse_cluster_identity(const MapView& mesh, MeshSpec& spec) {
+void parse_cluster_identity(const MapView& mesh, MeshSpec& spec, Completeness completeness) {
   if (const Node* node = mesh.get("node")) spec.node = node_name(*node, mesh.path("node"));
   if (const Node* advertise = mesh.get("advertise"))
     spec.advertise = checked(*advertise, mesh.path("advertise"), advertise_problem);
-  if (mesh.has("cluster")) spec.cluster = parse_cluster(mesh.child("cluster"));
+  if (mesh.has("cluster")) spec.cluster = parse_cluster(mesh.child("cluster"), completeness);
 }
 
 void parse_placement(const MapView& service, ParsedService& out) {

@@ -81,7 +81,8 @@ void check_environments(const Node& environments, const Node& services) {
   for (const auto& env : environments.entries) {
     const std::string path = "environments." + env.key;
     detail::MapView overlay(env.value, path);
-    if (const Node* mesh = overlay.get("mesh")) detail::parse_mesh(*mesh, overlay.path("mesh"));
+    if (const Node* mesh = overlay.get("mesh"))
+      detail::parse_mesh(*mesh, overlay.path("mesh"), Completeness::fragment);
     if (const Node* defaults = overlay.get("defaults"))
       detail::parse_service(*defaults, "defaults", defaults->mark, overlay.path("defaults"),
                             Completeness::fragment);

@@ -19,7 +19,7 @@ std::span<const std::pair<std::string_view, std::string_view>> names(
 
 }  // namespace
 
-ParsedMesh parse_mesh(const Node& node, const std::string& path) {
+ParsedMesh parse_mesh(const Node& node, const std::string& path, Completeness completeness) {
   ParsedMesh out;
   MeshSpec& spec = out.spec;
   MapView map(node, path);
@@ -45,7 +45,7 @@ ParsedMesh parse_mesh(const Node& node, const std::string& path) {
     spec.log_level = as_choice(*level, map.path("log_level"), names(log_levels));
   if (const Node* format = map.get("log_format"))
     spec.log_format = as_choice(*format, map.path("log_format"), names(log_formats));
-  parse_cluster_identity(map, spec);
+  parse_cluster_identity(map, spec, completeness);
   return out;
 }
 

@@ -51,10 +51,13 @@ void parse_traffic(const MapView& service, ServiceSpec& spec);
 
 std::vector<TestSpec> parse_tests(const Node& node, const std::string& path);
 
-ParsedMesh parse_mesh(const Node& node, const std::string& path);
+/// `fragment` for an environment's overlay, checked on its own: the rules
+/// that tie keys together (tls and https endpoints) wait for the merge.
+ParsedMesh parse_mesh(const Node& node, const std::string& path,
+                      Completeness completeness = Completeness::full);
 
 /// mesh.node, mesh.advertise and mesh.cluster into `spec`.
-void parse_cluster_identity(const MapView& mesh, MeshSpec& spec);
+void parse_cluster_identity(const MapView& mesh, MeshSpec& spec, Completeness completeness);
 
 /// placement and locality.
 void parse_placement(const MapView& service, ParsedService& out);

@@ -81,6 +81,23 @@ TEST(ClusterConfig, OverlayReplacesTheEndpoints) {
   EXPECT_EQ(c.mesh.cluster.etcd.size(), 2u);
 }
 
+TEST(ClusterConfig, AnOverlayIsCheckedWithTheBlockItMergesInto) {
+  const std::string yaml =
+      with_mesh("  cluster: {etcd: 'https://dev:2379', tls: {ca: ca.pem}}\n") +
+      "environments:\n  prod:\n    mesh:\n      cluster: {etcd: ['https://p1:2379']}\n"
+      "  plain:\n    mesh:\n      cluster: {etcd: ['http://p1:2379']}\n";
+  EXPECT_EQ(load(yaml).mesh.cluster.etcd, std::vector<std::string>{"https://dev:2379"});
+  EXPECT_EQ(load(yaml, "prod").mesh.cluster.etcd, std::vector<std::string>{"https://p1:2379"});
+  auto error = testing::load_error(yaml, "plain");
+  EXPECT_EQ(error.detail(),
+            "mesh.cluster.etcd: 'http://p1:2379' is plain http but tls is set; use https:// "
+            "endpoints");
+  // A bad value in an overlay fails even when another environment is chosen.
+  EXPECT_EQ(
+      testing::load_error(yaml + "  bad:\n    mesh:\n      cluster: {lease_ttl: 1s}\n").detail(),
+      "environments.bad.mesh.cluster.lease_ttl: must be at least 2s, got '1s'");
+}
+
 TEST(ClusterConfig, BadEndpoints) {
   EXPECT_CONFIG_ERROR(with_mesh("  cluster:\n    etcd: [ftp://127.0.0.1:2379]\n"), 3, 12,
                       "mesh.cluster.etcd[0]: expected http://host:port or https://host:port, got "
