@@ -14,8 +14,8 @@ namespace {
 using metrics::FamilyBuilder;
 using prometheus::MetricType;
 
-constexpr const char* kProcessStates[] = {"pending",  "starting", "running", "backoff",
-                                          "stopping", "stopped",  "exited",  "failed"};
+constexpr const char* kProcessStates[] = {"pending", "starting", "running", "backoff",  "stopping",
+                                          "stopped", "exited",   "failed",  "elsewhere"};
 constexpr const char* kHealth[] = {"unknown", "passing", "warning", "critical"};
 constexpr const char* kBreaker[] = {"closed", "open", "half_open", "forced_open", "disabled"};
 constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};

@@ -145,6 +145,17 @@ void ConfigReloader::apply(Attempt attempt) {
   if (loaded.mesh.data_dir != m.data_dir) needs_restart.push_back("data_dir");
   if (loaded.mesh.log_format != m.log_format) needs_restart.push_back("log_format");
   if (loaded.mesh.cors_origins != m.cors_origins) needs_restart.push_back("cors_origins");
+  // The node's identity and its cluster (flags included) are fixed for
+  // the life of the process: the lease and the name claim are made once.
+  if (loaded.mesh.node != m.node) needs_restart.push_back("node");
+  if (loaded.mesh.advertise != m.advertise) needs_restart.push_back("advertise");
+  const auto &lc = loaded.mesh.cluster, &rc = m.cluster;
+  if (lc.etcd != rc.etcd || lc.prefix != rc.prefix || lc.lease_ttl != rc.lease_ttl ||
+      lc.tls.ca != rc.tls.ca || lc.tls.cert != rc.tls.cert || lc.tls.key != rc.tls.key)
+    needs_restart.push_back("cluster");
+  loaded.mesh.node = m.node;
+  loaded.mesh.advertise = m.advertise;
+  loaded.mesh.cluster = m.cluster;
   loaded.mesh.cors_origins = m.cors_origins;
   loaded.mesh.listen = m.listen;
   loaded.mesh.gateway = m.gateway;
