@@ -207,7 +207,7 @@ void Daemon::State::join_catalog() {
     lease.renewed = [this] { singletons->renewed(); };
     etcd->set_lease_hooks(std::move(lease));
   }
-  apply_placement();
+  apply_placement(*config);
   catalog_sync->start(std::move(hooks));
 }
 

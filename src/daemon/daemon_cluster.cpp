@@ -92,10 +92,10 @@ void Daemon::State::await_first_join() {
         etcd->client().current_endpoint());
 }
 
-void Daemon::State::apply_placement() {
+void Daemon::State::apply_placement(const config::Config& cfg) {
   const std::string& self = catalog->node_name();
   std::set<std::string> singles;
-  for (const auto& spec : config->services) {
+  for (const auto& spec : cfg.services) {
     const auto& nodes = spec.placement_nodes;
     bool allowed = nodes.empty() || std::find(nodes.begin(), nodes.end(), self) != nodes.end();
     // On a single node a singleton simply runs: there is nobody to elect.

@@ -54,8 +54,9 @@ struct Daemon::State {
   /// This node must not run (its name is held): logs `line`, stops, exits 1.
   void refuse(const std::string& line);
   /// Which of the file's services run on this node: those `placement.nodes`
-  /// allows, a singleton only while this node is elected for it.
-  void apply_placement();
+  /// allows, a singleton only while this node is elected for it. Before a
+  /// reload with the next config (its new services start placed right).
+  void apply_placement(const config::Config& cfg);
   void start_gateway();
   void start_reloader();
   void handle_signals();

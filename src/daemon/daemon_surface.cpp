@@ -106,10 +106,12 @@ void Daemon::State::start_reloader() {
     for (const auto& d : diff.services)
       if (d.change == config::ServiceChange::removed)
         if (auto route = routes->find(d.name)) retired_routes[d.name] = route;
+    apply_placement(*next);
     follow_config(next);
   };
   hooks.finished = [this](const std::shared_ptr<const config::Config>& running) {
     config = running;
+    apply_placement(*running);
     follow_config(running);
     retired_routes.clear();
   };
