@@ -42,6 +42,10 @@ void services_list(ApiContext& ctx, ServicesListCache& cache, Respond respond) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& s : ctx.supervisor->services())
     list.push_back(service_view(*ctx.supervisor, *ctx.registry, *s, route_of(ctx, s->name()), now));
+  // Services no file here declares (a registration's, other nodes').
+  for (const auto& name : ctx.registry->services())
+    if (!ctx.supervisor->find(name))
+      list.push_back(catalog_service_view(*ctx.registry, name, route_of(ctx, name), now));
   Response r = json_response(200, {{"services", list}});
   cache.body = std::make_shared<const std::string>(std::move(r.body));
   r.shared_body = cache.body;
@@ -52,6 +56,9 @@ void services_list(ApiContext& ctx, ServicesListCache& cache, Respond respond) {
 
 void service_one(ApiContext& ctx, const std::string& name, Respond respond) {
   const auto* s = ctx.supervisor->find(name);
+  if (!s && ctx.registry->has_service(name))
+    return respond(json_response(200, catalog_service_view(*ctx.registry, name, route_of(ctx, name),
+                                                           ctx.scheduler->clock().now())));
   if (!s) return respond(unknown_service(name));
   respond(json_response(200, service_view(*ctx.supervisor, *ctx.registry, *s,
                                           route_of(ctx, s->name()), ctx.scheduler->clock().now())));

@@ -125,6 +125,7 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
       {"depends_on", deps},
       {"dependencies", dep_detail},
       {"managed", spec.managed()},
+      {"declared", true},
       {"port", spec.port ? nlohmann::json(*spec.port) : nlohmann::json(nullptr)},
       {"replicas", spec.instance_count()},
       {"instances_total", instances.size()},
@@ -135,6 +136,47 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
       {"metadata", spec.metadata},
       {"health_check", config::to_string(spec.health.type)},
       {"load_balancer", config::to_string(spec.load_balancer)},
+      {"instances", instances},
+  };
+}
+
+nlohmann::json catalog_service_view(const registry::Registry& registry, const std::string& name,
+                                    gateway::ServiceRoute* route, core::TimePoint now) {
+  nlohmann::json instances = nlohmann::json::array();
+  int passing = 0, in_rotation = 0;
+  bool all_remote = true;
+  for (const auto* r : registry.instances(name)) {
+    auto view = instance_view(*r, registry.overrides(r->id), nullptr, route, now);
+    if (r->health == health::HealthStatus::passing) ++passing;
+    if (view["in_rotation"].get<bool>()) ++in_rotation;
+    if (r->local()) all_remote = false;
+    instances.push_back(std::move(view));
+  }
+  const char* health = instances.empty() ? "unknown" : passing > 0 ? "passing" : "critical";
+  return {
+      {"name", name},
+      {"rollout", nullptr},
+      {"state", instances.empty() || !all_remote ? "registered" : "elsewhere"},
+      {"health", health},
+      {"degraded", false},
+      {"degraded_by", nullptr},
+      {"waiting_on", nlohmann::json::array()},
+      {"restarts", 0},
+      {"depends_on", nlohmann::json::array()},
+      {"dependencies", nlohmann::json::array()},
+      {"managed", false},
+      {"declared", false},
+      {"port", nullptr},
+      {"replicas", instances.size()},
+      {"instances_total", instances.size()},
+      {"instances_passing", passing},
+      {"instances_in_rotation", in_rotation},
+      {"index", registry.index(name)},
+      {"tags", nlohmann::json::array()},
+      {"metadata", nlohmann::json::object()},
+      {"health_check", "none"},
+      {"load_balancer",
+       route ? config::to_string(route->spec().load_balancer) : "round_robin"},
       {"instances", instances},
   };
 }

@@ -266,8 +266,11 @@ void EtcdCatalogImpl::want(const std::string& key, std::optional<std::string> va
     else
       local_.erase(key);
   }
+  // Only this node writes its leased keys, so what it wrote last is what
+  // etcd holds. Shared keys (registrations, overrides) may have been
+  // written by any node since: those are always sent.
   auto w = written_.find(key);
-  bool same = w != written_.end() ? w->second == value : !value.has_value();
+  bool same = leased && (w != written_.end() ? w->second == value : !value.has_value());
   if (same && !in_flight_.count(key)) {
     pending_.erase(key);
     return;
@@ -297,7 +300,8 @@ void EtcdCatalogImpl::flush() {
       continue;
     }
     auto w = written_.find(it->first);
-    bool same = w != written_.end() ? w->second == it->second.value : !it->second.value;
+    bool same = it->second.leased &&
+                (w != written_.end() ? w->second == it->second.value : !it->second.value);
     if (!same) batch.emplace_back(it->first, it->second);
     it = pending_.erase(it);
   }

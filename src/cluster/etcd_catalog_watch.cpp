@@ -116,11 +116,12 @@ void EtcdCatalogImpl::watch_alive(std::int64_t revision) {
   }
 }
 
-// Stale after a second without a working watch: a member that dies and a
-// watch that moves to the next one within that second change nothing.
+// Stale after 3 s without a working watch: a member that dies, the
+// election of a new leader (etcd's default election timeout is 1 s) and a
+// watch that moves to the next member within that time change nothing.
 void EtcdCatalogImpl::arm_stale() {
   if (stale_ || stale_timer_.armed()) return;
-  stale_timer_.arm(1000ms, [this] {
+  stale_timer_.arm(3000ms, [this] {
     if (!stopped_) set_stale(true);
   });
 }

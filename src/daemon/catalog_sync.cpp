@@ -53,6 +53,8 @@ void CatalogSync::start(Hooks hooks) {
     if (hooks_.stale_changed) hooks_.stale_changed(stale);
   };
   backend_.start(std::move(e));
+  // What the registry held before: published once now, then on change.
+  for (const auto& service : registry_.services()) publish_local(service);
   note_nodes();
 }
 
@@ -101,14 +103,18 @@ std::shared_ptr<const config::Config> CatalogSync::routing_config(
 // weight...); the backend writes only what changed.
 void CatalogSync::publish_local(const std::string& service) {
   if (!backend_.clustered()) return;
-  std::set<std::string> now;
+  // Only records whose revision moved are handed on: a service with a
+  // thousand instances costs a thousand comparisons per change, not a
+  // thousand encodings.
+  std::map<std::string, std::uint64_t> now;
+  auto& before = published_[service];
   for (const auto* r : registry_.instances(service)) {
     if (!r->local()) continue;
-    now.insert(r->id);
-    backend_.publish(*r);
+    now.emplace(r->id, r->revision);
+    auto it = before.find(r->id);
+    if (it == before.end() || it->second != r->revision) backend_.publish(*r);
   }
-  auto& before = published_[service];
-  for (const auto& id : before)
+  for (const auto& [id, revision] : before)
     if (!now.count(id)) backend_.withdraw(id);
   before = std::move(now);
   if (before.empty()) published_.erase(service);

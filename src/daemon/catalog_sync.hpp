@@ -66,8 +66,8 @@ class CatalogSync {
   // Other nodes' instances as last heard, so that a service a registry
   // reset dropped can be refilled; id -> record.
   std::map<std::string, registry::InstanceRecord> remote_;
-  // What was last published of each local instance, by service.
-  std::map<std::string, std::set<std::string>> published_;
+  // The revision of each local instance last published, by service.
+  std::map<std::string, std::map<std::string, std::uint64_t>> published_;
   std::map<std::string, std::string> node_states_;  // name -> state, for events
 };
 

@@ -46,6 +46,9 @@ int Daemon::run() {
   s.open_data_dir();
   s.open_store();
   s.start_supervisor();
+  // Early: a SIGTERM while meshd still starts (it may wait for etcd) is a
+  // graceful shutdown too, never the default action.
+  s.handle_signals();
   s.build_registry();
   s.build_routes();
   s.build_api();
@@ -53,14 +56,15 @@ int Daemon::run() {
   s.listen_api();
   s.join_catalog();
   s.await_first_join();
+  if (s.exit_code != 0) {  // refused (its name is held): nothing more starts
+    state_.reset();
+    return 1;
+  }
   s.start_gateway();
   s.start_reloader();
-  s.handle_signals();
   s.announce_start();
-  if (s.exit_code == 0) {
-    s.supervisor->start_all();
-    s.io.run();
-  }
+  if (s.exit_code == 0 && !s.supervisor->shutting_down()) s.supervisor->start_all();
+  if (s.exit_code == 0) s.io.run();
   int code = s.exit_code;
   state_.reset();
   return code;

@@ -124,6 +124,7 @@ void Daemon::State::start_reloader() {
 void Daemon::State::handle_signals() {
   SignalActions actions;
   actions.reload = [this] {
+    if (!reloader) return spdlog::warn("SIGHUP while meshd starts: ignored");
     spdlog::info("SIGHUP: reloading {}", config->source_path);
     reloader->reload_in_background("SIGHUP");
   };
@@ -135,10 +136,14 @@ void Daemon::State::handle_signals() {
       spdlog::info("all services stopped; exiting");
       // In a cluster: say goodbye (the lease is revoked, so the other
       // nodes drop this one at once instead of after lease_ttl).
-      catalog->stop([this] {
-        http->stop();
+      auto finish = [this] {
+        if (http) http->stop();
         io.stop();
-      });
+      };
+      if (catalog)
+        catalog->stop(finish);
+      else
+        finish();
     });
   };
   actions.kill_now = [this](int sig) {

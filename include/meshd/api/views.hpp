@@ -17,6 +17,13 @@ namespace meshd::api {
 nlohmann::json service_view(const supervisor::Supervisor& supervisor,
                             const registry::Registry& registry, const supervisor::Service& service,
                             gateway::ServiceRoute* route = nullptr, core::TimePoint now = {});
+/// The same object for a service that no file here declares: one that a
+/// registration created, or that only other nodes of the cluster run.
+/// State `elsewhere` when all its instances are other nodes', else
+/// `registered`; traffic settings from the route (the file's defaults:).
+nlohmann::json catalog_service_view(const registry::Registry& registry, const std::string& name,
+                                    gateway::ServiceRoute* route = nullptr,
+                                    core::TimePoint now = {});
 /// One instance, as inside the service object. `process` is the managed
 /// instance behind the record, when there is one.
 nlohmann::json instance_view(const registry::InstanceRecord& record,
