@@ -92,7 +92,7 @@ class EtcdClientImpl final : public EtcdClient {
       std::function<void(std::vector<WatchEvent> events, std::int64_t revision)> on_events,
       std::function<void(WatchEnd end)> on_end) override {
     auto watch = EtcdWatch::start(core_, etcd_json::watch_create(prefix, start_revision).dump(),
-                                  std::move(on_events), std::move(on_end));
+                                  start_revision, std::move(on_events), std::move(on_end));
     return std::make_unique<EtcdOperationStream>(std::move(watch));
   }
 

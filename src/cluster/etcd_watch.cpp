@@ -40,10 +40,10 @@ std::vector<WatchEvent> read_events(const nlohmann::json& result) {
 }  // namespace
 
 std::shared_ptr<EtcdWatch> EtcdWatch::start(const std::shared_ptr<EtcdCore>& core,
-                                            std::string create_body, OnEvents on_events,
-                                            OnEnd on_end) {
-  auto watch = std::make_shared<EtcdWatch>(core, std::move(create_body), std::move(on_events),
-                                           std::move(on_end));
+                                            std::string create_body, std::int64_t start_revision,
+                                            OnEvents on_events, OnEnd on_end) {
+  auto watch = std::make_shared<EtcdWatch>(core, std::move(create_body), start_revision,
+                                           std::move(on_events), std::move(on_end));
   watch->track();
   watch->open([watch = watch.get()] { watch->send(); },
               [watch = watch.get()](core::Error error) {
@@ -53,9 +53,10 @@ std::shared_ptr<EtcdWatch> EtcdWatch::start(const std::shared_ptr<EtcdCore>& cor
 }
 
 EtcdWatch::EtcdWatch(const std::shared_ptr<EtcdCore>& core, std::string create_body,
-                     OnEvents on_events, OnEnd on_end)
+                     std::int64_t start_revision, OnEvents on_events, OnEnd on_end)
     : EtcdOperation(core),
       create_body_(std::move(create_body)),
+      start_revision_(start_revision),
       on_events_(std::move(on_events)),
       on_end_(std::move(on_end)) {}
 
@@ -173,16 +174,16 @@ bool EtcdWatch::take_line(const std::string& line) {
            0});
       return false;
     }
-    // The "created" answer says the watch is established: an empty batch
-    // with revision 0, since its header carries the store's revision, not
-    // how far the events went (reporting that would let a caller skip the
-    // events to come).
     if (read_bool(result, "created")) {
-      on_events_({}, 0);
-      return !silent();
+      // Its header has the store's revision, not how far the events went:
+      // reporting that would let a caller skip the events to come. What
+      // is sure is that everything before start_revision is behind.
+      if (start_revision_ <= 0) return true;
+      revision = start_revision_ - 1;
+    } else {
+      events = read_events(result);
+      revision = read_header_revision(result);
     }
-    events = read_events(result);
-    revision = read_header_revision(result);
     if (revision == 0 && !events.empty()) revision = events.back().kv.mod_revision;
   } catch (const std::exception& e) {
     end({malformed(endpoint, e.what()), 0});

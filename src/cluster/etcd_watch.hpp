@@ -20,12 +20,13 @@ class EtcdWatch final : public EtcdOperation {
   using OnEvents = std::function<void(std::vector<WatchEvent>, std::int64_t)>;
   using OnEnd = std::function<void(EtcdClient::WatchEnd)>;
 
+  /// `start_revision` as in the create_request (0: from now).
   static std::shared_ptr<EtcdWatch> start(const std::shared_ptr<EtcdCore>& core,
-                                          std::string create_body, OnEvents on_events,
-                                          OnEnd on_end);
+                                          std::string create_body, std::int64_t start_revision,
+                                          OnEvents on_events, OnEnd on_end);
 
-  EtcdWatch(const std::shared_ptr<EtcdCore>& core, std::string create_body, OnEvents on_events,
-            OnEnd on_end);
+  EtcdWatch(const std::shared_ptr<EtcdCore>& core, std::string create_body,
+            std::int64_t start_revision, OnEvents on_events, OnEnd on_end);
 
  private:
   void send();
@@ -40,6 +41,7 @@ class EtcdWatch final : public EtcdOperation {
   void end(EtcdClient::WatchEnd end);
 
   std::string create_body_;
+  std::int64_t start_revision_;
   OnEvents on_events_;
   OnEnd on_end_;
   EtcdRequest request_;

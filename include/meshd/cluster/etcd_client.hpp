@@ -133,9 +133,11 @@ class EtcdClient {
   /// reason other than cancel(): with an error (connection lost, etcd
   /// gone), or with `compacted` > 0 when start_revision was compacted
   /// (then the caller must read everything again and watch from there).
-  /// etcd's "created" answer (with revision 0) and its progress
-  /// notifications arrive as empty batches, so that the caller can tell a
-  /// live watch from a stalled one as soon as it is established.
+  /// Progress notifications (empty batches) are requested so that the
+  /// caller can tell a live watch from a stalled one (etcd sends them every
+  /// --experimental-watch-progress-notify-interval, 10 minutes by default).
+  /// With start_revision > 0, a first empty batch at start_revision - 1
+  /// says that etcd has accepted the watch.
   /// error.code: `conflict` for a compaction, `unavailable` or
   /// `upstream_timeout` for a lost connection, `upstream_failure` when etcd
   /// cancelled the watch, `invalid_argument` for a malformed answer.

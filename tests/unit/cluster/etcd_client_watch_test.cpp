@@ -101,6 +101,9 @@ TEST_F(EtcdClientWatch, SeesPutsAndDeletesInOrderFromARevision) {
     EXPECT_GT(seen.events[i].kv.mod_revision, seen.events[i - 1].kv.mod_revision);
   }
   EXPECT_GE(seen.batch_revisions.back(), deleted);
+  // First, before any event: the watch is accepted, nothing before `first` is due.
+  ASSERT_FALSE(seen.batch_revisions.empty());
+  EXPECT_EQ(seen.batch_revisions.front(), first - 1);
 }
 
 TEST_F(EtcdClientWatch, FromNowSeesOnlyLaterChanges) {
@@ -120,7 +123,8 @@ TEST_F(EtcdClientWatch, ProgressNotificationsAreEmptyBatchesAtTheCurrentRevision
   const auto now = put("/w/progress/x", "1");
   Seen seen;
   auto stream = watch(*client_, "/w/progress-none/", now + 1, seen);
-  ASSERT_TRUE(testing::run_until(io_, [&] { return seen.empty_batches >= 2 || seen.end; }));
+  // The "accepted" batch, then two notifications (every 300 ms here).
+  ASSERT_TRUE(testing::run_until(io_, [&] { return seen.empty_batches >= 3 || seen.end; }));
   EXPECT_FALSE(seen.end.has_value());
   EXPECT_TRUE(seen.events.empty());
   EXPECT_GE(seen.batch_revisions.back(), now);
