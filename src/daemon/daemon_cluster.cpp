@@ -63,11 +63,11 @@ void Daemon::State::make_catalog() {
   catalog = std::move(made);
 }
 
-// A second node with a name already held: one clear line, then meshd
-// stops what it started and exits 1.
+// A second node with a name already held: one clear line (no event as
+// well: its echo in the log would be a second line), then meshd stops
+// what it started and exits 1.
 void Daemon::State::refuse(const std::string& line) {
   spdlog::error("{}", line);
-  events->publish("cluster.refused", "", "", line);
   exit_code = 1;
   if (gateway) gateway->stop();
   supervisor->shutdown([this] {

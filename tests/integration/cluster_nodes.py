@@ -109,13 +109,14 @@ class MeshNode(Meshd):
         body.update(extra)
         return self.api("POST", "/api/v1/registry", body)
 
-    def metric(self, name):
-        """The sum of every sample of `name` in GET /metrics (0 when absent)."""
+    def metric(self, name, labels=""):
+        """The sum of every sample of `name` in GET /metrics whose labels
+        contain `labels` (e.g. 'state="alive"'); None when absent."""
         status, _, text = self.api("GET", "/metrics")
         assert status == 200, text
         total, found = 0.0, False
         for line in text.splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
+            if (line.startswith(name + " ") or line.startswith(name + "{")) and labels in line:
                 total += float(line.rsplit(" ", 1)[1])
                 found = True
         return total if found else None
