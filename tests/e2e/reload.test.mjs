@@ -43,7 +43,7 @@ test('a rolled-back service says so on its page and in the table', async () => {
   assert.equal(res.data.result, 'rolled_back');
 
   await page.goto(meshd.base + '/#/services/web');
-  const banner = page.locator('p.banner');
+  const banner = page.locator('p.banner:not(#stale-banner)');
   await waitFor(async () => /rolled back to its previous definition/.test(await banner.innerText()), { what: 'the rollback banner' });
   assert.match(await banner.innerText(), /web-0\.1 did not pass its check within 1s/);
   assert.match(await page.locator('dl.facts').innerText(), /Last reload\s*rolled back \(command, health\)/);
