@@ -28,7 +28,9 @@ void EtcdCatalogImpl::read_all() {
       return;
     }
     note_etcd(true);
+    if (events_.batch) events_.batch(true);
     apply_snapshot(r->kvs);
+    if (events_.batch) events_.batch(false);
     revision_ = r->revision;
     watch_alive(r->revision);
     watch_from_revision();
@@ -65,6 +67,8 @@ void EtcdCatalogImpl::watch_from_revision() {
       options_.prefix, revision_ + 1,
       [this, gen](std::vector<WatchEvent> batch, std::int64_t revision) {
         if (stopped_ || gen != generation_) return;
+        bool many = batch.size() > 1 && events_.batch;
+        if (many) events_.batch(true);
         for (const auto& e : batch) {
           ++stats_.watch_events;
           if (e.type == WatchEvent::Type::put)
@@ -73,6 +77,7 @@ void EtcdCatalogImpl::watch_from_revision() {
             apply(e.kv.key, std::nullopt);
           revision_ = std::max(revision_, e.kv.mod_revision);
         }
+        if (many) events_.batch(false);
         watch_alive(revision);
       },
       [this, gen](EtcdClient::WatchEnd end) {

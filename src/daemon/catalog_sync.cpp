@@ -30,10 +30,10 @@ void CatalogSync::start(Hooks hooks) {
     const auto* local = registry_.find(record.id);
     if (local && local->local()) return;  // ids of remote records carry "@node": cannot clash
     std::string service = record.service;
+    if (!remote_.count(record.id)) ++remote_per_service_[service];
     remote_[record.id] = record;
     if (!services_.count(service)) refresh_services();
-    bool changed = registry_.upsert(std::move(record));
-    if (changed && hooks_.remote_changed) hooks_.remote_changed();
+    if (registry_.upsert(std::move(record))) remote_changed();
   };
   e.remote_deleted = [this](const std::string& id) {
     auto it = remote_.find(id);
@@ -41,10 +41,33 @@ void CatalogSync::start(Hooks hooks) {
     std::string service = it->second.service;
     remote_.erase(it);
     registry_.remove(id);
-    refresh_services();
-    if (hooks_.remote_changed) hooks_.remote_changed();
+    // The set of services changes only with a service's last remote instance.
+    if (--remote_per_service_[service] == 0) {
+      remote_per_service_.erase(service);
+      if (batch_depth_ > 0)
+        batch_services_dirty_ = true;
+      else
+        refresh_services();
+    }
+    remote_changed();
   };
   e.nodes_changed = [this] { note_nodes(); };
+  e.batch = [this](bool begin) {
+    if (begin) {
+      registry_.hold_notifications();
+      batch_depth_++;
+      return;
+    }
+    if (--batch_depth_ == 0 && batch_services_dirty_) {
+      batch_services_dirty_ = false;
+      refresh_services();
+    }
+    registry_.release_notifications();
+    if (batch_remote_changed_ && batch_depth_ == 0) {
+      batch_remote_changed_ = false;
+      if (hooks_.remote_changed) hooks_.remote_changed();
+    }
+  };
   e.stale_changed = [this](bool stale) {
     events_.publish(stale ? "cluster.stale" : "cluster.connected", "", "",
                     stale ? "the cluster's catalog cannot be reached: serving the last known "
@@ -72,7 +95,7 @@ std::vector<std::string> CatalogSync::services() const {
 void CatalogSync::refresh_services() {
   std::set<std::string> now(declared_.begin(), declared_.end());
   for (const auto& s : registrations_.services()) now.insert(s);
-  for (const auto& [id, record] : remote_) now.insert(record.service);
+  for (const auto& [service, count] : remote_per_service_) now.insert(service);
   bool changed = now != services_;
   services_ = std::move(now);
   // The registry keeps the file's order for nothing: names suffice.
@@ -97,6 +120,14 @@ std::shared_ptr<const config::Config> CatalogSync::routing_config(
     copy->services.push_back(std::move(spec));
   }
   return copy;
+}
+
+void CatalogSync::remote_changed() {
+  if (batch_depth_ > 0) {
+    batch_remote_changed_ = true;
+    return;
+  }
+  if (hooks_.remote_changed) hooks_.remote_changed();
 }
 
 // Local instances go out as the registry shows them (health, tags,

@@ -55,6 +55,7 @@ class CatalogSync {
   void refresh_services();
   void publish_local(const std::string& service);
   void note_nodes();
+  void remote_changed();
 
   registry::CatalogBackend& backend_;
   registry::Registry& registry_;
@@ -66,6 +67,11 @@ class CatalogSync {
   // Other nodes' instances as last heard, so that a service a registry
   // reset dropped can be refilled; id -> record.
   std::map<std::string, registry::InstanceRecord> remote_;
+  std::map<std::string, std::size_t> remote_per_service_;
+  // Inside a batch of catalog changes (Events::batch).
+  int batch_depth_ = 0;
+  bool batch_services_dirty_ = false;
+  bool batch_remote_changed_ = false;
   // The revision of each local instance last published, by service.
   std::map<std::string, std::map<std::string, std::uint64_t>> published_;
   std::map<std::string, std::string> node_states_;  // name -> state, for events

@@ -169,6 +169,22 @@ void Registry::bump(const std::string& service) {
   auto it = indexes_.find(service);
   if (it == indexes_.end()) return;
   it->second = next_index_++;
+  if (hold_ > 0) {
+    held_.insert(service);
+    return;
+  }
+  notify(service);
+}
+
+void Registry::release_notifications() {
+  if (hold_ == 0 || --hold_ > 0) return;
+  auto changed = std::move(held_);
+  held_.clear();
+  for (const auto& service : changed)
+    if (indexes_.count(service)) notify(service);
+}
+
+void Registry::notify(const std::string& service) {
   auto w = watchers_.find(service);
   if (w != watchers_.end()) {
     auto fire = std::move(w->second);

@@ -60,6 +60,10 @@ class CatalogBackend {
     std::function<void()> nodes_changed;
     /// The shared catalog became unreachable (true) or reachable again.
     std::function<void(bool stale)> stale_changed;
+    /// Around many changes that arrive together (a watch batch, a full
+    /// read): begin (true) and end (false), so that the consumer can
+    /// announce each touched service once.
+    std::function<void(bool begin)> batch;
   };
 
   virtual ~CatalogBackend() = default;

@@ -64,6 +64,13 @@ class Registry {
   void cancel(WatchId id);
   std::size_t watchers() const { return watch_service_.size(); }
 
+  /// Holds back watchers and listeners while many changes arrive at once
+  /// (a node's thousand instances leaving with its lease): indexes still
+  /// rise at each change, but each touched service is announced once, at
+  /// the matching release. Nestable.
+  void hold_notifications() { ++hold_; }
+  void release_notifications();
+
   /// Called after a service's index was raised (live views, balancers).
   std::function<void(const std::string& service)> on_change;
   /// More listeners for the same moments (the gateway's routes, ...).
@@ -73,8 +80,11 @@ class Registry {
 
  private:
   void bump(const std::string& service);
+  void notify(const std::string& service);
 
   std::string node_name_;
+  int hold_ = 0;
+  std::set<std::string> held_;  // services changed while held
   std::map<std::string, InstanceRecord> records_;
   // Each service's records by id; the pointers are into records_ (a node
   // container), so listing a service does not look each id up again.

@@ -161,3 +161,39 @@ TEST(Rotation, ReasonsNameEachCause) {
 
 }  // namespace
 }  // namespace meshd::registry
+
+namespace meshd::registry {
+namespace {
+
+// A thousand changes at once (a node's instances leaving with its lease)
+// are announced once per service, after the last; indexes rise as usual.
+TEST(RegistryHold, ChangesWhileHeldAreAnnouncedOncePerServiceAtRelease) {
+  Registry r;
+  r.set_services({"a", "b"});
+  std::map<std::string, int> heard;
+  r.add_listener([&](const std::string& s) { ++heard[s]; });
+  int woken = 0;
+  r.watch("a", r.index("a"), [&] { ++woken; });
+  r.hold_notifications();
+  auto before = r.index("a");
+  for (int i = 0; i < 100; ++i) {
+    InstanceRecord rec;
+    rec.id = "a-" + std::to_string(i);
+    rec.service = i % 2 ? "a" : "b";
+    rec.address = "127.0.0.1";
+    rec.port = 1;
+    r.upsert(rec);
+  }
+  EXPECT_GT(r.index("a"), before);
+  EXPECT_TRUE(heard.empty());
+  EXPECT_EQ(woken, 0);
+  r.release_notifications();
+  EXPECT_EQ(heard["a"], 1);
+  EXPECT_EQ(heard["b"], 1);
+  EXPECT_EQ(woken, 1);
+  r.remove("a-1");
+  EXPECT_EQ(heard["a"], 2);  // no longer held
+}
+
+}  // namespace
+}  // namespace meshd::registry
