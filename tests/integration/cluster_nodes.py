@@ -109,13 +109,16 @@ class MeshNode(Meshd):
         body.update(extra)
         return self.api("POST", "/api/v1/registry", body)
 
-    def metric(self, name):
-        """The sum of every sample of `name` in GET /metrics (0 when absent)."""
+    def metric(self, name, **labels):
+        """The sum of the samples of `name` in GET /metrics whose labels
+        include `labels` (None when there is none)."""
         status, _, text = self.api("GET", "/metrics")
         assert status == 200, text
         total, found = 0.0, False
         for line in text.splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
+            if not (line.startswith(name + " ") or line.startswith(name + "{")):
+                continue
+            if all(f'{k}="{v}"' in line.split(" ")[0] for k, v in labels.items()):
                 total += float(line.rsplit(" ", 1)[1])
                 found = True
         return total if found else None
@@ -184,7 +187,7 @@ class Cluster:
             out.write(f"\n--- meshd node {n.node} ({n.log_path}) ---\n{n.output()[-6000:]}\n")
         for e in self.etcds:
             for i in range(e.size):
-                out.write("\n" + e.log(i, tail=1500) + "\n")
+                out.write("\n" + e.log(i, tail=800) + "\n")
         out.flush()
 
 

@@ -27,7 +27,7 @@ def test_an_instance_on_a_is_discovered_on_c_with_its_node(cluster):
     http("POST", f"http://127.0.0.1:{port}/admin/health?status=fail")
     wait_ids(c, "web", set(), query="?passing=true", timeout=5)
     assert c.discover("web")["instances"][0]["health"] == "critical"
-    http("POST", f"http://127.0.0.1:{port}/admin/health?status=pass")
+    http("POST", f"http://127.0.0.1:{port}/admin/health?status=ok")
     wait_ids(c, "web", {"web-0@a"}, query="?passing=true", timeout=5)
 
 
@@ -189,7 +189,7 @@ def test_nodes_lists_every_node_and_follows_joins_and_leaves(cluster):
             assert rec["version"] and rec["started_at"] > 0 and rec["last_seen"] > 0, rec
         wait_until(lambda: {x["name"]: x["instances"] for x in n.nodes()["nodes"]} == {"a": 1, "b": 0, "c": 0},
                    timeout=10, what="instance counts")
-        assert n.metric("meshd_cluster_nodes") == 3
+        assert n.metric("meshd_cluster_nodes", state="alive") == 3
         assert n.metric("meshd_cluster_etcd_up") == 1
     assert a.node_events("node.joined", "b") and a.node_events("node.joined", "c")
     assert c.stop() == 0
