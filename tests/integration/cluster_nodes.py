@@ -74,6 +74,18 @@ class MeshNode(Meshd):
             config["defaults"] = defaults
         super().__init__(tmp_path, config, args=[*node_args, *args], name=dirname or f"node-{name}")
         self.node = name
+        self._daemon_starts = 0
+
+    def start(self, wait=True):
+        """Starts meshd; with wait, returns once it logged daemon.start (its
+        API answers earlier, while the node is still joining)."""
+        super().start(wait=wait)
+        if wait:
+            before = self._daemon_starts  # the history survives restarts in the same data dir
+            self._daemon_starts = wait_until(
+                lambda: (n := sum(e["type"] == "daemon.start" for e in self.events())) > before and n,
+                timeout=20, what=f"node {self.node} to log daemon.start")
+        return self
 
     def kill(self):
         """SIGKILL by pid, reaped; returns the monotonic time of the kill.
