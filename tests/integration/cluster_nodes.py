@@ -74,6 +74,18 @@ class MeshNode(Meshd):
             config["defaults"] = defaults
         super().__init__(tmp_path, config, args=[*node_args, *args], name=dirname or f"node-{name}")
         self.node = name
+        self._daemon_starts = 0
+
+    def start(self, wait=True):
+        """Starts meshd; with wait, returns once it logged daemon.start (its
+        API answers earlier, while the node is still joining)."""
+        super().start(wait=wait)
+        if wait:
+            before = self._daemon_starts  # the history survives restarts in the same data dir
+            self._daemon_starts = wait_until(
+                lambda: (n := sum(e["type"] == "daemon.start" for e in self.events())) > before and n,
+                timeout=20, what=f"node {self.node} to log daemon.start")
+        return self
 
     def kill(self):
         """SIGKILL by pid, reaped; returns the monotonic time of the kill.
@@ -109,14 +121,16 @@ class MeshNode(Meshd):
         body.update(extra)
         return self.api("POST", "/api/v1/registry", body)
 
-    def metric(self, name, labels=""):
-        """The sum of every sample of `name` in GET /metrics whose labels
-        contain `labels` (e.g. 'state="alive"'); None when absent."""
+    def metric(self, name, **labels):
+        """The sum of the samples of `name` in GET /metrics whose labels
+        include `labels` (None when there is none)."""
         status, _, text = self.api("GET", "/metrics")
         assert status == 200, text
         total, found = 0.0, False
         for line in text.splitlines():
-            if (line.startswith(name + " ") or line.startswith(name + "{")) and labels in line:
+            if not (line.startswith(name + " ") or line.startswith(name + "{")):
+                continue
+            if all(f'{k}="{v}"' in line.split(" ")[0] for k, v in labels.items()):
                 total += float(line.rsplit(" ", 1)[1])
                 found = True
         return total if found else None
@@ -185,7 +199,7 @@ class Cluster:
             out.write(f"\n--- meshd node {n.node} ({n.log_path}) ---\n{n.output()[-6000:]}\n")
         for e in self.etcds:
             for i in range(e.size):
-                out.write("\n" + e.log(i, tail=1500) + "\n")
+                out.write("\n" + e.log(i, tail=800) + "\n")
         out.flush()
 
 

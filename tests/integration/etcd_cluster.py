@@ -264,6 +264,33 @@ class EtcdCluster:
         return {base64.b64decode(kv["key"]).decode(errors="replace"):
                 base64.b64decode(kv.get("value", "")).decode(errors="replace") for kv in out.get("kvs", [])}
 
+    def member_ids(self):
+        """{member index: raft member id} (etcdctl member list)."""
+        out = json.loads(self.etcdctl("member", "list", "-w", "json"))
+        by_name = {m.name: m.index for m in self.members}
+        return {by_name[m["name"]]: m["ID"] for m in out["members"]}
+
+    def leader(self):
+        """The index of the member that leads now (etcdctl endpoint status)."""
+        ids = {v: k for k, v in self.member_ids().items()}
+        statuses = json.loads(self.etcdctl("endpoint", "status", "-w", "json"))
+        leaders = {s["Status"]["leader"] for s in statuses}
+        assert len(leaders) == 1, f"members disagree on the leader: {statuses}"
+        return ids[leaders.pop()]
+
+    def move_leader(self, i, timeout=15.0):
+        """Hands raft leadership to member i (etcdctl move-leader, sent to
+        the current leader) and waits until every member agrees."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            current = self.leader()
+            if current == i:
+                return
+            target = format(self.member_ids()[i], "x")
+            self.etcdctl("move-leader", target, endpoints=[self.members[current].client_url], check=False)
+            time.sleep(0.2)
+        raise AssertionError(f"etcd member {i} did not become the leader within {timeout}s")
+
     def close(self):
         if self._closed:
             return

@@ -189,7 +189,7 @@ def test_nodes_lists_every_node_and_follows_joins_and_leaves(cluster):
             assert rec["version"] and rec["started_at"] > 0 and rec["last_seen"] > 0, rec
         wait_until(lambda: {x["name"]: x["instances"] for x in n.nodes()["nodes"]} == {"a": 1, "b": 0, "c": 0},
                    timeout=10, what="instance counts")
-        assert n.metric("meshd_cluster_nodes", 'state="alive"') == 3
+        assert n.metric("meshd_cluster_nodes", state="alive") == 3
         assert n.metric("meshd_cluster_etcd_up") == 1
     assert a.node_events("node.joined", "b") and a.node_events("node.joined", "c")
     assert c.stop() == 0
