@@ -175,8 +175,7 @@ nlohmann::json catalog_service_view(const registry::Registry& registry, const st
       {"tags", nlohmann::json::array()},
       {"metadata", nlohmann::json::object()},
       {"health_check", "none"},
-      {"load_balancer",
-       route ? config::to_string(route->spec().load_balancer) : "round_robin"},
+      {"load_balancer", route ? config::to_string(route->spec().load_balancer) : "round_robin"},
       {"instances", instances},
   };
 }

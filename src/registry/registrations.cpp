@@ -4,9 +4,8 @@ namespace meshd::registry {
 
 using core::ErrorCode;
 
-Registrations::Registrations(Registry& registry, CatalogBackend& catalog,
-                             core::EventBus& events, CheckerFactory make_checker,
-                             const core::TimeSource& clock)
+Registrations::Registrations(Registry& registry, CatalogBackend& catalog, core::EventBus& events,
+                             CheckerFactory make_checker, const core::TimeSource& clock)
     : registry_(registry),
       catalog_(catalog),
       events_(events),
@@ -22,9 +21,10 @@ const Registration* Registrations::find(const std::string& id) const {
 
 void Registrations::stored(const std::string& id, const nlohmann::json& doc,
                            const std::string& owner) {
-  auto reg = doc.is_object() ? Registration::from_json(doc)
-                             : core::Result<Registration>(
-                                   core::make_error(ErrorCode::invalid_argument, "not JSON"));
+  auto reg =
+      doc.is_object()
+          ? Registration::from_json(doc)
+          : core::Result<Registration>(core::make_error(ErrorCode::invalid_argument, "not JSON"));
   if (reg && reg->id != id)
     reg = core::make_error(ErrorCode::invalid_argument, "it is stored under another id");
   if (!reg) {
@@ -52,9 +52,9 @@ void Registrations::stored(const std::string& id, const nlohmann::json& doc,
     registry_.remove(id);
   }
   if (const auto* other = registry_.find(id); other && other->origin != Origin::registered) {
-    events_.publish("registry.restore_skipped", reg->service, id,
-                    "registered instance " + id +
-                        " was not restored: its id is now used by another instance");
+    events_.publish(
+        "registry.restore_skipped", reg->service, id,
+        "registered instance " + id + " was not restored: its id is now used by another instance");
     return;
   }
   start(std::move(*reg), false);

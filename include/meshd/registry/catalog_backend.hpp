@@ -101,11 +101,11 @@ class CatalogBackend {
   /// For GET /metrics (all zero for SQLite).
   struct Stats {
     bool etcd_up = false;
-    double watch_lag_seconds = 0;      // age of the newest watch response or progress note
-    std::uint64_t writes = 0;          // puts and deletes sent to etcd
-    std::uint64_t watch_events = 0;    // key events received
-    std::uint64_t bad_records = 0;     // foreign or malformed keys skipped
-    std::uint64_t resyncs = 0;         // full reloads after a compacted revision
+    double watch_lag_seconds = 0;    // age of the newest watch response or progress note
+    std::uint64_t writes = 0;        // puts and deletes sent to etcd
+    std::uint64_t watch_events = 0;  // key events received
+    std::uint64_t bad_records = 0;   // foreign or malformed keys skipped
+    std::uint64_t resyncs = 0;       // full reloads after a compacted revision
   };
   virtual Stats stats() const = 0;
 };

@@ -16,7 +16,7 @@ enum class Origin {
   managed,     // a replica meshd runs (command:)
   external,    // an address from the file (address:)
   registered,  // POST /api/v1/registry at run time; persisted
-  remote,      // owned by another node of the cluster (docs/cluster.md); its health comes from there
+  remote,  // owned by another node of the cluster (docs/cluster.md); its health comes from there
 };
 const char* to_string(Origin origin);
 
