@@ -7,7 +7,7 @@
 
 namespace meshd::registry {
 
-/// The text an InstanceStore keeps for an instance's overrides:
+/// The text a CatalogBackend keeps for an instance's overrides:
 /// {"drain": ..., "maintenance": ..., "note": ...}. One codec, so what the
 /// API saves is what a restarted meshd restores.
 std::string encode_overrides(const Overrides& overrides);
