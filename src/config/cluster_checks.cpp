@@ -53,27 +53,42 @@ std::string node_name_problem(std::string_view name) {
   return "";
 }
 
-std::string etcd_endpoint_problem(std::string_view url) {
-  const std::string quoted = wrap("'", url, "'");
-  const std::string expected = "expected http://host:port or https://host:port, got " + quoted;
+core::Result<EtcdUrl> parse_etcd_url(std::string_view url) {
+  const std::string expected =
+      wrap("expected http://host:port or https://host:port, got '", url, "'");
+  auto bad = [](std::string why) {
+    return core::make_error(core::ErrorCode::invalid_argument, std::move(why));
+  };
+  EtcdUrl out;
   std::string_view rest;
-  if (url.starts_with("http://"))
+  if (url.starts_with("http://")) {
     rest = url.substr(7);
-  else if (is_https(url))
+  } else if (is_https(url)) {
+    out.tls = true;
     rest = url.substr(8);
-  else
-    return expected;
+  } else {
+    return bad(expected);
+  }
+  if (rest.ends_with('/')) rest.remove_suffix(1);
   auto colon = rest.rfind(':');
-  if (colon == rest.npos) return expected + " (the port is missing)";
+  if (colon == rest.npos) return bad(expected + " (the port is missing)");
   std::string_view host = rest.substr(0, colon);
   std::string_view port_text = rest.substr(colon + 1);
-  if (!valid_host(host)) return expected;
+  if (!valid_host(host)) return bad(expected);
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
       port == 0 || port > 65535)
-    return expected;
-  return "";
+    return bad(expected);
+  if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+  out.host = std::string(host);
+  out.port = std::string(port_text);
+  return out;
+}
+
+std::string etcd_endpoint_problem(std::string_view url) {
+  auto parsed = parse_etcd_url(url);
+  return parsed ? std::string() : parsed.error().message;
 }
 
 std::string advertise_problem(std::string_view host) {

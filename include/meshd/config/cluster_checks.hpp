@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "meshd/config/types.hpp"
+#include "meshd/core/error.hpp"
 
 namespace meshd::config {
 
@@ -16,7 +17,17 @@ namespace meshd::config {
 /// 1-63 of [A-Za-z0-9._-].
 std::string node_name_problem(std::string_view name);
 
-/// An etcd endpoint: http://host:port or https://host:port, nothing more.
+/// An etcd endpoint taken apart: where to connect and whether with TLS.
+struct EtcdUrl {
+  bool tls = false;
+  std::string host;  // without the brackets of an IPv6 literal
+  std::string port;
+};
+/// The one reading of an etcd endpoint, for the file, the --etcd flag and
+/// the etcd client: http://host:port or https://host:port (a trailing "/"
+/// allowed), nothing more. invalid_argument with the reason otherwise.
+core::Result<EtcdUrl> parse_etcd_url(std::string_view url);
+/// parse_etcd_url's reason, or "".
 std::string etcd_endpoint_problem(std::string_view url);
 
 /// How other nodes reach this one: a host name or address, not a wildcard.
