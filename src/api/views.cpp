@@ -110,9 +110,9 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
   auto degraded = sup.degraded_by(service);
   const auto& rollout = service.rollout();
   nlohmann::json rollout_view = nullptr;  // never touched by a reload
-  if (!rollout.status.empty())
+  if (!rollout.status().empty())
     rollout_view = {
-        {"status", rollout.status}, {"reason", rollout.reason}, {"fields", rollout.fields}};
+        {"status", rollout.status()}, {"reason", rollout.reason}, {"fields", rollout.fields}};
   return {
       {"name", service.name()},
       {"rollout", rollout_view},

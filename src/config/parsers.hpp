@@ -48,6 +48,8 @@ HealthSpec parse_health(const Node* node, const std::string& path, bool has_endp
 /// load_balancer, weight, hash_key, slow_start, panic_threshold,
 /// circuit_breaker, outlier_detection, retry and timeout.
 void parse_traffic(const MapView& service, ServiceSpec& spec);
+/// The `rollout:` block (rollout_parser.cpp).
+RolloutSpec parse_rollout(const MapView& service);
 
 std::vector<TestSpec> parse_tests(const Node& node, const std::string& path);
 

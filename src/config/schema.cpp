@@ -69,6 +69,10 @@ constexpr Field test_fields[] = {
     {"name"}, {"request", Shape::block, &request_block}, {"expect", Shape::block, &expect_block}};
 constexpr Block test_block{test_fields};
 
+constexpr Field rollout_fields[] = {{"min_healthy"},     {"deadline"}, {"max_parallel"},
+                                    {"max_unavailable"}, {"canary"},   {"auto_revert"}};
+constexpr Block rollout_block{rollout_fields};
+
 constexpr Field placement_fields[] = {{"singleton"}, {"nodes"}};
 constexpr Block placement_block{placement_fields};
 
@@ -96,6 +100,7 @@ constexpr Field service_fields[] = {
     {"tags"},
     {"metadata"},
     {"tests", Shape::list_of_blocks, &test_block},
+    {"rollout", Shape::block, &rollout_block},
     {"placement", Shape::block, &placement_block},
     {"locality"},
 };

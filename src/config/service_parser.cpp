@@ -163,6 +163,7 @@ ParsedService parse_service(const Node& node, const std::string& name, SourceMar
   const bool has_endpoint = out.spec.port.has_value() || out.address_mark.has_value();
   out.spec.health = parse_health(map.get("health"), map.path("health"), has_endpoint, completeness);
   parse_traffic(map, out.spec);
+  out.spec.rollout = parse_rollout(map);
   parse_placement(map, out);
   read(map, "tags", out.spec.tags);
   read(map, "metadata", out.spec.metadata);

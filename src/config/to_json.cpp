@@ -82,6 +82,15 @@ json traffic_json(const ServiceSpec& s) {
   return j;
 }
 
+json rollout_json(const RolloutSpec& r) {
+  return {{"min_healthy", dur(r.min_healthy)},
+          {"deadline", dur(r.deadline)},
+          {"max_parallel", r.max_parallel},
+          {"max_unavailable", r.max_unavailable},
+          {"canary", r.canary},
+          {"auto_revert", r.auto_revert}};
+}
+
 // In the file's own spelling: a name alone, or the map form when nodes are listed.
 json placement_json(const ServiceSpec& s) {
   if (s.placement_nodes.empty()) return to_string(s.placement);
@@ -163,6 +172,7 @@ nlohmann::json to_json(const Config& config, bool redact) {
       tests.push_back(tj);
     }
     svc["tests"] = tests;
+    svc["rollout"] = rollout_json(s.rollout);
     services[s.name] = svc;
   }
   const auto& m = config.mesh;

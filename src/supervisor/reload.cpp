@@ -59,7 +59,7 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next,
         break;
       case config::ServiceChange::in_place:
         svc->set_spec(spec, true);
-        svc->set_rollout({"applied", "", d.fields});
+        svc->set_rollout(rollout_record("succeeded", "", d.fields));
         outcome.result = "updated";
         break;
       case config::ServiceChange::scale: {
@@ -81,7 +81,7 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next,
           options.port = port_for(*spec, i);
           svc->add_instance(deps_, spec, i, options, *this);
         }
-        svc->set_rollout({"applied", "", d.fields});
+        svc->set_rollout(rollout_record("succeeded", "", d.fields));
         outcome.result = "scaled";
         break;
       }
@@ -103,7 +103,7 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next,
         break;
       case config::ServiceChange::replace:
         r->queue.push_back(d.name);
-        svc->set_rollout({"rolling", "", d.fields});
+        svc->set_rollout(rollout_record("progressing", "", d.fields));
         outcome.result = "replaced";
         break;
     }
@@ -249,9 +249,9 @@ void Supervisor::reload_step() {
       if (r.active->rolled_back()) {
         outcome.result = "rolled_back";
         outcome.reason = r.active->reason();
-        svc->set_rollout({"rolled_back", outcome.reason, outcome.fields});
+        svc->set_rollout(rollout_record("reverted", outcome.reason, outcome.fields));
       } else {
-        svc->set_rollout({"applied", "", outcome.fields});
+        svc->set_rollout(rollout_record("succeeded", "", outcome.fields));
       }
       if (on_change) on_change(*svc);
     }

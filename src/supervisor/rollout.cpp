@@ -20,6 +20,15 @@ std::string format_ms(core::Duration d) {
 
 }  // namespace
 
+RolloutStatus rollout_record(std::string state, std::string reason,
+                             std::vector<std::string> fields) {
+  RolloutStatus r;
+  r.state = std::move(state);
+  r.reason = std::move(reason);
+  r.fields = std::move(fields);
+  return r;
+}
+
 ServiceRollout::ServiceRollout(Supervisor& supervisor, Service& service,
                                std::shared_ptr<const config::ServiceSpec> old_spec,
                                std::shared_ptr<const config::ServiceSpec> new_spec)

@@ -79,6 +79,10 @@ class ServiceRollout {
   std::string reason_;
 };
 
+/// A rollout record in `state` (for changes that need no replacement).
+RolloutStatus rollout_record(std::string state, std::string reason,
+                             std::vector<std::string> fields);
+
 struct Supervisor::Reload {
   std::shared_ptr<const config::Config> previous;
   std::shared_ptr<const config::Config> next;

@@ -141,6 +141,29 @@ core::Status Supervisor::restart_service(const std::string& name) {
   return core::ok_status();
 }
 
+core::Status Supervisor::promote_rollout(const std::string& name) {
+  const Service* service = find(name);
+  if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
+  return core::make_error(ErrorCode::conflict, "no rollout of '" + name + "' waits for promote");
+}
+
+core::Status Supervisor::abort_rollout(const std::string& name) {
+  const Service* service = find(name);
+  if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
+  return core::make_error(ErrorCode::conflict, "no rollout of '" + name + "' is running");
+}
+
+std::optional<RolloutStatus> Supervisor::rollout_status(const std::string& name) const {
+  const Service* service = find(name);
+  if (!service) return std::nullopt;
+  RolloutStatus status = service->rollout();
+  for (auto& r : status.replicas)
+    if (r.passing_since)
+      r.healthy_for = std::chrono::duration_cast<core::Duration>(deps_.scheduler->clock().now() -
+                                                                 *r.passing_since);
+  return status;
+}
+
 bool Supervisor::dependency_met(const config::Dependency& dep) const {
   const Service* d = find(dep.service);
   if (!d) return false;

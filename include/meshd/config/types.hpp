@@ -140,6 +140,21 @@ struct RetrySpec {
   double budget = 0.2;  // retries at most this share of requests
 };
 
+/// A service's `rollout:` block (docs/reload.md): how a process-level change
+/// (a reload, a rollback, a restart) replaces its running instances. The
+/// defaults cost no request: one replica at a time, a new instance beside
+/// each old one, and the old one kept until its replacement has passed its
+/// check for min_healthy without a break (Nomad's update block, Kubernetes'
+/// minReadySeconds / maxUnavailable).
+struct RolloutSpec {
+  Duration min_healthy{10000};  // passing without a break this long proves a new instance
+  Duration deadline{120000};    // from its start; not proven by then fails the rollout
+  int max_parallel = 1;         // replicas replaced at a time
+  int max_unavailable = 0;      // old replicas that may stop before their replacement is proven
+  int canary = 0;               // new instances beside all the old ones, then wait for promote
+  bool auto_revert = true;      // a failed rollout puts the previous definition back
+};
+
 struct TestSpec {
   std::string name;
   std::string method = "GET";
@@ -202,6 +217,8 @@ struct ServiceSpec {
   std::vector<std::string> tags;
   std::map<std::string, std::string> metadata;
   std::vector<TestSpec> tests;
+
+  RolloutSpec rollout;
 
   // cluster
   Placement placement = Placement::everywhere;

@@ -8,6 +8,7 @@
 #include "meshd/config/types.hpp"
 #include "meshd/supervisor/instance.hpp"
 #include "meshd/supervisor/log_tail.hpp"
+#include "meshd/supervisor/rollout_status.hpp"
 
 namespace meshd::supervisor {
 
@@ -18,12 +19,8 @@ class Service {
   Service(const InstanceDeps& deps, std::shared_ptr<const config::ServiceSpec> spec,
           InstanceObserver& observer);
 
-  /// What the last reload did to this service, for the API and dashboard.
-  struct Rollout {
-    std::string status;               // "" (never reloaded), "rolling", "applied", "rolled_back"
-    std::string reason;               // why it was rolled back
-    std::vector<std::string> fields;  // what the reload changed
-  };
+  /// The service's last (or running) rollout, for the API and dashboard.
+  using Rollout = RolloutStatus;
 
   const std::string& name() const { return spec_->name; }
   const config::ServiceSpec& spec() const { return *spec_; }
@@ -49,6 +46,7 @@ class Service {
   bool retiring() const { return retiring_; }
   void set_retiring() { retiring_ = true; }
   const Rollout& rollout() const { return rollout_; }
+  Rollout& rollout() { return rollout_; }
   void set_rollout(Rollout rollout) { rollout_ = std::move(rollout); }
 
   /// The service's state from its instances': running if any runs, else

@@ -69,7 +69,25 @@ class Supervisor final : public InstanceObserver {
   /// shutting down.
   core::Status start_service(const std::string& name);
   core::Status stop_service(const std::string& name);
+  /// A restart of a service that is serving is a rolling one: each
+  /// replica is replaced by a new instance of the same definition through
+  /// the rollout gate (its `rollout:` block), so no request is lost; a
+  /// service that is not serving restarts all its instances at once.
   core::Status restart_service(const std::string& name);
+
+  /// Canaries (docs/reload.md): lets a rollout that waits for promote go
+  /// on and replace the remaining replicas. conflict when the service has
+  /// no rollout waiting for promote; not_found for an unknown name.
+  core::Status promote_rollout(const std::string& name);
+  /// Ends the running rollout of `name` as the operator's choice: its new
+  /// instances stop, the old ones (never touched) keep serving, replicas
+  /// already replaced get the previous definition again, and the rollout
+  /// ends `reverted` ("aborted by the operator"). conflict when no rollout
+  /// of it runs.
+  core::Status abort_rollout(const std::string& name);
+  /// The service's last or running rollout with each replica's healthy_for
+  /// filled in; nullopt for an unknown service.
+  std::optional<RolloutStatus> rollout_status(const std::string& name) const;
 
   /// Applies a new, validated config (SPEC 6, docs/reload.md): added
   /// services start in dependency order; removed ones drain and stop,

@@ -137,7 +137,7 @@ TEST(Reload, ATrafficChangeAppliesInPlace) {
   EXPECT_EQ(f.sup->find("api")->spec().load_balancer,
             config::LoadBalancerPolicy::least_connections);
   EXPECT_EQ(f.sup->config().find("api")->restart.max_restarts, 7);
-  EXPECT_EQ(f.sup->find("api")->rollout().status, "applied");
+  EXPECT_EQ(f.sup->find("api")->rollout().status(), "applied");
 }
 
 TEST(Reload, AnAddedServiceStartsAfterItsDependency) {
@@ -217,7 +217,7 @@ TEST(Reload, AProcessChangeReplacesOneReplicaAtATimeGatedOnHealth) {
   ASSERT_TRUE(f.report);
   EXPECT_EQ(f.outcome("api").result, "replaced");
   EXPECT_EQ(f.outcome("db").result, "unchanged");
-  EXPECT_EQ(f.sup->find("api")->rollout().status, "applied");
+  EXPECT_EQ(f.sup->find("api")->rollout().status(), "applied");
   EXPECT_EQ(f.sup->find("api")->spec().command.at(1), "v2");
 }
 
@@ -242,7 +242,7 @@ TEST(Reload, ANewDefinitionThatNeverPassesIsRolledBack) {
   EXPECT_TRUE(f.launcher.alive(old));  // the old instance served throughout
   EXPECT_FALSE(f.launcher.alive(fresh));
   EXPECT_EQ(f.ids("api"), std::vector<std::string>{"api-0"});
-  EXPECT_EQ(f.sup->find("api")->rollout().status, "rolled_back");
+  EXPECT_EQ(f.sup->find("api")->rollout().status(), "rolled_back");
   EXPECT_EQ(f.sup->find("api")->spec().command.at(1), "v1");
   EXPECT_EQ(f.report->running->find("api")->command.at(1), "v1");
   EXPECT_EQ(f.sup->config().find("api")->command.at(1), "v1");

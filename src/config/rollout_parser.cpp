@@ -1,0 +1,27 @@
+// The `rollout:` block of a service (or of `defaults:`): how a
+// process-level change replaces the running instances (docs/reload.md).
+
+#include "meshd/config/values.hpp"
+#include "parsers.hpp"
+
+namespace meshd::config::detail {
+
+RolloutSpec parse_rollout(const MapView& service) {
+  RolloutSpec out;
+  MapView map = service.child("rollout");
+  read(map, "min_healthy", out.min_healthy, Duration{0});
+  read(map, "deadline", out.deadline, Duration{1000});
+  read(map, "max_parallel", out.max_parallel, 1, 1000);
+  read(map, "max_unavailable", out.max_unavailable, 0, 1000);
+  read(map, "canary", out.canary, 0, 1000);
+  read(map, "auto_revert", out.auto_revert);
+  // A deadline that cannot be met fails every rollout; say so now.
+  if (out.deadline <= out.min_healthy) {
+    const Node* at = map.get("deadline") ? map.get("deadline") : map.get("min_healthy");
+    fail(at->mark, map.path("deadline") + ": must be longer than min_healthy (" +
+                       format_duration(out.min_healthy) + "), or no new instance could make it");
+  }
+  return out;
+}
+
+}  // namespace meshd::config::detail
