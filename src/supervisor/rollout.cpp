@@ -46,6 +46,10 @@ ServiceRollout::ServiceRollout(Supervisor& supervisor, Service& service,
       new_n_(new_spec_->instance_count()),
       canary_(std::min(new_spec_->rollout.canary, new_spec_->instance_count())),
       wake_(*supervisor.deps_.scheduler) {
+  // A service that needs a long start_period (a model to load) gets that
+  // long before its window even opens: the deadline never cuts it short.
+  settings_.deadline =
+      std::max(settings_.deadline, new_spec_->health.start_period + settings_.min_healthy);
   bool any_serving = false;
   std::map<int, std::string> old;
   int count = new_n_;
