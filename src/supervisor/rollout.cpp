@@ -150,8 +150,12 @@ std::optional<std::string> ServiceRollout::broken(const Replica& r, const Instan
     return why;
   }
   if (r.passing_since) {
-    if (fresh.checker().tracker().failed_checks() > r.failed_checks_at_pass ||
-        fresh.health() != health::HealthStatus::passing) {
+    // Inside the window not one failed check is forgiven; a canary that
+    // waits for promote (maybe for hours) breaks only when its health
+    // leaves passing by the check's own thresholds.
+    bool failed_in_window = r.stage == Stage::proving &&
+                            fresh.checker().tracker().failed_checks() > r.failed_checks_at_pass;
+    if (failed_in_window || fresh.health() != health::HealthStatus::passing) {
       std::string why = fresh.id() + " failed a check after passing";
       if (!fresh.health_output().empty()) why += " (" + fresh.health_output() + ")";
       return why;
