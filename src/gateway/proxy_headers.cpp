@@ -123,6 +123,32 @@ int host_fields(const MessageHead& req) {
   return n;
 }
 
+namespace {
+
+// Whether a comma-separated field value lists `token` (case-insensitive).
+bool lists_token(std::string_view value, std::string_view token) {
+  std::size_t pos = 0;
+  while (pos <= value.size()) {
+    auto comma = value.find(',', pos);
+    auto item =
+        value.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_websocket_upgrade(const MessageHead& req) {
+  return req.version >= 11 && req.method == http::verb::get &&
+         lists_token(req[http::field::connection], "upgrade") &&
+         lists_token(req[http::field::upgrade], "websocket");
+}
+
 std::optional<SplitTarget> split_target(std::string_view target) {
   target = origin_form(target);
   if (target.empty() || target.front() != '/') return std::nullopt;
@@ -173,6 +199,11 @@ void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::st
     out.append("\r\n");
   }
   if (info.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (info.upgrade) {
+    // The one hop-by-hop pair forwarded: the instance must see the upgrade.
+    out.append("Connection: Upgrade\r\n");
+    append_field(out, "Upgrade", in[http::field::upgrade]);
+  }
   out.append("\r\n");
 }
 
@@ -192,7 +223,13 @@ void write_client_head(const MessageHead& in, std::string_view instance,
   }
   append_field(out, "X-Mesh-Instance", instance);
   if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
-  append_connection(out, framing.version, framing.keep_alive);
+  if (in.status == 101) {
+    // Switching protocols: the connection becomes the instance's.
+    out.append("Connection: Upgrade\r\n");
+    append_field(out, "Upgrade", in[http::field::upgrade]);
+  } else {
+    append_connection(out, framing.version, framing.keep_alive);
+  }
   out.append("\r\n");
 }
 

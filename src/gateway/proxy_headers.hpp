@@ -51,7 +51,12 @@ struct ForwardInfo {
   std::string_view request_id_prefix;
   std::uint64_t* next_request = nullptr;  // numbers X-Request-Id when the client sent none
   bool chunked = false;                   // the body is forwarded chunked
+  bool upgrade = false;                   // a WebSocket upgrade: Connection/Upgrade go too
 };
+
+/// Whether a request asks to become a WebSocket (RFC 6455 4.1: GET,
+/// HTTP/1.1, `Connection: upgrade` and `Upgrade: websocket`).
+bool is_websocket_upgrade(const MessageHead& req);
 
 /// Appends the request header to send upstream: same method, the rest of
 /// the target, HTTP/1.1, the client's fields minus hop-by-hop ones, plus
@@ -72,7 +77,8 @@ struct ClientFraming {
 bool needs_chunking(const MessageHead& response, bool has_content_length, unsigned client_version);
 
 /// Appends the response header for the client: status and fields from
-/// upstream minus hop-by-hop ones, X-Mesh-Instance, and framing.
+/// upstream minus hop-by-hop ones, X-Mesh-Instance, and framing; a 101
+/// keeps its Connection: Upgrade and Upgrade fields.
 void write_client_head(const MessageHead& in, std::string_view instance,
                        const ClientFraming& framing, std::string& out);
 

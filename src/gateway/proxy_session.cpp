@@ -92,6 +92,7 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
         done && client_keep_alive_);
   }
   has_body_ = !done;
+  upgrade_ = is_websocket_upgrade(req_);
   attempts_ = 0;
   tried_.clear();
   last_outcome_ = Outcome::success;
@@ -104,8 +105,8 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     hash_.reset();
   out_.clear();
   sink_.chunked = reqp_->chunked();
-  ForwardInfo info{split->rest, client_ip_, ctx_->request_id_prefix, &ctx_->next_request,
-                   sink_.chunked};
+  ForwardInfo info{split->rest,         client_ip_,    ctx_->request_id_prefix,
+                   &ctx_->next_request, sink_.chunked, upgrade_};
   write_upstream_head(req_, info, out_);
   in_.consume(header_bytes);  // the header's views end here
   // The body bytes that came with the header go out in the same write;
@@ -299,6 +300,8 @@ void ProxySession::on_response_head(std::size_t header_bytes) {
   phase_ = Phase::relaying_response;
   route_->stats().record(
       status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_), end);
+  // An upgrade the instance accepted; one it refused is answered as it is.
+  if (upgrade_ && status == 101) return start_tunnel(header_bytes);
   bool sized = respp_->content_length().has_value();
   if (!respp_->is_done() && !sized && !respp_->chunked() && client_version_ < 11)
     client_keep_alive_ = false;  // body ends when the upstream closes: so must we
@@ -357,7 +360,9 @@ void ProxySession::on_client_written(error_code ec) {
 }
 
 void ProxySession::exchange_done() {
-  bool reusable = respp_->keep_alive() && respp_->is_done() && conn_ && reqp_->is_done();
+  // A connection that was asked to upgrade (and refused) is not pooled.
+  bool reusable =
+      respp_->keep_alive() && respp_->is_done() && conn_ && reqp_->is_done() && !upgrade_;
   if (reusable) {
     ++conn_->requests;
     ctx_->pool.put(std::move(conn_), ctx_->clock.now());

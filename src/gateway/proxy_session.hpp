@@ -61,6 +61,7 @@ enum class Phase {
   relaying_response,     // the verdict is in; the response streams to the client
   replying_locally,      // an error of the gateway's own goes to the client
   lingering,             // half-closed after an error, discarding what the client still sends
+  tunneling,             // upgraded (101): bytes relayed both ways (proxy_tunnel.cpp)
   closed,
 };
 
@@ -82,6 +83,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   }
   ~ProxySession() {
     --ctx_->connections;
+    if (tunneling_) route_->stats().upgrade_closed();
     record_result(Outcome::cancelled);
     release_host();
   }
@@ -150,6 +152,17 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void on_client_written(error_code ec);
 
   void exchange_done();
+
+  // ---- upgraded connections (proxy_tunnel.cpp) -------------------------------
+  // The instance answered 101: relays what follows both ways.
+  void start_tunnel(std::size_t header_bytes);
+  void tunnel_to_upstream();
+  void tunnel_to_client();
+  // Moves both idle deadlines on: data went one way.
+  void touch_tunnel();
+  // One side sent EOF: passes it on; the tunnel ends once both have.
+  void half_close(bool client_finished);
+  void end_tunnel();
 
   // ---- failures and retries -------------------------------------------------
   bool head_request() const { return req_.method == http::verb::head; }
@@ -223,6 +236,9 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   // What the phase does not say:
   bool client_keep_alive_ = true;  // the connection stays open after this exchange
   bool has_body_ = false;          // the request has a body (it streams, so no retry)
+  bool upgrade_ = false;           // the request asks for a WebSocket upgrade
+  bool tunneling_ = false;         // the upgrade happened: counted in the route's stats
+  bool client_finished_ = false, upstream_finished_ = false;  // EOF seen, in a tunnel
   bool stale_retried_ =
       false;             // this request spent its one free retry after a stale pooled connection
   bool reused_ = false;  // this attempt's connection came from the pool
