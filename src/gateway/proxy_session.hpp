@@ -18,6 +18,7 @@
 #include "gateway_context.hpp"
 #include "http_head.hpp"
 #include "meshd/balancer/retry_budget.hpp"
+#include "meshd/core/lingering.hpp"
 #include "proxy_headers.hpp"
 
 namespace meshd::gateway::detail {
@@ -231,7 +232,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::string last_error_;
   unsigned client_version_ = 11;
   int attempts_ = 0;
-  std::size_t drained_ = 0;
+  TimerClock::time_point linger_until_{};  // lingering ends by then at the latest
   Phase phase_ = Phase::accepted;
   // What the phase does not say:
   bool client_keep_alive_ = true;  // the connection stays open after this exchange

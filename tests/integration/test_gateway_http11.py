@@ -133,3 +133,37 @@ def test_absolute_form_targets_route_by_their_path(tmp_path):
             assert status == 404
     finally:
         m.__exit__(None, None, None)
+
+
+def send_all_then_read(address, head, size):
+    """Writes `head` and a `size`-byte body completely before reading, like
+    a client that ignores early answers; returns the status line it reads."""
+    with socket.create_connection(address, timeout=20) as s:
+        s.sendall(head + b"Content-Length: " + str(size).encode() + b"\r\n\r\n")
+        chunk = b"z" * (1 << 20)
+        sent = 0
+        while sent < size:  # bounded: size / 1 MiB writes
+            s.sendall(chunk[:min(len(chunk), size - sent)])
+            sent += min(len(chunk), size - sent)
+        return read_head(s).split(b"\r\n", 1)[0]
+
+
+def test_a_refused_20mb_upload_still_reads_its_answer(tmp_path):
+    """Lingering close bounded by time, not bytes (RFC 9112 9.6): before,
+    both servers reset the connection after 8 MB and the client never saw
+    the answer."""
+    m = started(tmp_path)
+    try:
+        size = 20 * 1024 * 1024
+        # The API refuses a body over 1 MB with 413.
+        host, port = m.base.replace("http://", "").split(":")
+        status = send_all_then_read((host, int(port)),
+                                    b"POST /api/v1/registry HTTP/1.1\r\nHost: api\r\n"
+                                    b"Content-Type: application/json\r\n", size)
+        assert status.startswith(b"HTTP/1.1 413"), status
+        # The gateway answers 404 for a service that does not exist, before the body.
+        status = send_all_then_read(gateway_address(m),
+                                    b"POST /nosuch/upload HTTP/1.1\r\nHost: gw\r\n", size)
+        assert status.startswith(b"HTTP/1.1 404"), status
+    finally:
+        m.__exit__(None, None, None)
