@@ -20,7 +20,7 @@ std::vector<pid_t> roll_to_waiting(ReloadFixture& f, int canary = 1, int replica
   for (int i = 0; i < replicas; ++i) old.push_back(f.pid("api", "api-" + std::to_string(i)));
   EXPECT_TRUE(f.reload(next_version(config_of({s}))));
   EXPECT_EQ(f.rollout("api").state, "progressing");
-  f.scheduler.advance(10s * canary);
+  f.scheduler.advance(10s * canary + 1s);  // 1s of slack: the instant is rollout_test's
   EXPECT_EQ(f.rollout("api").state, "waiting_promote");
   return old;
 }
@@ -69,10 +69,10 @@ TEST(RolloutCanary, PromoteLetsTheRestRollOn) {
   ASSERT_EQ(f.launcher.launches.size(), 5u);
   EXPECT_EQ(f.launcher.launches.back().spec.env.at("MESHD_INSTANCE_INDEX"), "1");
   EXPECT_TRUE(f.launcher.alive(old[1]));  // beside it, as before
-  f.scheduler.advance(10s);
+  f.scheduler.advance(11s);
   EXPECT_FALSE(f.launcher.alive(old[1]));
   EXPECT_TRUE(f.launcher.alive(old[2]));
-  f.scheduler.advance(10s);
+  f.scheduler.advance(11s);
   EXPECT_FALSE(f.launcher.alive(old[2]));
   EXPECT_EQ(f.launcher.launches.size(), 6u);
   EXPECT_EQ(f.rollout("api").state, "succeeded");
@@ -145,7 +145,7 @@ TEST(RolloutCanary, AbortWorksWithoutAutoRevertAndRestoresReplacedReplicas) {
   f.start(config_of({s}));
   pid_t old1 = f.pid("api", "api-1");
   ASSERT_TRUE(f.reload(next_version(config_of({s}))));
-  f.scheduler.advance(10s);  // replica 0 replaced, replica 1 proving
+  f.scheduler.advance(11s);  // replica 0 replaced, replica 1 proving
   EXPECT_EQ(f.rollout("api").replicas.at(0).state, "replaced");
   ASSERT_EQ(f.launcher.launches.size(), 4u);
   ASSERT_TRUE(f.sup->abort_rollout("api"));
