@@ -55,6 +55,28 @@ TEST(RolloutPace, MaxParallelTwoOnFourReplicasReplacesTwoAtATime) {
   ASSERT_TRUE(f.report);
 }
 
+TEST(RolloutPace, MaxParallelIsASlidingWindowNotABatch) {
+  ReloadFixture f;
+  // Replica 1's new instance starts slowly: it fails its first checks.
+  f.never_passes = [](const health::ProbeTarget& t) {
+    return is_v2(t) && t.env.at("MESHD_INSTANCE_INDEX") == "1";
+  };
+  auto s = checked_service("api", 3);
+  s.rollout.max_parallel = 2;
+  f.start(config_of({s}));
+  ASSERT_TRUE(f.reload(next_version(config_of({s}))));
+  EXPECT_EQ(launched_indexes(f, 3), (std::vector<std::string>{"0", "1"}));
+  f.scheduler.advance(4500ms);
+  f.script(f.newest("api", 1)->id())->fallback = {HealthStatus::passing, "ok", core::Duration(0)};
+  f.scheduler.advance(6500ms);  // 11s: replica 0 replaced, replica 1 proving since 5s
+  EXPECT_EQ(f.rollout("api").replicas.at(0).state, "replaced");
+  EXPECT_EQ(f.rollout("api").replicas.at(1).state, "proving");
+  // A slot is free: replica 2 does not wait for replica 1.
+  EXPECT_EQ(launched_indexes(f, 3), (std::vector<std::string>{"0", "1", "2"}));
+  f.scheduler.advance(11s);
+  EXPECT_EQ(f.rollout("api").state, "succeeded");
+}
+
 TEST(RolloutPace, MaxUnavailableStopsAnOldInstanceBeforeStartingItsReplacement) {
   ReloadFixture f;
   auto s = checked_service("api", 2);
