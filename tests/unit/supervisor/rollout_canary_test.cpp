@@ -124,15 +124,25 @@ TEST(RolloutCanary, ACanaryThatCrashesWhileWaitingFailsTheRollout) {
   EXPECT_EQ(f.sup->promote_rollout("api").error().code, core::ErrorCode::conflict);
 }
 
-TEST(RolloutCanary, ACanaryThatFailsItsCheckWhileWaitingFailsTheRollout) {
+TEST(RolloutCanary, AWaitingCanaryBreaksByItsCheckThresholdsNotOneBlip) {
+  // Proven canaries may wait for hours: there one failed check is forgiven
+  // (unlike inside the window), the check going critical is not.
   ReloadFixture f;
   auto old = roll_to_waiting(f);
   pid_t canary = f.launcher.last_pid();
   Instance* i = f.newest("api", 0);
   ASSERT_NE(i, nullptr);
+  std::string id = i->id();
   f.scheduler.advance(30min + 500ms);
-  f.fail_next_check(i->id());
-  f.scheduler.advance(1s);  // one failed check, as inside the window
+  f.fail_next_check(id);
+  f.scheduler.advance(1s);
+  EXPECT_EQ(f.rollout("api").state, "waiting_promote");
+  EXPECT_TRUE(f.launcher.alive(canary));
+  f.scheduler.advance(1s);                            // passing again
+  for (int k = 0; k < 3; ++k) f.fail_next_check(id);  // unhealthy_threshold 3
+  f.scheduler.advance(2s);
+  EXPECT_EQ(f.rollout("api").state, "waiting_promote");
+  f.scheduler.advance(1s);  // the third failure in a row: critical
   EXPECT_EQ(f.rollout("api").state, "reverted");
   EXPECT_FALSE(f.launcher.alive(canary));
   for (pid_t p : old) EXPECT_TRUE(f.launcher.alive(p));

@@ -187,6 +187,22 @@ TEST(RolloutWindow, AWindowThatCannotCloseBeforeTheDeadlineFailsAtIt) {
   expect_kept_the_old(f, old, fresh);
 }
 
+TEST(RolloutWindow, TheDeadlineIsAtLeastTheStartPeriodAndTheWindow) {
+  // A slow starter (a model to load) is never cut short by `deadline`.
+  ReloadFixture f;
+  f.never_passes = is_v2;
+  auto s = checked_service("api");
+  s.health.start_period = 60s;  // with min_healthy 10s: 70s, not the 30s written
+  pid_t old = start_and_roll(f, s);
+  Fresh fresh = fresh_of(f);
+  EXPECT_EQ(f.rollout("api").settings.deadline, 70s);
+  f.scheduler.advance(69s);
+  EXPECT_EQ(f.rollout("api").state, "progressing");
+  EXPECT_TRUE(f.launcher.alive(fresh.pid));
+  f.scheduler.advance(2s);
+  expect_kept_the_old(f, old, fresh);
+}
+
 TEST(RolloutWindow, RolloutStatusSaysHowLongTheNewInstanceHasBeenHealthy) {
   ReloadFixture f;
   f.never_passes = is_v2;
