@@ -230,6 +230,8 @@ class Supervisor final : public InstanceObserver {
 
   void on_instance_state(Instance& instance, ProcessState before) override;
   void on_instance_health(Instance& instance, health::HealthStatus before) override;
+  /// A rollout proving this instance must hear of it now.
+  void on_instance_check_failed(Instance&) override { request_reload_step(); }
   void request_evaluate();
   void evaluate();
   void advance_shutdown();
