@@ -30,7 +30,9 @@ def test_a_rolling_replacement_of_three_replicas_costs_no_request(tmp_path):
             done_at = time.monotonic()
             assert load.wait_for(100, since=done_at + 0.5), load.summary()
         assert not load.failures(), load.summary()
-        assert len(load.snapshot(reloaded_at, done_at)) >= 300, load.summary()  # the load ran through it
+        assert len(load.snapshot(reloaded_at, done_at)) >= 100, load.summary()  # the load ran through it
+        # One replica at a time, each proven by a second of passing checks.
+        assert done_at - reloaded_at >= 3.0, done_at - reloaded_at
         assert rollout["state"] == "succeeded", rollout
         after = pids(m, "web")
         assert len(after) == 3 and not set(after) & set(before), (before, after)
