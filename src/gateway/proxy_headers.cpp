@@ -26,6 +26,7 @@ bool hop_by_hop(const HeaderField& f, std::string_view connection) {
     case http::field::trailer:
     case http::field::transfer_encoding:
     case http::field::upgrade:
+    case http::field::expect:  // the gateway answers 100-continue itself
     case http::field::proxy_authenticate:
     case http::field::proxy_authorization:
       return true;
@@ -93,7 +94,37 @@ bool MessageHead::has(std::string_view name) const {
                      [&](const HeaderField& f) { return iequals(f.name_string, name); });
 }
 
+std::string_view origin_form(std::string_view target) {
+  // RFC 9112 3.2.2: absolute-form, "http://authority/path?q"; a proxy
+  // must accept it. The authority is not routing here: the path is.
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (target.size() < scheme.size() || !iequals(target.substr(0, scheme.size()), scheme))
+      continue;
+    auto rest = target.substr(scheme.size());
+    auto path = rest.find_first_of("/?");
+    if (path == std::string_view::npos) return "/";
+    if (rest[path] == '?') return {};  // "http://h?q" has no path to route by
+    return rest.substr(path);
+  }
+  return target;
+}
+
+bool expects_continue(const MessageHead& req) {
+  if (req.version < 11) return false;
+  for (const auto& f : req.fields)
+    if (f.name == http::field::expect && iequals(f.value, "100-continue")) return true;
+  return false;
+}
+
+int host_fields(const MessageHead& req) {
+  int n = 0;
+  for (const auto& f : req.fields)
+    if (f.name == http::field::host) ++n;
+  return n;
+}
+
 std::optional<SplitTarget> split_target(std::string_view target) {
+  target = origin_form(target);
   if (target.empty() || target.front() != '/') return std::nullopt;
   auto end = target.find_first_of("/?", 1);
   std::string_view name =

@@ -25,9 +25,24 @@ struct SplitTarget {
   std::string_view rest;
 };
 
-/// "/svc/a/b?q" -> ("svc", "/a/b?q"); "/svc" -> ("svc", ""). Empty for a
-/// target that is not origin-form or has an empty or invalid service name.
+/// The origin-form of a request target: "http://h:1/a?q" -> "/a?q",
+/// "http://h" -> "/" (RFC 9112 3.2.2, absolute-form, which a proxy must
+/// accept); any other target as it is; empty for "http://h?q".
+std::string_view origin_form(std::string_view target);
+
+/// "/svc/a/b?q" -> ("svc", "/a/b?q"); "/svc" -> ("svc", ""), also in
+/// absolute-form. Empty for a target that is neither or has an empty or
+/// invalid service name.
 std::optional<SplitTarget> split_target(std::string_view target);
+
+/// Whether an HTTP/1.1 request asks `Expect: 100-continue` (RFC 9110
+/// 10.1.1): the gateway answers 100 Continue itself and does not forward
+/// the field, so a client like curl never waits a second for it.
+bool expects_continue(const MessageHead& req);
+
+/// How many Host fields a request has (RFC 9112 3.2: an HTTP/1.1 request
+/// needs exactly one).
+int host_fields(const MessageHead& req);
 
 /// What the upstream request carries besides the client's header.
 struct ForwardInfo {

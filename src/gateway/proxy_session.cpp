@@ -68,6 +68,14 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   client_version_ = req_.version;
   started_ = ctx_->clock.now();
   bool done = reqp_->is_done();
+  if (client_version_ >= 11 && host_fields(req_) != 1) {
+    in_.consume(header_bytes);
+    return local_error(core::make_error(core::ErrorCode::invalid_argument,
+                                        host_fields(req_) == 0
+                                            ? "an HTTP/1.1 request needs a Host header"
+                                            : "a request must have one Host header, not several"),
+                       false);
+  }
   auto split = split_target(req_.target);
   if (!split) {
     in_.consume(header_bytes);
@@ -104,7 +112,24 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   // if none did, the header goes alone, so a slow uploader's request
   // still reaches the instance at once.
   if (has_body_ && feed(*reqp_, in_)) return close_client();  // malformed body
+  if (has_body_ && expects_continue(req_)) return send_continue();
   attempt();
+}
+
+void ProxySession::send_continue() {
+  // Tiny and first on a connection with nothing else to write: the
+  // non-blocking write nearly always takes it whole.
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  error_code ec;
+  std::size_t n = client_.write_some(asio::buffer(kContinue), ec);
+  if (!ec && n == kContinue.size()) return attempt();
+  if (ec && !would_block(ec)) return close_client();
+  std::size_t off = ec ? 0 : n;
+  asio::async_write(client_, asio::buffer(kContinue.data() + off, kContinue.size() - off),
+                    [self = shared_from_this()](error_code e, std::size_t) {
+                      if (e) return self->close_client();
+                      self->attempt();
+                    });
 }
 
 void ProxySession::attempt() {

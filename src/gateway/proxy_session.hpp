@@ -98,6 +98,9 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
 
   void on_request_head(std::size_t header_bytes);
 
+  // Answers `Expect: 100-continue` with 100 Continue, then attempt().
+  void send_continue();
+
   // Parses what `in` holds of the message body into out_, framed for the
   // other side, until out_ is full, `in` is empty or the message is done.
   template <class Parser>

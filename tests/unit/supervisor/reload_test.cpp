@@ -24,7 +24,7 @@ config::ServiceSpec spec(const std::string& name, std::vector<std::string> deps 
   for (auto& d : deps)
     s.depends_on.push_back(config::Dependency{d, config::DependencyCondition::healthy, true});
   s.health.type = config::CheckType::notify;
-  s.health.start_period = 5s;
+  s.health.start_period = 2s;
   s.restart.backoff.initial = 100ms;
   s.restart.max_restarts = 3;
   s.shutdown.timeout = 5s;
