@@ -15,7 +15,9 @@ from rollout_harness import app, config, pids, reload, wait_passing, wait_rollou
 from steady_load import SteadyLoad
 
 # The reason names what broke the new instance; loosely, since the words are the lead's.
-REASONS = {"crash_after_pass": ("exit", "crash"), "never_pass": ("8s", "deadline"),
+# A crash shows as its exit or, when the check notices first, as the
+# check's failure against the dying process.
+REASONS = {"crash_after_pass": ("exit", "crash", "reset", "refused"), "never_pass": ("8s", "deadline"),
            "fail_after_pass": ("check", "503")}
 
 
