@@ -36,6 +36,7 @@ bool HealthTracker::record(const CheckResult& result, core::TimePoint now) {
     if (in_start_period(now) && status_ == HealthStatus::unknown) return false;
     successes_ = 0;
     ++failures_;
+    ++failed_checks_;
     if (failures_ >= spec_.unhealthy_threshold) status_ = HealthStatus::critical;
   }
   return status_ != before;

@@ -13,12 +13,6 @@
 namespace meshd::supervisor {
 namespace {
 
-bool gone(const Instance& i) {
-  auto s = i.state();
-  return s == ProcessState::stopped || s == ProcessState::exited || s == ProcessState::failed ||
-         s == ProcessState::pending || s == ProcessState::elsewhere;
-}
-
 std::shared_ptr<const config::ServiceSpec> spec_in(
     const std::shared_ptr<const config::Config>& config, const std::string& name) {
   const auto* spec = config->find(name);
@@ -31,11 +25,17 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next,
                                 std::function<void(ReloadReport)> done) {
   using core::ErrorCode;
   if (shutting_down_) return core::make_error(ErrorCode::conflict, "meshd is shutting down");
-  if (reload_) {
+  if (reload_ || !restarts_.empty()) {
     std::string pending;
-    for (const auto& n : reload_pending()) pending += (pending.empty() ? "" : ", ") + n;
+    auto add = [&](const std::string& text) { pending += (pending.empty() ? "" : ", ") + text; };
+    if (reload_ && reload_->active)
+      add(reload_->active->service() + ": " + reload_->active->describe());
+    if (reload_)
+      for (const auto& n : reload_->queue) add(n + ": queued");
+    for (const auto& [n, rollout] : restarts_) add(n + ": rolling restart, " + rollout->describe());
     return core::make_error(ErrorCode::conflict,
-                            "a reload is still being applied" +
+                            std::string(reload_ ? "a reload is still being applied"
+                                                : "a rolling restart is still running") +
                                 (pending.empty() ? std::string() : " (" + pending + ")"));
   }
   auto r = std::make_unique<Reload>();
@@ -103,7 +103,6 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next,
         break;
       case config::ServiceChange::replace:
         r->queue.push_back(d.name);
-        svc->set_rollout(rollout_record("progressing", "", d.fields));
         outcome.result = "replaced";
         break;
     }
@@ -155,6 +154,7 @@ std::vector<std::string> Supervisor::reload_pending() const {
 }
 
 bool Supervisor::under_rollout(const std::string& name) const {
+  if (restarts_.count(name)) return true;
   for (const auto& n : reload_pending())
     if (n == name) return true;
   return false;
@@ -166,7 +166,7 @@ std::optional<std::uint16_t> Supervisor::port_for(const config::ServiceSpec& spe
   auto desired = static_cast<std::uint16_t>(*spec.port + index);
   for (const auto& s : services_)
     for (const auto& i : s->instances())
-      if (i->managed() && i->port() == desired && !(i->retired() && gone(*i))) {
+      if (i->managed() && i->port() == desired && !(i->retired() && process_gone(*i))) {
         if (deps_.free_port)
           if (auto port = deps_.free_port()) return port;
         return desired;
@@ -175,7 +175,7 @@ std::optional<std::uint16_t> Supervisor::port_for(const config::ServiceSpec& spe
 }
 
 void Supervisor::request_reload_step() {
-  if (reload_step_pending_ || !reload_) return;
+  if (reload_step_pending_ || (!reload_ && restarts_.empty())) return;
   reload_step_pending_ = true;
   std::weak_ptr<bool> alive = alive_;
   deps_.scheduler->post([this, alive] {
@@ -186,22 +186,33 @@ void Supervisor::request_reload_step() {
 }
 
 void Supervisor::reload_step() {
-  if (!reload_ || shutting_down_) return;
-  // Instances a reload took out are destroyed once their process is gone.
+  if (shutting_down_) return;
+  // Instances a rollout took out are destroyed once their process is gone.
   for (auto& svc : services_) {
     std::vector<const Instance*> done;
     for (const auto& i : svc->instances())
-      if (i->retired() && gone(*i)) done.push_back(i.get());
+      if (i->retired() && process_gone(*i)) done.push_back(i.get());
     for (const auto* i : done) svc->erase_instance(i);
     if (!done.empty() && on_change) on_change(*svc);
   }
+  // Rolling restarts (restart_service), each on its own.
+  for (auto it = restarts_.begin(); it != restarts_.end();) {
+    if (!it->second->step()) {
+      ++it;
+      continue;
+    }
+    std::string name = it->first;
+    it = restarts_.erase(it);
+    if (const Service* svc = find(name); svc && on_change) on_change(*svc);
+  }
+  if (!reload_) return;
   // Removed services: dependents first, then gone for good.
   std::vector<const Service*> finished;
   for (auto& svc : services_) {
     if (!svc->retiring()) continue;
     bool busy = false;
     for (const auto& i : svc->instances())
-      if (!gone(*i)) busy = true;
+      if (!process_gone(*i)) busy = true;
     if (!busy) {
       finished.push_back(svc.get());
       continue;
@@ -240,21 +251,21 @@ void Supervisor::reload_step() {
       r.queue.erase(r.queue.begin());
       Service* svc = find(name);
       if (!svc) continue;
-      r.active = std::make_unique<ServiceRollout>(*this, *svc, spec_in(r.previous, name),
-                                                  spec_in(r.next, name));
+      r.active = std::make_unique<ServiceRollout>(
+          *this, *svc, spec_in(r.previous, name), spec_in(r.next, name),
+          ServiceRollout::Trigger::reload, r.outcomes[name].fields);
     }
     if (!r.active->step()) break;
     auto& outcome = r.outcomes[r.active->service()];
-    if (Service* svc = find(r.active->service())) {
-      if (r.active->rolled_back()) {
-        outcome.result = "rolled_back";
-        outcome.reason = r.active->reason();
-        svc->set_rollout(rollout_record("reverted", outcome.reason, outcome.fields));
-      } else {
-        svc->set_rollout(rollout_record("succeeded", "", outcome.fields));
-      }
-      if (on_change) on_change(*svc);
+    if (r.active->reverted()) {
+      outcome.result = "rolled_back";
+      outcome.reason = r.active->reason();
+    } else if (r.active->failed()) {
+      outcome.result = "failed";
+      outcome.reason = r.active->reason();
     }
+    if (Service* svc = find(r.active->service()))
+      if (on_change) on_change(*svc);
     r.active.reset();
   }
   if (r.active || !r.queue.empty()) return;

@@ -90,7 +90,8 @@ core::Status Supervisor::start_service(const std::string& name) {
   if (under_rollout(name))
     return core::make_error(
         ErrorCode::conflict,
-        "'" + name + "' is being replaced by a config reload; try again when it is done");
+        "'" + name +
+            "' is being rolled out (a reload or a rolling restart); try again when it is done");
   if (!service->placed()) return not_placed_here(name);
   service->set_wanted(true);
   for (auto& i : service->instances()) {
@@ -114,7 +115,8 @@ core::Status Supervisor::stop_service(const std::string& name) {
   if (under_rollout(name))
     return core::make_error(
         ErrorCode::conflict,
-        "'" + name + "' is being replaced by a config reload; try again when it is done");
+        "'" + name +
+            "' is being rolled out (a reload or a rolling restart); try again when it is done");
   service->set_wanted(false);
   events_.publish("service.command", name, "", "stop requested for " + name, {{"command", "stop"}});
   for (auto& i : service->instances())
@@ -132,25 +134,55 @@ core::Status Supervisor::restart_service(const std::string& name) {
   if (under_rollout(name))
     return core::make_error(
         ErrorCode::conflict,
-        "'" + name + "' is being replaced by a config reload; try again when it is done");
+        "'" + name +
+            "' is being rolled out (a reload or a rolling restart); try again when it is done");
   if (!service->placed()) return not_placed_here(name);
   service->set_wanted(true);
+  bool serving = false;
+  for (const auto& i : service->instances())
+    serving =
+        serving || (has_process(i->state()) && (i->health() == health::HealthStatus::passing ||
+                                                i->health() == health::HealthStatus::warning));
   events_.publish("service.command", name, "", "restart requested for " + name,
-                  {{"command", "restart"}});
+                  {{"command", "restart"}, {"rolling", serving && service->spec().managed()}});
+  if (serving && service->spec().managed()) {
+    // Like `kubectl rollout restart`: the same definition through the
+    // rollout gate, so the service never stops answering.
+    restarts_[name] = std::make_unique<ServiceRollout>(
+        *this, *service, service->spec_ptr(), service->spec_ptr(), ServiceRollout::Trigger::restart,
+        std::vector<std::string>{});
+    request_reload_step();
+    return core::ok_status();
+  }
   for (auto& i : service->instances()) i->restart();
   return core::ok_status();
 }
 
+ServiceRollout* Supervisor::running_rollout(const std::string& name) {
+  if (auto it = restarts_.find(name); it != restarts_.end()) return it->second.get();
+  if (reload_ && reload_->active && reload_->active->service() == name)
+    return reload_->active.get();
+  return nullptr;
+}
+
 core::Status Supervisor::promote_rollout(const std::string& name) {
-  const Service* service = find(name);
-  if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
-  return core::make_error(ErrorCode::conflict, "no rollout of '" + name + "' waits for promote");
+  if (!find(name)) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
+  ServiceRollout* rollout = running_rollout(name);
+  if (!rollout)
+    return core::make_error(ErrorCode::conflict, "no rollout of '" + name + "' is running");
+  return rollout->promote();
 }
 
 core::Status Supervisor::abort_rollout(const std::string& name) {
-  const Service* service = find(name);
-  if (!service) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
-  return core::make_error(ErrorCode::conflict, "no rollout of '" + name + "' is running");
+  if (!find(name)) return core::make_error(ErrorCode::not_found, "no service named '" + name + "'");
+  ServiceRollout* rollout = running_rollout(name);
+  if (!rollout) {
+    if (under_rollout(name))
+      return core::make_error(ErrorCode::conflict,
+                              "the rollout of '" + name + "' is queued behind another service's");
+    return core::make_error(ErrorCode::conflict, "no rollout of '" + name + "' is running");
+  }
+  return rollout->abort();
 }
 
 std::optional<RolloutStatus> Supervisor::rollout_status(const std::string& name) const {
@@ -254,6 +286,7 @@ void Supervisor::shutdown(std::function<void()> done) {
   shutting_down_ = true;
   shutdown_done_ = std::move(done);
   abort_reload();
+  restarts_.clear();  // the instances they started stop with the rest
   for (auto& s : services_) s->set_wanted(false);
   events_.publish("daemon.shutdown", "", "", "stopping all services, dependents first");
   advance_shutdown();

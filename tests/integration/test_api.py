@@ -83,6 +83,7 @@ def test_oversized_and_malformed_requests(tmp_path):
 def test_token_guards_mutating_calls(tmp_path):
     port = free_ports(1)[0]
     cfg = basic(port, mesh={"api_token": "s3cret"})
+    cfg["services"]["web"]["rollout"] = {"min_healthy": "300ms"}  # a rolling restart, proven fast
     with Meshd(tmp_path, cfg) as m:
         m.wait_state("web", "running")
         status, headers, body = m.api("POST", "/api/v1/services/web/restart")
@@ -96,7 +97,9 @@ def test_token_guards_mutating_calls(tmp_path):
         pid = m.service("web")["instances"][0]["pid"]
         status, _, body = m.api("POST", "/api/v1/services/web/restart", headers={"Authorization": "Bearer s3cret"})
         assert status == 202, body
-        wait_until(lambda: m.service("web")["instances"][0]["pid"] not in (None, pid), what="new pid")
+        # Rolling: a new instance beside the old one, which leaves once it is proven.
+        wait_until(lambda: [(i["id"], i["pid"] != pid) for i in m.service("web")["instances"]] == [("web-0.1", True)],
+                   timeout=20, what="the new instance alone")
 
 
 def test_stop_and_start_over_the_api(tmp_path):

@@ -14,7 +14,9 @@ from meshd_harness import Meshd, demo, free_ports, http, pid_alive, to_yaml, wai
 
 def web(port, *args, **extra):
     svc = {"command": demo(*args), "port": port,
-           "health": {"type": "http", "interval": "200ms", "start_period": "3s"}}
+           "health": {"type": "http", "interval": "200ms", "start_period": "3s"},
+           # Proven after half a second of passing, so the tests stay short.
+           "rollout": {"min_healthy": "500ms", "deadline": "3s"}}
     svc.update(extra)
     return svc
 
@@ -185,12 +187,12 @@ def test_a_version_that_never_passes_is_rolled_back_without_a_failed_request(tmp
             assert set(good) == {"web-0.1", "web-1.2"}, good
             # Then one whose instances never pass their check.
             write(m, config({"web": web(port, "--unhealthy", replicas=2, env={"RELEASE": "3"},
-                                        health={"type": "http", "interval": "200ms", "start_period": "2s"})}))
+                                        rollout={"min_healthy": "500ms", "deadline": "2s"})}))
             status, _, body = reload(m)
             assert status == 200, body
             assert body["result"] == "rolled_back", body
             svc = body["services"][0]
-            assert svc["result"] == "rolled_back" and "did not pass its check within 2s" in svc["reason"], svc
+            assert svc["result"] == "rolled_back" and "was not healthy for 500ms within 2s" in svc["reason"], svc
             time.sleep(0.5)
         assert len(loop.statuses) > 100, len(loop.statuses)
         assert loop.errors == [], loop.errors[:5]
@@ -240,7 +242,8 @@ def test_two_reloads_at_once(tmp_path):
         wait_passing(m, "web", 1)
         # A replacement that takes a while: the new instance listens after 1.5 s.
         write(m, config({"web": web(port, "--startup-delay", "1500ms",
-                                    health={"type": "http", "interval": "200ms", "start_period": "10s"})}))
+                                    health={"type": "http", "interval": "200ms", "start_period": "10s"},
+                                    rollout={"min_healthy": "500ms", "deadline": "10s"})}))
         status, _, body = reload(m, wait=False)
         assert status == 202 and body["accepted"] is True, body
         status, _, body = reload(m)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -32,6 +33,9 @@ class HealthTracker {
   void reset(core::TimePoint started);
 
   HealthStatus status() const { return status_; }
+  /// Failed results ever recorded (start-period ones excepted), below the
+  /// unhealthy threshold too: a rollout's proving window tolerates none.
+  std::uint64_t failed_checks() const { return failed_checks_; }
   const std::string& last_output() const { return last_output_; }
   std::optional<core::TimePoint> last_check() const { return last_check_; }
   /// How long the last probe took.
@@ -47,6 +51,7 @@ class HealthTracker {
   HealthStatus status_ = HealthStatus::unknown;
   int successes_ = 0;
   int failures_ = 0;
+  std::uint64_t failed_checks_ = 0;
   std::string last_output_;
   std::optional<core::TimePoint> last_check_;
   core::Duration last_duration_{0};

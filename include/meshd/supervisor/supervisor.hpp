@@ -24,9 +24,11 @@ struct ReloadOutcome {
   std::string service;
   config::ServiceChange change = config::ServiceChange::unchanged;
   /// "unchanged", "updated" (in place), "scaled", "started", "stopped",
-  /// "replaced", "rolled_back", or "interrupted" (meshd shut down first).
+  /// "replaced", "rolled_back" (reverted to its previous definition),
+  /// "failed" (the rollout failed, auto_revert off: replicas already
+  /// replaced keep the new definition), or "interrupted" (meshd shut down first).
   std::string result = "unchanged";
-  std::string reason;               // for rolled_back: why
+  std::string reason;               // for rolled_back and failed: why
   std::vector<std::string> fields;  // the keys that changed
 };
 
@@ -246,6 +248,8 @@ class Supervisor final : public InstanceObserver {
   /// when another instance holds that.
   std::optional<std::uint16_t> port_for(const config::ServiceSpec& spec, int index) const;
   bool under_rollout(const std::string& name) const;
+  /// The rollout of `name` that is running now (a reload's or a restart's).
+  ServiceRollout* running_rollout(const std::string& name);
 
   InstanceDeps deps_;
   core::EventBus& events_;
@@ -254,6 +258,8 @@ class Supervisor final : public InstanceObserver {
   std::map<std::string, ProcessState> last_state_;
   std::set<std::string> unplaced_;  // by name: also for services a reload has yet to add
   std::unique_ptr<Reload> reload_;
+  /// Rolling restarts by service name, stepped with the reload.
+  std::map<std::string, std::unique_ptr<ServiceRollout>> restarts_;
   bool reload_step_pending_ = false;
   bool evaluate_pending_ = false;
   bool shutting_down_ = false;

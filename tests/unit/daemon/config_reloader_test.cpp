@@ -24,7 +24,8 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 // api runs one replica of `version`; its check is READY=1 on NOTIFY_SOCKET,
-// so a replacement waits until the test says it is ready.
+// so a replacement waits until the test says it is ready (and is proven
+// by its first pass: min_healthy 0s).
 std::string config_text(const std::string& version, int replicas = 1) {
   return "version: 1\n"
          "services:\n"
@@ -35,7 +36,8 @@ std::string config_text(const std::string& version, int replicas = 1) {
          "    replicas: " +
          std::to_string(replicas) +
          "\n"
-         "    health: { type: notify, start_period: 5s }\n";
+         "    health: { type: notify, start_period: 5s }\n"
+         "    rollout: { min_healthy: 0s }\n";
 }
 
 struct Answer {
