@@ -27,6 +27,10 @@ services:
     rollout: { canary: 1, min_healthy: 1s, deadline: 2m }
 )";
 
+json body_of(const Response& r) {
+  return json::parse(r.body_text());
+}
+
 struct Fixture {
   testing::FakeClock clock;
   testing::FakeScheduler scheduler{clock};
@@ -55,7 +59,32 @@ struct Fixture {
     ctx.scheduler = &scheduler;
     ctx.events = &events;
     register_rollout_routes(router, ctx);
+    ready("api-0");
+    ready("api-1");
   }
+
+  void ready(const std::string& id) {
+    ASSERT_TRUE(readiness.ready.count(id)) << id;
+    readiness.ready.at(id)();
+    scheduler.run_ready();
+  }
+  // A reload with a new command: a process-level change, rolled with a canary.
+  void reload_v2() {
+    std::string text = kConfig;
+    text.replace(text.find("\"v1\""), 4, "\"v2\"");
+    auto next = std::make_shared<const config::Config>(config::load_string(text, "test"));
+    ASSERT_TRUE(supervisor->reload(next, [this](supervisor::ReloadReport r) { report = r; }));
+    scheduler.run_ready();
+  }
+  // The canary passes and stays passing for min_healthy.
+  void canary_proven() {
+    reload_v2();
+    ready("api-0.1");
+    scheduler.advance(1500ms);
+  }
+  json rollout() { return body_of(call("GET", "/api/v1/services/api/rollout")); }
+
+  std::optional<supervisor::ReloadReport> report;
 
   Response call(const std::string& method, const std::string& path, const std::string& token = "") {
     Request req;
@@ -68,10 +97,6 @@ struct Fixture {
     return out ? *out : Response{};
   }
 };
-
-json body_of(const Response& r) {
-  return json::parse(r.body_text());
-}
 
 TEST(RolloutRoutes, BeforeAnyRolloutTheStateIsNullAndTheSettingsAreTheNextOnes) {
   Fixture f;
@@ -132,6 +157,83 @@ TEST(RolloutRoutes, PromoteAndAbortNeedTheTokenReadsDoNot) {
     EXPECT_EQ(f.call("POST", path, "wrong").status, 401) << action;
     EXPECT_EQ(f.call("POST", path, "s3cret").status, 409) << action;  // past the token
   }
+}
+
+TEST(RolloutRoutes, ACanaryWaitsForPromoteAndShowsHowLongItHasBeenHealthy) {
+  Fixture f;
+  f.canary_proven();
+  auto r = f.rollout();
+  EXPECT_EQ(r["state"], "waiting_promote") << r;
+  EXPECT_EQ(r["trigger"], "reload");
+  EXPECT_EQ(r["fields"], json::array({"command"}));
+  EXPECT_EQ(r["canary"], 1);
+  EXPECT_TRUE(r["finished_ms"].is_null());
+  ASSERT_EQ(r["replicas"].size(), 2u) << r;
+  EXPECT_EQ(r["replicas"][0]["old_instance"], "api-0");
+  EXPECT_EQ(r["replicas"][0]["new_instance"], "api-0.1");
+  EXPECT_EQ(r["replicas"][0]["state"], "canary");
+  EXPECT_GE(r["replicas"][0]["healthy_for_ms"].get<int>(), 1000);
+  EXPECT_EQ(r["replicas"][1]["state"], "waiting");
+  EXPECT_TRUE(r["replicas"][1]["new_instance"].is_null());
+  EXPECT_TRUE(r["replicas"][1]["healthy_for_ms"].is_null());
+  // The service object carries the same, with the older status.
+  auto view = service_view(*f.supervisor, f.registry, *f.supervisor->find("api"));
+  EXPECT_EQ(view["rollout"]["state"], "waiting_promote");
+  EXPECT_EQ(view["rollout"]["status"], "rolling");
+  EXPECT_EQ(view["rollout"]["replicas"], r["replicas"]);
+  // Waiting has no deadline.
+  f.scheduler.advance(10min);
+  EXPECT_EQ(f.rollout()["state"], "waiting_promote");
+}
+
+TEST(RolloutRoutes, PromoteLetsTheRestRollOnToSucceeded) {
+  Fixture f;
+  f.canary_proven();
+  auto r = f.call("POST", "/api/v1/services/api/rollout/promote");
+  ASSERT_EQ(r.status, 200) << r.body_text();
+  EXPECT_EQ(body_of(r)["state"], "progressing");
+  EXPECT_EQ(f.call("POST", "/api/v1/services/api/rollout/promote").status, 409);  // once
+  f.scheduler.advance(30s);  // the canary's old instance drains and stops, then replica 1 goes
+  auto next = f.rollout()["replicas"][1]["new_instance"];
+  ASSERT_TRUE(next.is_string()) << f.rollout();
+  f.ready(next.get<std::string>());
+  f.scheduler.advance(1500ms);
+  f.scheduler.advance(30s);
+  auto done = f.rollout();
+  EXPECT_EQ(done["state"], "succeeded") << done;
+  EXPECT_FALSE(done["finished_ms"].is_null());
+  EXPECT_EQ(done["replicas"][0]["state"], "replaced");
+  EXPECT_EQ(done["replicas"][1]["state"], "replaced");
+  auto view = service_view(*f.supervisor, f.registry, *f.supervisor->find("api"));
+  EXPECT_EQ(view["rollout"]["status"], "applied");
+  EXPECT_EQ(f.call("POST", "/api/v1/services/api/rollout/abort").status, 409);  // nothing runs
+}
+
+TEST(RolloutRoutes, AbortRevertsAndTheOldInstancesStay) {
+  Fixture f;
+  f.canary_proven();
+  auto r = f.call("POST", "/api/v1/services/api/rollout/abort");
+  ASSERT_EQ(r.status, 200) << r.body_text();
+  f.scheduler.advance(30s);
+  auto done = f.rollout();
+  EXPECT_EQ(done["state"], "reverted") << done;
+  EXPECT_EQ(done["reason"], "aborted by the operator");
+  EXPECT_EQ(f.supervisor->config().find("api")->command.at(1), "v1");
+  ASSERT_TRUE(f.report);
+  EXPECT_TRUE(f.report->rolled_back());
+  auto view = service_view(*f.supervisor, f.registry, *f.supervisor->find("api"));
+  EXPECT_EQ(view["rollout"]["status"], "rolled_back");
+  EXPECT_EQ(f.call("POST", "/api/v1/services/api/rollout/abort").status, 409);
+}
+
+TEST(RolloutRoutes, ARestartOfAServingServiceIsARolloutToo) {
+  Fixture f;
+  ASSERT_TRUE(f.supervisor->restart_service("api"));
+  f.scheduler.run_ready();
+  auto r = f.rollout();
+  EXPECT_EQ(r["trigger"], "restart");
+  EXPECT_EQ(r["state"], "progressing") << r;
+  EXPECT_FALSE(r["replicas"][0]["new_instance"].is_null());
 }
 
 // The object itself, from a status as the supervisor keeps it.
