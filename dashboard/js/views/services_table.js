@@ -256,7 +256,7 @@ export class ServicesTable {
     const rs = svc.rollout?.state;
     row.badge.hidden = !rs || rs === 'succeeded';
     setText(row.badge, rs ? rolloutLabel(rs) : '');
-    setClass(row.badge, `rollout-badge pill ${rolloutTone(rs)}`);
+    setClass(row.badge, `rollout-badge ${rolloutTone(rs)}`);
     setAttr(row.badge, 'data-rollout', rs && rs !== 'succeeded' ? rs : null);
     setAttr(row.badge, 'title', rs && rs !== 'succeeded' ? `rollout ${rolloutLabel(rs)}${svc.rollout.reason ? `: ${svc.rollout.reason}` : ''}` : null);
 
