@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest curl procps iproute2
   libssl-dev openssl etcd-server etcd-client
+  python3-websockets
 )
 if [[ "${MESHD_WITH_BROWSER:-0}" == 1 ]]; then
   PACKAGES+=(chromium)

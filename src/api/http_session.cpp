@@ -299,21 +299,23 @@ void HttpSession::close() {
 // Closing a socket with unread input makes the kernel send RST, which can
 // destroy the response (a 413, say) before the client reads it. So, like
 // nginx's lingering close, half-close and discard what the client still
-// sends, for a bounded time and amount.
+// sends: bounded by time, not bytes (a client that writes its whole 20 MB
+// body before reading still gets its answer): core/lingering.hpp.
 void HttpSession::linger() {
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(std::chrono::seconds(2));
+  linger_until_ = std::chrono::steady_clock::now() + core::kLingerTime;
   drain();
 }
 
 void HttpSession::drain() {
-  if (drained_ > 8 * 1024 * 1024) return close();
+  auto left = linger_until_ - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return close();
+  stream_.expires_after(std::min<std::chrono::steady_clock::duration>(left, core::kLingerPause));
   if (!discard_) discard_ = std::make_unique<std::array<char, 16 * 1024>>();
   stream_.async_read_some(asio::buffer(*discard_),
-                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
                             if (ec) return self->close();
-                            self->drained_ += n;
                             self->drain();
                           });
 }

@@ -16,6 +16,7 @@
 #include "meshd/api/http_server.hpp"
 #include "meshd/api/router.hpp"
 #include "meshd/core/error.hpp"
+#include "meshd/core/lingering.hpp"
 
 namespace meshd::api {
 
@@ -82,7 +83,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::string remote_;
   std::unique_ptr<std::array<char, 16 * 1024>> discard_;  // only while lingering
-  std::size_t drained_ = 0;
+  std::chrono::steady_clock::time_point linger_until_{};  // lingering ends by then at the latest
   std::shared_ptr<const HttpServer::Upgrade> upgrade_;
 };
 

@@ -108,6 +108,9 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
   FamilyBuilder rejected("meshd_gateway_rejected_total",
                          "Requests answered 503 because no instance could take them",
                          MetricType::Counter);
+  FamilyBuilder upgraded("meshd_gateway_upgraded_connections",
+                         "Upgraded connections (WebSocket) the gateway relays now",
+                         MetricType::Gauge);
   FamilyBuilder ejections("meshd_outlier_ejections_total", "Instances ejected by outlier detection",
                           MetricType::Counter);
   FamilyBuilder transitions("meshd_breaker_transitions_total", "Circuit breaker state changes",
@@ -126,6 +129,7 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
                         stats.latency_counts(), stats.latency_sum_seconds());
       retries.counter({{"service", name}}, static_cast<double>(stats.retries()));
       rejected.counter({{"service", name}}, static_cast<double>(stats.rejected()));
+      upgraded.gauge({{"service", name}}, static_cast<double>(stats.upgraded()));
       ejections.counter({{"service", name}}, static_cast<double>(route->ejections()));
       transitions.counter({{"service", name}}, static_cast<double>(route->breaker_transitions()));
       for (const auto& id : route->host_ids()) {
@@ -170,11 +174,11 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
                        MetricType::Counter);
   events.counter({}, static_cast<double>(ctx.events->last_seq()));
 
-  for (FamilyBuilder* f : {&up,        &state,       &restarts,      &health,  &uptime,
-                           &check,     &requests,    &latency,       &retries, &rejected,
-                           &ejections, &transitions, &breaker_state, &active,  &lateness,
-                           &cpu,       &rss,         &fds,           &start,   &ws,
-                           &parked,    &dropped,     &events})
+  for (FamilyBuilder* f :
+       {&up,          &state,         &restarts, &health,   &uptime,   &check,
+        &requests,    &latency,       &retries,  &rejected, &upgraded, &ejections,
+        &transitions, &breaker_state, &active,   &lateness, &cpu,      &rss,
+        &fds,         &start,         &ws,       &parked,   &dropped,  &events})
     out.push_back(f->build());
   collect_cluster(ctx, out);
   return out;

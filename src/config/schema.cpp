@@ -97,6 +97,7 @@ constexpr Field service_fields[] = {
     {"outlier_detection", Shape::block, &outlier_block},
     {"retry", Shape::block, &retry_block},
     {"timeout"},
+    {"idle_timeout"},
     {"tags"},
     {"metadata"},
     {"tests", Shape::list_of_blocks, &test_block},

@@ -76,7 +76,8 @@ json traffic_json(const ServiceSpec& s) {
               {"backoff", dur(s.retry.backoff)},
               {"on", retry_on},
               {"budget", pct(s.retry.budget)}}},
-            {"timeout", dur(s.timeout)}};
+            {"timeout", dur(s.timeout)},
+            {"idle_timeout", dur(s.idle_timeout)}};
   if (s.load_balancer == LoadBalancerPolicy::consistent_hash) j["hash_key"] = to_string(s.hash_key);
   j["locality"] = to_string(s.locality);
   return j;

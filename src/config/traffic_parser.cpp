@@ -123,6 +123,7 @@ void parse_traffic(const MapView& service, ServiceSpec& spec) {
       parse_outlier(service.get("outlier_detection"), service.path("outlier_detection"));
   spec.retry = parse_retry(service.child("retry"));
   read(service, "timeout", spec.timeout, Duration{1});
+  read(service, "idle_timeout", spec.idle_timeout, Duration{1000});
 }
 
 }  // namespace meshd::config::detail

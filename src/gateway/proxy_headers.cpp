@@ -26,6 +26,7 @@ bool hop_by_hop(const HeaderField& f, std::string_view connection) {
     case http::field::trailer:
     case http::field::transfer_encoding:
     case http::field::upgrade:
+    case http::field::expect:  // the gateway answers 100-continue itself
     case http::field::proxy_authenticate:
     case http::field::proxy_authorization:
       return true;
@@ -93,7 +94,63 @@ bool MessageHead::has(std::string_view name) const {
                      [&](const HeaderField& f) { return iequals(f.name_string, name); });
 }
 
+std::string_view origin_form(std::string_view target) {
+  // RFC 9112 3.2.2: absolute-form, "http://authority/path?q"; a proxy
+  // must accept it. The authority is not routing here: the path is.
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (target.size() < scheme.size() || !iequals(target.substr(0, scheme.size()), scheme))
+      continue;
+    auto rest = target.substr(scheme.size());
+    auto path = rest.find_first_of("/?");
+    if (path == std::string_view::npos) return "/";
+    if (rest[path] == '?') return {};  // "http://h?q" has no path to route by
+    return rest.substr(path);
+  }
+  return target;
+}
+
+bool expects_continue(const MessageHead& req) {
+  if (req.version < 11) return false;
+  for (const auto& f : req.fields)
+    if (f.name == http::field::expect && iequals(f.value, "100-continue")) return true;
+  return false;
+}
+
+int host_fields(const MessageHead& req) {
+  int n = 0;
+  for (const auto& f : req.fields)
+    if (f.name == http::field::host) ++n;
+  return n;
+}
+
+namespace {
+
+// Whether a comma-separated field value lists `token` (case-insensitive).
+bool lists_token(std::string_view value, std::string_view token) {
+  std::size_t pos = 0;
+  while (pos <= value.size()) {
+    auto comma = value.find(',', pos);
+    auto item =
+        value.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_websocket_upgrade(const MessageHead& req) {
+  return req.version >= 11 && req.method == http::verb::get &&
+         lists_token(req[http::field::connection], "upgrade") &&
+         lists_token(req[http::field::upgrade], "websocket");
+}
+
 std::optional<SplitTarget> split_target(std::string_view target) {
+  target = origin_form(target);
   if (target.empty() || target.front() != '/') return std::nullopt;
   auto end = target.find_first_of("/?", 1);
   std::string_view name =
@@ -142,6 +199,11 @@ void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::st
     out.append("\r\n");
   }
   if (info.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (info.upgrade) {
+    // The one hop-by-hop pair forwarded: the instance must see the upgrade.
+    out.append("Connection: Upgrade\r\n");
+    append_field(out, "Upgrade", in[http::field::upgrade]);
+  }
   out.append("\r\n");
 }
 
@@ -161,7 +223,13 @@ void write_client_head(const MessageHead& in, std::string_view instance,
   }
   append_field(out, "X-Mesh-Instance", instance);
   if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
-  append_connection(out, framing.version, framing.keep_alive);
+  if (in.status == 101) {
+    // Switching protocols: the connection becomes the instance's.
+    out.append("Connection: Upgrade\r\n");
+    append_field(out, "Upgrade", in[http::field::upgrade]);
+  } else {
+    append_connection(out, framing.version, framing.keep_alive);
+  }
   out.append("\r\n");
 }
 

@@ -25,9 +25,24 @@ struct SplitTarget {
   std::string_view rest;
 };
 
-/// "/svc/a/b?q" -> ("svc", "/a/b?q"); "/svc" -> ("svc", ""). Empty for a
-/// target that is not origin-form or has an empty or invalid service name.
+/// The origin-form of a request target: "http://h:1/a?q" -> "/a?q",
+/// "http://h" -> "/" (RFC 9112 3.2.2, absolute-form, which a proxy must
+/// accept); any other target as it is; empty for "http://h?q".
+std::string_view origin_form(std::string_view target);
+
+/// "/svc/a/b?q" -> ("svc", "/a/b?q"); "/svc" -> ("svc", ""), also in
+/// absolute-form. Empty for a target that is neither or has an empty or
+/// invalid service name.
 std::optional<SplitTarget> split_target(std::string_view target);
+
+/// Whether an HTTP/1.1 request asks `Expect: 100-continue` (RFC 9110
+/// 10.1.1): the gateway answers 100 Continue itself and does not forward
+/// the field, so a client like curl never waits a second for it.
+bool expects_continue(const MessageHead& req);
+
+/// How many Host fields a request has (RFC 9112 3.2: an HTTP/1.1 request
+/// needs exactly one).
+int host_fields(const MessageHead& req);
 
 /// What the upstream request carries besides the client's header.
 struct ForwardInfo {
@@ -36,7 +51,12 @@ struct ForwardInfo {
   std::string_view request_id_prefix;
   std::uint64_t* next_request = nullptr;  // numbers X-Request-Id when the client sent none
   bool chunked = false;                   // the body is forwarded chunked
+  bool upgrade = false;                   // a WebSocket upgrade: Connection/Upgrade go too
 };
+
+/// Whether a request asks to become a WebSocket (RFC 6455 4.1: GET,
+/// HTTP/1.1, `Connection: upgrade` and `Upgrade: websocket`).
+bool is_websocket_upgrade(const MessageHead& req);
 
 /// Appends the request header to send upstream: same method, the rest of
 /// the target, HTTP/1.1, the client's fields minus hop-by-hop ones, plus
@@ -57,7 +77,8 @@ struct ClientFraming {
 bool needs_chunking(const MessageHead& response, bool has_content_length, unsigned client_version);
 
 /// Appends the response header for the client: status and fields from
-/// upstream minus hop-by-hop ones, X-Mesh-Instance, and framing.
+/// upstream minus hop-by-hop ones, X-Mesh-Instance, and framing; a 101
+/// keeps its Connection: Upgrade and Upgrade fields.
 void write_client_head(const MessageHead& in, std::string_view instance,
                        const ClientFraming& framing, std::string& out);
 

@@ -68,6 +68,14 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   client_version_ = req_.version;
   started_ = ctx_->clock.now();
   bool done = reqp_->is_done();
+  if (client_version_ >= 11 && host_fields(req_) != 1) {
+    in_.consume(header_bytes);
+    return local_error(core::make_error(core::ErrorCode::invalid_argument,
+                                        host_fields(req_) == 0
+                                            ? "an HTTP/1.1 request needs a Host header"
+                                            : "a request must have one Host header, not several"),
+                       false);
+  }
   auto split = split_target(req_.target);
   if (!split) {
     in_.consume(header_bytes);
@@ -84,6 +92,7 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
         done && client_keep_alive_);
   }
   has_body_ = !done;
+  upgrade_ = is_websocket_upgrade(req_);
   attempts_ = 0;
   tried_.clear();
   last_outcome_ = Outcome::success;
@@ -96,15 +105,32 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     hash_.reset();
   out_.clear();
   sink_.chunked = reqp_->chunked();
-  ForwardInfo info{split->rest, client_ip_, ctx_->request_id_prefix, &ctx_->next_request,
-                   sink_.chunked};
+  ForwardInfo info{split->rest,         client_ip_,    ctx_->request_id_prefix,
+                   &ctx_->next_request, sink_.chunked, upgrade_};
   write_upstream_head(req_, info, out_);
   in_.consume(header_bytes);  // the header's views end here
   // The body bytes that came with the header go out in the same write;
   // if none did, the header goes alone, so a slow uploader's request
   // still reaches the instance at once.
   if (has_body_ && feed(*reqp_, in_)) return close_client();  // malformed body
+  if (has_body_ && expects_continue(req_)) return send_continue();
   attempt();
+}
+
+void ProxySession::send_continue() {
+  // Tiny and first on a connection with nothing else to write: the
+  // non-blocking write nearly always takes it whole.
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  error_code ec;
+  std::size_t n = client_.write_some(asio::buffer(kContinue), ec);
+  if (!ec && n == kContinue.size()) return attempt();
+  if (ec && !would_block(ec)) return close_client();
+  std::size_t off = ec ? 0 : n;
+  asio::async_write(client_, asio::buffer(kContinue.data() + off, kContinue.size() - off),
+                    [self = shared_from_this()](error_code e, std::size_t) {
+                      if (e) return self->close_client();
+                      self->attempt();
+                    });
 }
 
 void ProxySession::attempt() {
@@ -274,6 +300,8 @@ void ProxySession::on_response_head(std::size_t header_bytes) {
   phase_ = Phase::relaying_response;
   route_->stats().record(
       status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_), end);
+  // An upgrade the instance accepted; one it refused is answered as it is.
+  if (upgrade_ && status == 101) return start_tunnel(header_bytes);
   bool sized = respp_->content_length().has_value();
   if (!respp_->is_done() && !sized && !respp_->chunked() && client_version_ < 11)
     client_keep_alive_ = false;  // body ends when the upstream closes: so must we
@@ -332,7 +360,9 @@ void ProxySession::on_client_written(error_code ec) {
 }
 
 void ProxySession::exchange_done() {
-  bool reusable = respp_->keep_alive() && respp_->is_done() && conn_ && reqp_->is_done();
+  // A connection that was asked to upgrade (and refused) is not pooled.
+  bool reusable =
+      respp_->keep_alive() && respp_->is_done() && conn_ && reqp_->is_done() && !upgrade_;
   if (reusable) {
     ++conn_->requests;
     ctx_->pool.put(std::move(conn_), ctx_->clock.now());

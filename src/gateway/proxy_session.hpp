@@ -18,6 +18,7 @@
 #include "gateway_context.hpp"
 #include "http_head.hpp"
 #include "meshd/balancer/retry_budget.hpp"
+#include "meshd/core/lingering.hpp"
 #include "proxy_headers.hpp"
 
 namespace meshd::gateway::detail {
@@ -61,6 +62,7 @@ enum class Phase {
   relaying_response,     // the verdict is in; the response streams to the client
   replying_locally,      // an error of the gateway's own goes to the client
   lingering,             // half-closed after an error, discarding what the client still sends
+  tunneling,             // upgraded (101): bytes relayed both ways (proxy_tunnel.cpp)
   closed,
 };
 
@@ -82,6 +84,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   }
   ~ProxySession() {
     --ctx_->connections;
+    if (tunneling_) route_->stats().upgrade_closed();
     record_result(Outcome::cancelled);
     release_host();
   }
@@ -97,6 +100,9 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void parse_request();
 
   void on_request_head(std::size_t header_bytes);
+
+  // Answers `Expect: 100-continue` with 100 Continue, then attempt().
+  void send_continue();
 
   // Parses what `in` holds of the message body into out_, framed for the
   // other side, until out_ is full, `in` is empty or the message is done.
@@ -147,6 +153,17 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void on_client_written(error_code ec);
 
   void exchange_done();
+
+  // ---- upgraded connections (proxy_tunnel.cpp) -------------------------------
+  // The instance answered 101: relays what follows both ways.
+  void start_tunnel(std::size_t header_bytes);
+  void tunnel_to_upstream();
+  void tunnel_to_client();
+  // Moves both idle deadlines on: data went one way.
+  void touch_tunnel();
+  // One side sent EOF: passes it on; the tunnel ends once both have.
+  void half_close(bool client_finished);
+  void end_tunnel();
 
   // ---- failures and retries -------------------------------------------------
   bool head_request() const { return req_.method == http::verb::head; }
@@ -215,11 +232,14 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::string last_error_;
   unsigned client_version_ = 11;
   int attempts_ = 0;
-  std::size_t drained_ = 0;
+  TimerClock::time_point linger_until_{};  // lingering ends by then at the latest
   Phase phase_ = Phase::accepted;
   // What the phase does not say:
   bool client_keep_alive_ = true;  // the connection stays open after this exchange
   bool has_body_ = false;          // the request has a body (it streams, so no retry)
+  bool upgrade_ = false;           // the request asks for a WebSocket upgrade
+  bool tunneling_ = false;         // the upgrade happened: counted in the route's stats
+  bool client_finished_ = false, upstream_finished_ = false;  // EOF seen, in a tunnel
   bool stale_retried_ =
       false;             // this request spent its one free retry after a stale pooled connection
   bool reused_ = false;  // this attempt's connection came from the pool

@@ -105,15 +105,18 @@ void ProxySession::linger() {
   phase_ = Phase::lingering;
   error_code ignored;
   client_.shutdown(tcp::socket::shutdown_send, ignored);
-  set_client_deadline(std::chrono::seconds(2));
+  linger_until_ = TimerClock::now() + core::kLingerTime;
   drain();
 }
 
+// Bounded by time, not bytes (core/lingering.hpp).
 void ProxySession::drain() {
+  auto left = linger_until_ - TimerClock::now();
+  if (left <= TimerClock::duration::zero()) return close_client();
+  set_client_deadline(std::min<TimerClock::duration>(left, core::kLingerPause));
   in_.clear();
-  client_.async_read_some(in_.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
-    self->drained_ += n;
-    if (ec || self->drained_ > 8 * 1024 * 1024) return self->close_client();
+  client_.async_read_some(in_.prepare(), [self = shared_from_this()](error_code ec, std::size_t) {
+    if (ec) return self->close_client();
     self->drain();
   });
 }

@@ -46,6 +46,10 @@ ServiceRollout::ServiceRollout(Supervisor& supervisor, Service& service,
       new_n_(new_spec_->instance_count()),
       canary_(std::min(new_spec_->rollout.canary, new_spec_->instance_count())),
       wake_(*supervisor.deps_.scheduler) {
+  // A service that needs a long start_period (a model to load) gets that
+  // long before its window even opens: the deadline never cuts it short.
+  settings_.deadline =
+      std::max(settings_.deadline, new_spec_->health.start_period + settings_.min_healthy);
   bool any_serving = false;
   std::map<int, std::string> old;
   int count = new_n_;
@@ -146,8 +150,12 @@ std::optional<std::string> ServiceRollout::broken(const Replica& r, const Instan
     return why;
   }
   if (r.passing_since) {
-    if (fresh.checker().tracker().failed_checks() > r.failed_checks_at_pass ||
-        fresh.health() != health::HealthStatus::passing) {
+    // Inside the window not one failed check is forgiven; a canary that
+    // waits for promote (maybe for hours) breaks only when its health
+    // leaves passing by the check's own thresholds.
+    bool failed_in_window = r.stage == Stage::proving &&
+                            fresh.checker().tracker().failed_checks() > r.failed_checks_at_pass;
+    if (failed_in_window || fresh.health() != health::HealthStatus::passing) {
       std::string why = fresh.id() + " failed a check after passing";
       if (!fresh.health_output().empty()) why += " (" + fresh.health_output() + ")";
       return why;

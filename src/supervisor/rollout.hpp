@@ -32,7 +32,8 @@ inline bool process_gone(const Instance& i) {
 ///   beside it;
 /// - a new instance is proven once it has passed its check without a break
 ///   (no failed check, no exit, no outlier ejection) for min_healthy, within
-///   `deadline` of its start; only then does its old instance drain and stop;
+///   `deadline` of its start (at least health.start_period + min_healthy);
+///   only then does its old instance drain and stop;
 /// - with `canary: N`, replicas 0..N-1 start beside their old instances, and
 ///   once all are proven the rollout waits for promote() or abort();
 /// - a broken or late new instance fails the rollout: every new instance in

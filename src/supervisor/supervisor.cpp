@@ -91,7 +91,9 @@ core::Status Supervisor::start_service(const std::string& name) {
     return core::make_error(
         ErrorCode::conflict,
         "'" + name +
-            "' is being rolled out (a reload or a rolling restart); try again when it is done");
+            "' is being rolled out (a reload or a rolling restart); try again when it is "
+            "done, or end it with POST /api/v1/services/" +
+            name + "/rollout/abort");
   if (!service->placed()) return not_placed_here(name);
   service->set_wanted(true);
   for (auto& i : service->instances()) {
@@ -116,7 +118,9 @@ core::Status Supervisor::stop_service(const std::string& name) {
     return core::make_error(
         ErrorCode::conflict,
         "'" + name +
-            "' is being rolled out (a reload or a rolling restart); try again when it is done");
+            "' is being rolled out (a reload or a rolling restart); try again when it is "
+            "done, or end it with POST /api/v1/services/" +
+            name + "/rollout/abort");
   service->set_wanted(false);
   events_.publish("service.command", name, "", "stop requested for " + name, {{"command", "stop"}});
   for (auto& i : service->instances())
@@ -135,7 +139,9 @@ core::Status Supervisor::restart_service(const std::string& name) {
     return core::make_error(
         ErrorCode::conflict,
         "'" + name +
-            "' is being rolled out (a reload or a rolling restart); try again when it is done");
+            "' is being rolled out (a reload or a rolling restart); try again when it is "
+            "done, or end it with POST /api/v1/services/" +
+            name + "/rollout/abort");
   if (!service->placed()) return not_placed_here(name);
   service->set_wanted(true);
   bool serving = false;

@@ -37,8 +37,7 @@ test('a rolled-back service says so on its page and in the table', async () => {
   const patch = [
     { op: 'replace', path: '/services/web/command', value: demo('--quiet', '--unhealthy') },
     { op: 'replace', path: '/services/web/health/start_period', value: '1s' },
-    // The rollout gate: healthy for 1s within 2s, or the rollout fails and reverts.
-    { op: 'add', path: '/services/web/rollout', value: { min_healthy: '1s', deadline: '2s' } },
+    { op: 'add', path: '/services/web/rollout', value: { min_healthy: '500ms', deadline: '2s' } },
   ];
   const res = await meshd.api('POST', '/admin/config?wait=true', { body: patch });
   assert.equal(res.status, 200, JSON.stringify(res.data));
@@ -47,7 +46,7 @@ test('a rolled-back service says so on its page and in the table', async () => {
   await page.goto(meshd.base + '/#/services/web');
   const banner = page.locator('p.banner:not(#stale-banner)');
   await waitFor(async () => /rolled back to its previous definition/.test(await banner.innerText()), { what: 'the rollback banner' });
-  assert.match(await banner.innerText(), /web-0\.1 was not healthy for 1s within 2s/);
+  assert.match(await banner.innerText(), /web-0\.1 was not healthy for 500ms within 2s/);
   assert.match(await page.locator('dl.facts').innerText(), /Last reload\s*rolled back \(command, health, rollout\)/);
 
   await page.goto(meshd.base + '/#/');

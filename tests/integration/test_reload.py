@@ -14,7 +14,7 @@ from meshd_harness import Meshd, demo, free_ports, http, pid_alive, to_yaml, wai
 
 def web(port, *args, **extra):
     svc = {"command": demo(*args), "port": port,
-           "health": {"type": "http", "interval": "200ms", "start_period": "3s"},
+           "health": {"type": "http", "interval": "200ms", "start_period": "1s"},
            # Proven after half a second of passing, so the tests stay short.
            "rollout": {"min_healthy": "500ms", "deadline": "3s"}}
     svc.update(extra)

@@ -213,6 +213,9 @@ struct ServiceSpec {
   OutlierDetectionSpec outlier_detection;
   RetrySpec retry;
   Duration timeout{30000};
+  /// An upgraded connection (WebSocket) that carries nothing either way
+  /// for this long is closed by the gateway (Envoy's stream idle timeout).
+  Duration idle_timeout{3600000};
 
   std::vector<std::string> tags;
   std::map<std::string, std::string> metadata;

@@ -19,6 +19,11 @@ class TrafficStats {
   void record(int status, std::chrono::microseconds latency, core::TimePoint now);
   void record_retry() { ++retries_; }
   void record_rejected() { ++rejected_; }  // 503: nothing could take it
+  /// An upgraded connection (WebSocket) opened or closed.
+  void upgrade_opened() { ++upgraded_; }
+  void upgrade_closed() { --upgraded_; }
+  /// Upgraded connections relaying now.
+  std::uint64_t upgraded() const { return upgraded_; }
 
   std::uint64_t requests() const { return requests_; }
   std::uint64_t errors() const { return errors_; }  // 5xx, including ours (502/503/504)
@@ -46,7 +51,7 @@ class TrafficStats {
  private:
   void roll(core::TimePoint now);
 
-  std::uint64_t requests_ = 0, errors_ = 0, retries_ = 0, rejected_ = 0;
+  std::uint64_t requests_ = 0, errors_ = 0, retries_ = 0, rejected_ = 0, upgraded_ = 0;
   std::array<std::uint64_t, 5> by_class_{};
   std::vector<std::uint64_t> latency_counts_ =
       std::vector<std::uint64_t>(latency_bounds().size() + 1, 0);

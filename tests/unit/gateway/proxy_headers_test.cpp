@@ -22,9 +22,25 @@ TEST(SplitTarget, TakesTheFirstSegmentAsTheService) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->rest, "?q=2");
   EXPECT_FALSE(split_target("/"));
-  EXPECT_FALSE(split_target("http://evil/x"));
+  EXPECT_FALSE(split_target("http://evil"));  // absolute-form: "/" names no service
   EXPECT_FALSE(split_target("/Bad%20Name/x"));
   EXPECT_FALSE(split_target("*"));
+}
+
+TEST(SplitTarget, AcceptsAbsoluteForm) {
+  // RFC 9112 3.2.2: a proxy must accept "http://authority/path"; the path routes.
+  auto s = split_target("http://127.0.0.1:8000/hyperrag/api?x=1");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->service, "hyperrag");
+  EXPECT_EQ(s->rest, "/api?x=1");
+  s = split_target("HTTPS://gw/svc");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->service, "svc");
+  EXPECT_EQ(origin_form("http://h:1"), "/");
+  EXPECT_EQ(origin_form("http://h:1?q"), "");
+  EXPECT_EQ(origin_form("/a/b"), "/a/b");
+  EXPECT_EQ(origin_form("ftp://h/a"), "ftp://h/a");
+  EXPECT_FALSE(split_target("ftp://h/svc/x"));
 }
 
 // Parses one whole message from `raw` the way the gateway does; the body
@@ -76,6 +92,26 @@ TEST(UpstreamHead, DropsHopByHopAndAddsForwardingHeaders) {
             "abc-1\r\n\r\n");
   EXPECT_EQ(req.body, "hello");
   EXPECT_EQ(n, 1u);
+}
+
+TEST(UpstreamHead, AnswersExpectItselfAndDoesNotForwardIt) {
+  std::string raw =
+      "PUT /svc/up HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n";
+  Parsed<true> req(raw);
+  ASSERT_FALSE(req.ec) << req.ec.message();
+  EXPECT_TRUE(expects_continue(req.head));
+  EXPECT_EQ(host_fields(req.head), 1);
+  std::uint64_t n = 0;
+  EXPECT_EQ(upstream_head(req.head, "/up", n).find("Expect"), std::string::npos);
+  // HTTP/1.0 has no 100 Continue; other expectations are not ours to grant.
+  std::string old = "PUT /svc/up HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
+  Parsed<true> req10(old);
+  EXPECT_FALSE(expects_continue(req10.head));
+  EXPECT_EQ(host_fields(req10.head), 0);
+  std::string other = "PUT /svc/up HTTP/1.1\r\nHost: a\r\nHost: b\r\nExpect: 200-ok\r\n\r\n";
+  Parsed<true> req_other(other);
+  EXPECT_FALSE(expects_continue(req_other.head));
+  EXPECT_EQ(host_fields(req_other.head), 2);
 }
 
 TEST(UpstreamHead, KeepsTheClientsRequestIdAndProtoAndSlashesTheRest) {

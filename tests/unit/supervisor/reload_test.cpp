@@ -2,14 +2,7 @@
 // a reload starts and stops, the health gate of a rolling replacement, and
 // the rollback when a new definition never passes its check.
 
-#include <gtest/gtest.h>
-
-#include <cmath>
-
-#include "fakes/fake_launcher.hpp"
-#include "fakes/fake_readiness.hpp"
-#include "fakes/fake_scheduler.hpp"
-#include "meshd/supervisor/supervisor.hpp"
+#include "reload_fixture.hpp"
 
 namespace meshd::supervisor {
 namespace {
@@ -24,7 +17,7 @@ config::ServiceSpec spec(const std::string& name, std::vector<std::string> deps 
   for (auto& d : deps)
     s.depends_on.push_back(config::Dependency{d, config::DependencyCondition::healthy, true});
   s.health.type = config::CheckType::notify;
-  s.health.start_period = 5s;
+  s.health.start_period = 2s;
   s.restart.backoff.initial = 100ms;
   s.restart.max_restarts = 3;
   s.shutdown.timeout = 5s;
@@ -33,63 +26,7 @@ config::ServiceSpec spec(const std::string& name, std::vector<std::string> deps 
   return s;
 }
 
-struct Fixture {
-  testing::FakeClock clock;
-  testing::FakeScheduler scheduler{clock};
-  testing::FakeLauncher launcher;
-  core::EventBus events{clock};
-  testing::FakeReadiness readiness;
-  std::map<std::string, std::function<void()>>& ready = readiness.ready;  // by instance id
-  std::unique_ptr<Supervisor> sup;
-  std::optional<ReloadReport> report;
-  std::uint16_t next_free_port = 40000;
-
-  void start(config::Config cfg) {
-    InstanceDeps deps;
-    deps.scheduler = &scheduler;
-    deps.launcher = &launcher;
-    // The top of random01's range [0, 1): the longest jittered delays.
-    deps.random01 = [] { return std::nextafter(1.0, 0.0); };
-    deps.free_port = [this] { return std::optional<std::uint16_t>(next_free_port++); };
-    deps.make_readiness_channel = readiness.factory();
-    sup = std::make_unique<Supervisor>(deps, events,
-                                       std::make_shared<const config::Config>(std::move(cfg)));
-    sup->start_all();
-    scheduler.run_ready();
-  }
-
-  void make_ready(const std::string& id) {
-    ASSERT_TRUE(ready.count(id)) << id;
-    ready.at(id)();
-    scheduler.run_ready();
-  }
-
-  core::Status reload(config::Config cfg) {
-    report.reset();
-    auto status = sup->reload(std::make_shared<const config::Config>(std::move(cfg)),
-                              [this](ReloadReport r) { report = std::move(r); });
-    scheduler.run_ready();
-    return status;
-  }
-
-  const ReloadOutcome& outcome(const std::string& service) {
-    static ReloadOutcome none;
-    if (!report) return none;
-    for (const auto& o : report->services)
-      if (o.service == service) return o;
-    return none;
-  }
-
-  std::vector<std::string> ids(const std::string& service) {
-    std::vector<std::string> out;
-    for (const auto& i : sup->find(service)->instances()) out.push_back(i->id());
-    return out;
-  }
-  pid_t pid(const std::string& service, const std::string& id) {
-    auto* i = sup->find(service)->find_instance(id);
-    return i ? i->pid() : -1;
-  }
-};
+using Fixture = ReloadFixture;
 
 config::Config two_services() {
   config::Config cfg;
