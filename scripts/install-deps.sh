@@ -9,7 +9,7 @@ PACKAGES=(
   prometheus-cpp-dev libsqlitecpp-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest curl procps iproute2
-  libssl-dev openssl etcd-server etcd-client
+  libssl-dev openssl etcd-server etcd-client wrk
   python3-websockets
 )
 if [[ "${MESHD_WITH_BROWSER:-0}" == 1 ]]; then

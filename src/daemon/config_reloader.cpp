@@ -110,13 +110,14 @@ void ConfigReloader::reject(const Attempt& attempt, const core::Error& error, co
 }
 
 void ConfigReloader::apply(Attempt attempt) {
-  if (busy_ || supervisor_.reloading()) {
-    std::string pending;
-    for (const auto& n : supervisor_.reload_pending()) pending += (pending.empty() ? "" : ", ") + n;
-    core::Error busy{ErrorCode::conflict,
-                     "a reload is still being applied" +
-                         (pending.empty() ? std::string() : " (replacing " + pending + ")") +
-                         "; try again when GET /api/v1/config shows it finished"};
+  if (busy_ || supervisor_.rolling()) {
+    std::string pending = supervisor_.rollouts_summary();
+    core::Error busy{
+        ErrorCode::conflict,
+        std::string(busy_ || supervisor_.reloading() ? "a reload is still being applied"
+                                                     : "a rolling restart is still running") +
+            (pending.empty() ? std::string() : " (" + pending + ")") +
+            "; try again when GET /api/v1/config shows it finished"};
     if (attempt.done) attempt.done(core::http_status(busy.code), core::error_json(busy));
     return;
   }

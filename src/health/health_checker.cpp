@@ -117,8 +117,12 @@ void HealthChecker::probe() {
 }
 
 void HealthChecker::on_result(const CheckResult& result) {
-  if (tracker_.record(result, scheduler_.clock().now()) && on_change_)
-    on_change_(tracker_.status(), tracker_.last_output());
+  auto failed_before = tracker_.failed_checks();
+  if (tracker_.record(result, scheduler_.clock().now())) {
+    if (on_change_) on_change_(tracker_.status(), tracker_.last_output());
+  } else if (tracker_.failed_checks() > failed_before && on_failed_) {
+    on_failed_();
+  }
   schedule_probe(tracker_.next_interval());
 }
 

@@ -63,6 +63,7 @@ Instance::Instance(const InstanceDeps& deps, std::shared_ptr<const config::Servi
   checker_ = std::make_unique<health::HealthChecker>(
       *deps_.scheduler, target.spec, std::move(prober), deps_.random01,
       [this](health::HealthStatus status, const std::string&) { on_health(status); });
+  checker_->set_on_failed_check([this] { observer_.on_instance_check_failed(*this); });
 }
 
 Instance::~Instance() {

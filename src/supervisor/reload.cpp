@@ -25,14 +25,8 @@ core::Status Supervisor::reload(std::shared_ptr<const config::Config> next,
                                 std::function<void(ReloadReport)> done) {
   using core::ErrorCode;
   if (shutting_down_) return core::make_error(ErrorCode::conflict, "meshd is shutting down");
-  if (reload_ || !restarts_.empty()) {
-    std::string pending;
-    auto add = [&](const std::string& text) { pending += (pending.empty() ? "" : ", ") + text; };
-    if (reload_ && reload_->active)
-      add(reload_->active->service() + ": " + reload_->active->describe());
-    if (reload_)
-      for (const auto& n : reload_->queue) add(n + ": queued");
-    for (const auto& [n, rollout] : restarts_) add(n + ": rolling restart, " + rollout->describe());
+  if (rolling()) {
+    std::string pending = rollouts_summary();
     return core::make_error(ErrorCode::conflict,
                             std::string(reload_ ? "a reload is still being applied"
                                                 : "a rolling restart is still running") +
@@ -151,6 +145,17 @@ std::vector<std::string> Supervisor::reload_pending() const {
   if (reload_->active) names.push_back(reload_->active->service());
   for (const auto& n : reload_->queue) names.push_back(n);
   return names;
+}
+
+std::string Supervisor::rollouts_summary() const {
+  std::string out;
+  auto add = [&](const std::string& text) { out += (out.empty() ? "" : ", ") + text; };
+  if (reload_ && reload_->active)
+    add(reload_->active->service() + ": " + reload_->active->describe());
+  if (reload_)
+    for (const auto& n : reload_->queue) add(n + ": queued");
+  for (const auto& [n, rollout] : restarts_) add(n + ": rolling restart, " + rollout->describe());
+  return out;
 }
 
 bool Supervisor::under_rollout(const std::string& name) const {

@@ -229,6 +229,7 @@ std::optional<std::string> ServiceRollout::advance(Replica& r) {
 void ServiceRollout::roll() {
   for (auto& r : replicas_) {
     if (auto why = advance(r)) {
+      publish("broken", &r, name_ + ": " + *why);
       fail(*why, settings_.auto_revert && trigger_ == Trigger::reload);
       return;
     }
@@ -326,6 +327,7 @@ bool ServiceRollout::step() {
     case Phase::waiting_promote:
       for (int k = 0; k < canary_; ++k)
         if (auto why = advance(replicas_[k])) {
+          publish("broken", &replicas_[k], name_ + ": " + *why);
           fail(*why, settings_.auto_revert && trigger_ == Trigger::reload);
           break;
         }
@@ -379,9 +381,8 @@ void ServiceRollout::arm_wake() {
     wake_.cancel();
     return;
   }
-  auto delay = std::chrono::duration_cast<core::Duration>(*next - now());
-  wake_.arm(std::max(delay, core::Duration{0}) + core::Duration{1},
-            [this] { sup_.request_reload_step(); });
+  auto delay = std::chrono::ceil<core::Duration>(*next - now());
+  wake_.arm(std::max(delay, core::Duration{0}), [this] { sup_.request_reload_step(); });
 }
 
 }  // namespace meshd::supervisor

@@ -54,6 +54,10 @@ class HealthChecker {
   /// Returns false when the check is not a TTL check.
   bool pass_ttl(std::string note);
 
+  /// Also told of a failed result that does not change the status (below
+  /// unhealthy_threshold): a rollout's proving window forgives none.
+  void set_on_failed_check(std::function<void()> on_failed) { on_failed_ = std::move(on_failed); }
+
   const HealthTracker& tracker() const { return tracker_; }
   const config::HealthSpec& spec() const { return spec_; }
   bool running() const { return running_; }
@@ -68,6 +72,7 @@ class HealthChecker {
   core::Scheduler& scheduler_;
   config::HealthSpec spec_;
   std::unique_ptr<Prober> prober_;
+  std::function<void()> on_failed_;
   std::function<double()> random01_;
   OnChange on_change_;
   HealthTracker tracker_;

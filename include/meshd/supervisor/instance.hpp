@@ -26,6 +26,9 @@ class InstanceObserver {
   virtual ~InstanceObserver() = default;
   virtual void on_instance_state(Instance& instance, ProcessState before) = 0;
   virtual void on_instance_health(Instance& instance, health::HealthStatus before) = 0;
+  /// A check failed without changing the instance's health (below its
+  /// unhealthy_threshold).
+  virtual void on_instance_check_failed(Instance&) {}
 };
 
 /// Where a process reports readiness (NOTIFY_SOCKET); alive while the

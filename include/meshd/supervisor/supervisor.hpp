@@ -103,6 +103,11 @@ class Supervisor final : public InstanceObserver {
   core::Status reload(std::shared_ptr<const config::Config> next,
                       std::function<void(ReloadReport)> done);
   bool reloading() const { return reload_ != nullptr; }
+  /// A reload or a rolling restart is running: another reload must wait.
+  bool rolling() const { return reload_ != nullptr || !restarts_.empty(); }
+  /// What runs, for a refused reload's message: "api: waiting for
+  /// promote, web: queued, db: rolling restart, progressing".
+  std::string rollouts_summary() const;
 
   /// Cluster placement (docs/cluster.md): whether this node runs `name`.
   /// A service that is not placed here runs no process: start_all and
@@ -230,6 +235,8 @@ class Supervisor final : public InstanceObserver {
 
   void on_instance_state(Instance& instance, ProcessState before) override;
   void on_instance_health(Instance& instance, health::HealthStatus before) override;
+  /// A rollout proving this instance must hear of it now.
+  void on_instance_check_failed(Instance&) override { request_reload_step(); }
   void request_evaluate();
   void evaluate();
   void advance_shutdown();

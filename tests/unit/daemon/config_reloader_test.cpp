@@ -157,7 +157,7 @@ TEST(ConfigReloader, ASecondReloadWhileOneRunsIsAConflict) {
   f.reloader->reload_body(config_text("v3"), "text/yaml", false, f.answer_into(second));
   EXPECT_EQ(second.status, 409);
   EXPECT_EQ(second.body["error"]["code"], "conflict");
-  EXPECT_NE(second.body["error"]["message"].get<std::string>().find("replacing api"),
+  EXPECT_NE(second.body["error"]["message"].get<std::string>().find("(api: progressing)"),
             std::string::npos);
   EXPECT_TRUE(f.reloader->status()["rejected"].is_null());  // a conflict is not a bad config
   f.ready("api-0.1");                                       // the replacement passes its check
