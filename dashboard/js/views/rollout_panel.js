@@ -117,17 +117,16 @@ export class RolloutPanel {
       body: `The new instances of ${this.name} stop; the old ones keep serving, replicas already replaced get the previous definition back, and the rollout ends reverted.`,
       ok: 'Abort rollout',
     } : null;
-    const body = await act({
+    // The page follows the answer through the stream (the service's
+    // rollout field), not the response: a delta may already be newer.
+    await act({
       button, confirm, what: `${action} the rollout of ${this.name}`,
       done: action === 'promote' ? `Rollout of ${this.name} promoted` : `Rollout of ${this.name} aborted`,
       run: () => api.rolloutAction(this.name, action),
     });
-    // The answer is the rollout after the change; the stream follows.
-    if (body && this.svc) this.render({ ...this.svc, rollout: { ...body, status: this.svc.rollout?.status } });
   }
 
   render(svc) {
-    this.svc = svc;
     const r = svc?.rollout;
     this.el.hidden = !r || !r.state;
     if (this.el.hidden) return;
