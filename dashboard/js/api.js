@@ -96,6 +96,8 @@ export const api = {
   nodes: (opts) => request('GET', '/api/v1/nodes', undefined, opts),
 
   serviceAction: (service, action) => request('POST', `/api/v1/services/${enc(service)}/${action}`),
+  rolloutAction: (service, action) => request('POST', `/api/v1/services/${enc(service)}/rollout/${action}`),
+  config: (opts) => request('GET', '/api/v1/config', undefined, opts),
   instanceAction: (service, id, action) => request('POST', `/api/v1/services/${enc(service)}/instances/${enc(id)}/${action}`),
   breakerAction: (service, id, action) => request('POST', `/api/v1/breakers/${enc(service)}/${enc(id)}/${action}`),
   runTests: (service) => request('POST', '/api/v1/tests/run', service ? { service } : {}, { timeout: 120000 }),

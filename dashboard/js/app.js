@@ -1,7 +1,7 @@
 // The dashboard's entry point: wires the store, the stream and the views,
 // routes on the URL hash (#/, #/services/<name>, #/graph, #/events, #/tests,
-// #/nodes) and keeps the header's health and connection indicators and the
-// stale-catalog banner current.
+// #/nodes) and keeps the header's health and connection indicators, the
+// stale-catalog banner and the config-differs-from-file note current.
 
 import { store } from './store.js';
 import { Stream } from './stream.js';
@@ -13,6 +13,7 @@ import { GraphView } from './views/graph_view.js';
 import { EventsView } from './views/events.js';
 import { TestsView } from './views/tests.js';
 import { NodesView } from './views/nodes.js';
+import { configDriftBanner } from './config_drift.js';
 
 const main = document.getElementById('main');
 const stream = new Stream(store);
@@ -133,6 +134,7 @@ setupChrome();
 connectionIndicator();
 overallHealth();
 staleBanner();
+configDriftBanner(store, document.getElementById('config-banner'));
 shortcuts();
 addEventListener('hashchange', route);
 route();

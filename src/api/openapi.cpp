@@ -33,7 +33,23 @@ const std::map<std::string, std::pair<std::string, std::string>>& summaries() {
        {"services", "Start a service (after its dependencies); clears crash history"}},
       {"POST /api/v1/services/{name}/stop",
        {"services", "Stop a service: drain, signal, SIGKILL after the timeout"}},
-      {"POST /api/v1/services/{name}/restart", {"services", "Restart a service's instances"}},
+      {"POST /api/v1/services/{name}/restart",
+       {"services",
+        "Restart a service's instances: a serving one is rolled through its rollout gate "
+        "(GET .../rollout follows it)"}},
+      {"GET /api/v1/services/{name}/rollout",
+       {"services",
+        "The service's last or running rollout: state (progressing, waiting_promote, succeeded, "
+        "failed, reverted; null before any), trigger, reason, settings, each replica's old and "
+        "new instance, its state and healthy_for_ms"}},
+      {"POST /api/v1/services/{name}/rollout/promote",
+       {"services",
+        "Promote the canaries of a rollout that waits for it: their old instances drain and the "
+        "rest rolls on (409 when none waits)"}},
+      {"POST /api/v1/services/{name}/rollout/abort",
+       {"services",
+        "Abort the running rollout: new instances stop, old ones keep serving, replaced replicas "
+        "get the previous definition back; ends reverted (409 when none runs)"}},
       {"GET /api/v1/services/{name}/logs",
        {"services", "Last lines of output (?tail=N&stream=stdout|stderr)"}},
       {"GET /api/v1/services/{name}/instances/{id}/explain",
@@ -66,7 +82,8 @@ const std::map<std::string, std::pair<std::string, std::string>>& summaries() {
       {"GET /api/v1/config",
        {"config",
         "The running config (secrets redacted), its version, the last rejected one, a reload in "
-        "progress"}},
+        "progress; differs_from_file and reverted while a reverted rollout keeps services on "
+        "their previous definition"}},
       {"POST /api/v1/config/reload",
        {"config", "Reload the file given with -c (?wait=true answers when the rollout is done)"}},
       {"GET /api/v1/config/history",

@@ -178,6 +178,8 @@ void register_routes(Router& router, ApiContext& ctx, DeclaredTests& tests) {
                service_command(ctx, p.at("name"), "restart", std::move(respond));
              }));
 
+  register_rollout_routes(router, ctx);
+
   router.add("GET", "/api/v1/services/{name}/logs",
              read([&ctx](const Request& req, const Params& p, Respond respond) {
                service_logs(ctx, req, p.at("name"), std::move(respond));

@@ -58,6 +58,8 @@ nlohmann::json instance_view(const registry::InstanceRecord& record,
     j["breaker"] = breaker::to_string(b->state(now));
     auto host = route->host(record.id);
     j["active_requests"] = host->active_requests;
+    j["requests"] = host->requests;
+    j["errors"] = host->failures;
     j["latency_ms"] =
         host->has_latency() ? nlohmann::json(host->latency_ewma_ms()) : nlohmann::json(nullptr);
     j["ejected"] = route->outlier().ejected(record.id, now);
@@ -108,14 +110,16 @@ nlohmann::json service_view(const supervisor::Supervisor& sup, const registry::R
     instances.push_back(std::move(view));
   }
   auto degraded = sup.degraded_by(service);
-  const auto& rollout = service.rollout();
-  nlohmann::json rollout_view = nullptr;  // never touched by a reload
-  if (!rollout.status().empty())
-    rollout_view = {
-        {"status", rollout.status()}, {"reason", rollout.reason}, {"fields", rollout.fields}};
+  // Null until a rollout (a reload's or a restart's) touched the service;
+  // then GET .../rollout's object, plus the older "status" spelling.
+  nlohmann::json rollout = nullptr;
+  if (auto status = sup.rollout_status(service.name()); status && !status->state.empty()) {
+    rollout = rollout_view(service.name(), *status, spec);
+    rollout["status"] = status->status();
+  }
   return {
       {"name", service.name()},
-      {"rollout", rollout_view},
+      {"rollout", rollout},
       {"state", supervisor::to_string(service.state())},
       {"health", health::to_string(service.health())},
       {"degraded", degraded.has_value()},

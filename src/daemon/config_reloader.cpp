@@ -176,6 +176,7 @@ void ConfigReloader::apply(Attempt attempt) {
   json mesh = {{"applied", diff.mesh_fields}, {"needs_restart", needs_restart}};
   if (diff.empty()) {
     spdlog::info("config reload ({}): nothing changed", attempt.trigger);
+    reverted_.clear();  // what runs is what was loaded
     if (attempt.done)
       attempt.done(200, {{"changed", false},
                          {"version", running_version_},
@@ -207,11 +208,11 @@ void ConfigReloader::apply(Attempt attempt) {
   auto done = attempt.done;
   std::weak_ptr<bool> alive = alive_;
   auto shared_attempt = std::make_shared<Attempt>(std::move(attempt));
-  auto status = supervisor_.reload(next, [this, alive, shared_attempt, version, base,
+  auto status = supervisor_.reload(next, [this, alive, shared_attempt, version, base, next,
                                           finished_now](supervisor::ReloadReport report) {
     if (alive.expired()) return;
     *finished_now = true;
-    finished(*shared_attempt, version, report, base);
+    finished(*shared_attempt, version, report, base, *next);
   });
   if (!status) {
     busy_ = false;
@@ -231,9 +232,13 @@ void ConfigReloader::apply(Attempt attempt) {
 }
 
 void ConfigReloader::finished(const Attempt& attempt, std::int64_t version,
-                              const supervisor::ReloadReport& report, json base) {
+                              const supervisor::ReloadReport& report, json base,
+                              const config::Config& applied) {
   running_ = report.running;
   running_version_ = version;
+  reverted_.clear();
+  for (const auto& d : config::diff_configs(applied, *running_).services)
+    if (d.change != config::ServiceChange::unchanged) reverted_.push_back(d.name);
   busy_ = false;
   in_progress_ = nullptr;
   json services = json::array();
@@ -299,6 +304,8 @@ json ConfigReloader::status() const {
   }
   if (queued_) reload["queued"] = *queued_;
   return {{"running_version", running_version_},
+          {"differs_from_file", !reverted_.empty()},
+          {"reverted", reverted_},
           {"rejected", rejected_},
           {"reload", reload},
           {"last_reload", last_result_}};

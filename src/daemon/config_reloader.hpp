@@ -70,7 +70,9 @@ class ConfigReloader final : public api::ConfigControl {
   void reload_in_background(const std::string& trigger);
 
   /// For GET /api/v1/config: the running version, the last rejected one,
-  /// and the reload in progress.
+  /// the reload in progress, and "differs_from_file" with the "reverted"
+  /// services while a reverted rollout keeps them on their previous
+  /// definition.
   nlohmann::json status() const override;
   /// For GET /api/v1/config/history.
   nlohmann::json history(int limit) const override;
@@ -100,8 +102,11 @@ class ConfigReloader final : public api::ConfigControl {
   /// invalid_config.
   void reject(const Attempt& attempt, const core::Error& error,
               const nlohmann::json& where = nlohmann::json::object());
+  /// `applied` is the config the reload set out to apply; services the
+  /// report leaves on another definition are the reverted ones.
   void finished(const Attempt& attempt, std::int64_t version,
-                const supervisor::ReloadReport& report, nlohmann::json base);
+                const supervisor::ReloadReport& report, nlohmann::json base,
+                const config::Config& applied);
 
   core::Scheduler& scheduler_;
   const core::TimeSource& clock_;
@@ -113,10 +118,14 @@ class ConfigReloader final : public api::ConfigControl {
   std::int64_t running_version_;
   Hooks hooks_;
   bool busy_ = false;
-  std::optional<std::string> queued_;       // a background trigger waiting for the running reload
-  nlohmann::json in_progress_;              // what the running reload changes
-  nlohmann::json rejected_;                 // the last rejected attempt, or null
-  nlohmann::json last_result_;              // the last finished reload, or null
+  std::optional<std::string> queued_;  // a background trigger waiting for the running reload
+  nlohmann::json in_progress_;         // what the running reload changes
+  nlohmann::json rejected_;            // the last rejected attempt, or null
+  nlohmann::json last_result_;         // the last finished reload, or null
+  /// Services running their previous definition because their rollout
+  /// failed and was reverted (or aborted): the running config is not the
+  /// one last applied (the file, when it came from the file).
+  std::vector<std::string> reverted_;
   std::unique_ptr<ConfigFileWatch> watch_;  // --dev
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

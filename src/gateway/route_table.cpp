@@ -257,6 +257,8 @@ void ServiceRoute::on_result(const std::string& host_id, Outcome outcome,
     return;
   }
   bool failure = outcome != Outcome::success;
+  ++e.host->requests;
+  if (failure) ++e.host->failures;
   if (!permit_taken && e.breaker->state(now) != breaker::BreakerState::closed) {
     // A proxyless client's report without a permit: count it only while
     // closed, so it cannot spend half-open trial slots it never held.

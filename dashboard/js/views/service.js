@@ -1,6 +1,7 @@
 // One service: its state and controls, every instance with health, last
 // check output, the reason it is out of rotation, breaker and outlier
-// state, traffic; the live log tail; the service's events.
+// state, traffic; its rollout (rollout_panel.js); the live log tail; the
+// service's events.
 
 import { h, setText, setAttr, setClass, flash, debounce, frameThrottle } from '../dom.js';
 import * as fmt from '../format.js';
@@ -10,6 +11,7 @@ import { Sparkline, spanLabel } from '../charts.js';
 import { LogTail } from './log_tail.js';
 import { EventList } from './event_list.js';
 import { serviceUptime, serviceReason } from './services_table.js';
+import { RolloutPanel } from './rollout_panel.js';
 
 const pick = (...values) => values.find((v) => v !== undefined && v !== null);
 
@@ -56,6 +58,7 @@ export class ServiceView {
     this.chartNote = h('p', { class: 'muted small chart-note' });
     const chart = (k, title) => h('figure', { class: 'chart-card' }, h('figcaption', null, h('span', { class: 'chart-title' }, title), this.chartValues[k]), this.charts[k].el);
 
+    this.rollout = new RolloutPanel(name);
     this.logs = new LogTail(stream, name);
     this.events = new EventList(store, { limit: 100, showService: false, predicate: (e) => e.service === name, emptyText: 'No events for this service yet.' });
 
@@ -66,6 +69,7 @@ export class ServiceView {
         h('div', { class: 'title-row' }, this.title, this.statePill, this.healthPill),
         this.controls),
       this.banner,
+      this.rollout.el,
       h('div', { class: 'service-grid' },
         h('section', { class: 'panel', 'aria-label': 'Facts' }, this.facts),
         h('section', { class: 'panel charts-panel', 'aria-label': 'Traffic' },
@@ -107,7 +111,9 @@ export class ServiceView {
       title: `${action === 'stop' ? 'Stop' : 'Restart'} ${this.name}?`,
       body: action === 'stop'
         ? `Every instance of ${this.name} is drained, then signalled to stop${this.store.dependents(this.name).length ? `; its dependents (${this.store.dependents(this.name).join(', ')}) lose it` : ''}.`
-        : `Each instance of ${this.name} is drained, stopped and started again${svc?.instances?.length ? ` (${svc.instances.length} instance${svc.instances.length > 1 ? 's' : ''})` : ''}.`,
+        : svc?.instances_passing > 0
+          ? `Each replica of ${this.name} gets a new instance through its rollout gate; the old one leaves only once the new one has passed its check for min_healthy (the Rollout panel follows it).`
+          : `Each instance of ${this.name} is drained, stopped and started again${svc?.instances?.length ? ` (${svc.instances.length} instance${svc.instances.length > 1 ? 's' : ''})` : ''}.`,
       ok: action === 'stop' ? 'Stop' : 'Restart',
     };
     await act({ button, confirm, what: `${action} ${this.name}`, done: `${fmt.label(action)} of ${this.name} accepted`, run: () => api.serviceAction(this.name, action) });
@@ -138,6 +144,7 @@ export class ServiceView {
       this.banner.hidden = false;
       setClass(this.banner, `banner ${this.store.loaded ? 'bad' : 'muted'}`);
       this.controls.hidden = this.store.loaded;
+      this.rollout.render(null);
       return;
     }
     this.controls.hidden = false;
@@ -153,6 +160,7 @@ export class ServiceView {
     setText(this.banner, reason);
     setClass(this.banner, `banner ${svc.degraded ? 'warn' : fmt.serviceTone(svc) === 'bad' ? 'bad' : 'warn'}`);
     this.renderFacts(svc);
+    this.rollout.render(svc);
     this.renderInstances(svc);
     this.logs.setInstances((svc.instances || []).map((i) => i.id));
   }

@@ -1,9 +1,11 @@
 // The services table: one row per service, kept in a map by name and
 // patched cell by cell; sortable (keyboard too), filterable by name, tag
-// and state; a row flashes when its state or health changes.
+// and state; a row flashes when its state or health changes; a badge says
+// when the service's rollout runs, waits for promote, failed or reverted.
 
 import { h, setText, setAttr, setClass, flash, frameThrottle } from '../dom.js';
 import * as fmt from '../format.js';
+import { rolloutLabel, rolloutTone } from './rollout_panel.js';
 
 const COLUMNS = [
   { key: 'name', label: 'Service' },
@@ -29,7 +31,8 @@ export function serviceUptime(svc, now = Date.now()) {
 /** One line on why a service is not fine, for the first screen. */
 export function serviceReason(svc) {
   if (svc.degraded && svc.degraded_by) return `degraded: required dependency ${svc.degraded_by} is not healthy`;
-  if (svc.rollout?.status === 'rolling') return 'rolling out a new definition from a config reload';
+  if (svc.rollout?.state === 'waiting_promote') return `canary running: waiting for promote or abort`;
+  if (svc.rollout?.status === 'rolling') return `rolling out a new definition from ${svc.rollout.trigger === 'restart' ? 'a restart' : 'a config reload'}`;
   if (svc.rollout?.status === 'rolled_back') return `rolled back to its previous definition: ${svc.rollout.reason}`;
   const waiting = Array.isArray(svc.waiting_on) ? svc.waiting_on : svc.waiting_on ? [svc.waiting_on] : [];
   if (svc.state === 'pending' && waiting.length) return `waiting on ${waiting.join(', ')}`;
@@ -208,6 +211,7 @@ export class ServicesTable {
       tr: h('tr', { dataset: { service: svc.name } }),
       name: h('th', { scope: 'row', class: 'name' }, link, sub),
       sub,
+      badge: h('span', { class: 'rollout-badge', hidden: true }),
       state: h('span', { class: 'pill' }),
       health: h('span', { class: 'pill' }),
       dots: h('span', { class: 'dots', 'aria-hidden': 'true' }),
@@ -220,6 +224,7 @@ export class ServicesTable {
       why: cell('col-why why'),
       last: null,
     };
+    row.name.insertBefore(row.badge, row.sub);
     row.tr.append(
       row.name,
       h('td', { class: 'state' }, row.state),
@@ -247,6 +252,13 @@ export class ServicesTable {
     setText(row.health, svc.health || 'unknown');
     setClass(row.health, `pill ${fmt.healthTone(svc.health)}`);
     setText(row.sub, svc.degraded && svc.degraded_by ? `degraded by ${svc.degraded_by}` : '');
+    // A succeeded rollout needs no badge; the others do until the next one.
+    const rs = svc.rollout?.state;
+    row.badge.hidden = !rs || rs === 'succeeded';
+    setText(row.badge, rs ? rolloutLabel(rs) : '');
+    setClass(row.badge, `rollout-badge ${rolloutTone(rs)}`);
+    setAttr(row.badge, 'data-rollout', rs && rs !== 'succeeded' ? rs : null);
+    setAttr(row.badge, 'title', rs && rs !== 'succeeded' ? `rollout ${rolloutLabel(rs)}${svc.rollout.reason ? `: ${svc.rollout.reason}` : ''}` : null);
 
     const instances = svc.instances || [];
     const dots = row.dots;

@@ -46,6 +46,10 @@ struct ApiContext {
 /// version, with the seed-compatible aliases (src/api/service_routes.cpp).
 void register_routes(Router& router, ApiContext& context, DeclaredTests& tests);
 
+/// GET /api/v1/services/{name}/rollout and its promote and abort
+/// (src/api/rollout_routes.cpp); register_routes adds them.
+void register_rollout_routes(Router& router, ApiContext& context);
+
 /// GET /api/v1/discover's answers and blocking queries, owned by the
 /// discover route (src/api/registry_routes.cpp).
 class Discovery;

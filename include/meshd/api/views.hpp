@@ -30,6 +30,15 @@ nlohmann::json instance_view(const registry::InstanceRecord& record,
                              const registry::Overrides& overrides,
                              const supervisor::Instance* process,
                              gateway::ServiceRoute* route = nullptr, core::TimePoint now = {});
+/// A service's rollout (GET /api/v1/services/{name}/rollout, and the
+/// service object's "rollout" with "status" added): state (null before any
+/// rollout), trigger, reason, changed fields, the settings in the file's
+/// spelling, the canaries in effect, each replica's old and new instance
+/// with its state and healthy_for_ms, started_ms and finished_ms (null
+/// while it runs). `current` is the running definition: before any
+/// rollout its settings are the ones the next rollout will use.
+nlohmann::json rollout_view(const std::string& service, const supervisor::RolloutStatus& rollout,
+                            const config::ServiceSpec& current);
 /// Why an instance is or is not in rotation (GET .../explain).
 nlohmann::json explain_view(const supervisor::Supervisor& supervisor,
                             const registry::Registry& registry, const supervisor::Service& service,

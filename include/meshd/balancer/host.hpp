@@ -21,6 +21,12 @@ struct Host {
 
   /// Requests in flight, incremented and decremented by the gateway.
   int active_requests = 0;
+  /// Calls finished on this instance (cancelled ones aside) and how many
+  /// of them failed (5xx, connect failure, reset, timeout), as breakers
+  /// count them: the dashboard compares a rollout's canaries with the old
+  /// instances by these.
+  std::uint64_t requests = 0;
+  std::uint64_t failures = 0;
 
   /// Smooth weighted round-robin's running weight (nginx's current_weight);
   /// scratch space owned by whichever balancer the service uses.

@@ -1,5 +1,5 @@
-// The OpenAPI document: the nodes route with its body, and X-Mesh-Stale
-// declared on every answer.
+// The OpenAPI document: the nodes route with its body, X-Mesh-Stale
+// declared on every answer, and the rollout routes.
 
 #include "meshd/api/openapi.hpp"
 
@@ -35,6 +35,23 @@ TEST(OpenApi, DocumentsTheNodesRouteAndTheStaleHeader) {
       EXPECT_EQ(op["responses"]["200"]["headers"]["X-Mesh-Stale"]["$ref"],
                 "#/components/headers/X-Mesh-Stale")
           << method << " " << path;
+}
+
+TEST(OpenApi, DocumentsTheRolloutRoutesAndTheirTokenRule) {
+  Router router;
+  ApiContext ctx;
+  register_rollout_routes(router, ctx);
+  auto doc = openapi_document(router, "1.2.3");
+  const auto& paths = doc["paths"];
+  ASSERT_TRUE(paths.contains("/api/v1/services/{name}/rollout"));
+  EXPECT_NE(paths["/api/v1/services/{name}/rollout"]["get"]["summary"], "undocumented");
+  EXPECT_FALSE(paths["/api/v1/services/{name}/rollout"]["get"].contains("security"));
+  for (const char* action : {"promote", "abort"}) {
+    const auto& op = paths[std::string("/api/v1/services/{name}/rollout/") + action]["post"];
+    EXPECT_EQ(op["tags"][0], "services") << action;
+    EXPECT_NE(op["summary"], "undocumented") << action;
+    EXPECT_EQ(op["security"][0].count("bearer"), 1u) << action;
+  }
 }
 
 }  // namespace

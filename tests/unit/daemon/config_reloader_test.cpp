@@ -219,6 +219,30 @@ TEST(ConfigReloader, BackgroundReloadsWaitForTheRunningOneThenRun) {
   EXPECT_EQ(f.supervisor->config().find("api")->replicas, 2);
 }
 
+TEST(ConfigReloader, ARevertedRolloutMakesTheRunningConfigDifferFromTheFile) {
+  Fixture f;
+  EXPECT_EQ(f.reloader->status()["differs_from_file"], false);
+  EXPECT_EQ(f.reloader->status()["reverted"], json::array());
+  f.write(config_text("v2"));
+  Answer a;
+  f.reloader->reload_file("SIGHUP", true, f.answer_into(a));
+  // The replacement never reports ready: past its deadline the rollout
+  // fails and api is put back on v1, while the file says v2.
+  f.scheduler.advance(3min);
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body["result"], "rolled_back");
+  EXPECT_EQ(f.running_command_version(), "v1");
+  auto status = f.reloader->status();
+  EXPECT_EQ(status["differs_from_file"], true);
+  EXPECT_EQ(status["reverted"], json::array({"api"}));
+  // The file edited back to what runs: nothing to apply, and no difference.
+  f.write(config_text("v1"));
+  f.reloader->reload_file("SIGHUP", true, f.answer_into(a));
+  EXPECT_EQ(a.body["changed"], false);
+  EXPECT_EQ(f.reloader->status()["differs_from_file"], false);
+  EXPECT_EQ(f.reloader->status()["reverted"], json::array());
+}
+
 TEST(ConfigReloader, TheDevWatchReloadsOnceTheFileHasSettled) {
   Fixture f;
   f.reloader->watch_file(500ms, 300ms);
