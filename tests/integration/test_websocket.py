@@ -16,7 +16,9 @@ def config(ports, **mesh):
         "web": {"command": demo("--log-every", "100ms"), "port": ports[0],
                 "health": {"type": "http", "interval": "200ms"}},
         "worker": {"command": demo(), "port": ports[1], "health": {"type": "http", "interval": "200ms"},
-                   "shutdown": {"timeout": "2s"}},
+                   "shutdown": {"timeout": "2s"},
+                   # A restart is rolling; proven fast here.
+                   "rollout": {"min_healthy": "300ms"}},
     }}
     if mesh:
         cfg["mesh"] = mesh
@@ -82,6 +84,8 @@ def test_events_arrive_in_order_and_since_replays_what_was_missed(mesh):
         last = snap["data"]["last_seq"]
     # Offline: things happen.
     assert mesh.api("POST", "/api/v1/services/worker/restart")[0] == 202
+    wait_until(lambda: (mesh.service("worker")["rollout"] or {}).get("state") == "succeeded",
+               what="the worker's rolling restart done")
     wait_until(lambda: any(e["type"] == "instance.state" and e["data"].get("to") == "running"
                    for e in mesh.events(since=last)), what="worker back")
     missed = mesh.events(since=last)
