@@ -17,9 +17,13 @@ RolloutSpec parse_rollout(const MapView& service) {
   read(map, "auto_revert", out.auto_revert);
   // A deadline that cannot be met fails every rollout; say so now.
   if (out.deadline <= out.min_healthy) {
-    const Node* at = map.get("deadline") ? map.get("deadline") : map.get("min_healthy");
-    fail(at->mark, map.path("deadline") + ": must be longer than min_healthy (" +
-                       format_duration(out.min_healthy) + "), or no new instance could make it");
+    if (const Node* deadline = map.get("deadline"))
+      fail(deadline->mark, map.path("deadline") + ": must be longer than min_healthy (" +
+                               format_duration(out.min_healthy) +
+                               "), or no new instance could make it");
+    fail(map.get("min_healthy")->mark,
+         map.path("min_healthy") + ": must be shorter than the deadline (" +
+             format_duration(out.deadline) + " by default); set rollout.deadline longer too");
   }
   return out;
 }

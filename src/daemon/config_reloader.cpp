@@ -94,7 +94,23 @@ void ConfigReloader::reload_in_background(const std::string& trigger) {
     queued_ = trigger;
     return;
   }
+  if (supervisor_.rolling()) {
+    spdlog::info("{}: a rolling restart is still running; reloading when it is done", trigger);
+    queued_ = trigger;
+    wait_for_restarts();
+    return;
+  }
   reload_file(trigger, false, nullptr);
+}
+
+void ConfigReloader::wait_for_restarts() {
+  restart_wait_.arm(core::Duration{250}, [this] {
+    if (!queued_) return;  // a finished reload ran it
+    if (busy_ || supervisor_.rolling()) return wait_for_restarts();
+    auto trigger = *queued_;
+    queued_.reset();
+    reload_in_background(trigger);
+  });
 }
 
 void ConfigReloader::reject(const Attempt& attempt, const core::Error& error, const json& where) {

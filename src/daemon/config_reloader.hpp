@@ -100,6 +100,8 @@ class ConfigReloader final : public api::ConfigControl {
   /// /api/v1/config), published as config.rejected, and answered with
   /// `error`'s status. `where` adds the file, line and column of an
   /// invalid_config.
+  /// Runs the queued background trigger once no rolling restart runs.
+  void wait_for_restarts();
   void reject(const Attempt& attempt, const core::Error& error,
               const nlohmann::json& where = nlohmann::json::object());
   /// `applied` is the config the reload set out to apply; services the
@@ -119,9 +121,12 @@ class ConfigReloader final : public api::ConfigControl {
   Hooks hooks_;
   bool busy_ = false;
   std::optional<std::string> queued_;  // a background trigger waiting for the running reload
-  nlohmann::json in_progress_;         // what the running reload changes
-  nlohmann::json rejected_;            // the last rejected attempt, or null
-  nlohmann::json last_result_;         // the last finished reload, or null
+  /// Checks, while only a rolling restart runs (no reload to finish and
+  /// run the queued trigger), whether the queued trigger may run now.
+  core::Timer restart_wait_{scheduler_};
+  nlohmann::json in_progress_;  // what the running reload changes
+  nlohmann::json rejected_;     // the last rejected attempt, or null
+  nlohmann::json last_result_;  // the last finished reload, or null
   /// Services running their previous definition because their rollout
   /// failed and was reverted (or aborted): the running config is not the
   /// one last applied (the file, when it came from the file).

@@ -143,8 +143,8 @@ TEST(RolloutBlock, ADeadlineNoInstanceCouldMeet) {
                       "no new instance could make it");
   // Only min_healthy written, past the default deadline: it is the culprit.
   EXPECT_CONFIG_ERROR(with_rollout("min_healthy: 5m"), 5, 20,
-                      "services.api.rollout.deadline: must be longer than min_healthy (5m), or "
-                      "no new instance could make it");
+                      "services.api.rollout.min_healthy: must be shorter than the deadline (2m "
+                      "by default); set rollout.deadline longer too");
 }
 
 TEST(RolloutBlock, UnknownKeysSuggestTheClosestOne) {

@@ -243,6 +243,21 @@ TEST(ConfigReloader, ARevertedRolloutMakesTheRunningConfigDifferFromTheFile) {
   EXPECT_EQ(f.reloader->status()["reverted"], json::array());
 }
 
+TEST(ConfigReloader, ABackgroundReloadWaitsForARollingRestart) {
+  Fixture f;
+  ASSERT_TRUE(f.supervisor->restart_service("api"));  // serving: a rolling restart
+  f.write(config_text("v1", 2));
+  f.reloader->reload_in_background("SIGHUP");  // queued, not refused
+  EXPECT_EQ(f.reloader->status()["reload"]["queued"], "SIGHUP");
+  EXPECT_EQ(f.begun, 0);
+  f.scheduler.advance(std::chrono::seconds(1));
+  EXPECT_EQ(f.begun, 0);  // the restart still runs
+  f.ready("api-0.1");     // proven (min_healthy 0s): the restart ends
+  f.scheduler.advance(std::chrono::seconds(1));
+  EXPECT_EQ(f.begun, 1);
+  EXPECT_EQ(f.supervisor->config().find("api")->replicas, 2);
+}
+
 TEST(ConfigReloader, TheDevWatchReloadsOnceTheFileHasSettled) {
   Fixture f;
   f.reloader->watch_file(500ms, 300ms);
