@@ -24,11 +24,11 @@ std::string with_rollout(const std::string& lines) {
   return out;
 }
 
-const RolloutSpec& rollout_of(const Config& config, const std::string& service) {
+// A copy: callers pass a Config that dies at the end of their expression.
+RolloutSpec rollout_of(const Config& config, const std::string& service) {
   const auto* s = config.find(service);
   EXPECT_NE(s, nullptr) << service;
-  static const RolloutSpec none;
-  return s ? s->rollout : none;
+  return s ? s->rollout : RolloutSpec{};
 }
 
 TEST(RolloutBlock, EveryKeyIsRead) {
