@@ -8,6 +8,10 @@ find_package(SQLiteCpp REQUIRED CONFIG)
 find_package(Threads REQUIRED)
 # TLS to etcd (cluster mode): Beast's ssl_stream.
 find_package(OpenSSL REQUIRED)
+# HTTP/2 for the gateway (h2c to clients and instances, gRPC): Beast has
+# none, and nghttp2 is the framer curl, Apache httpd and h2load use.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2>=1.43)
 if(MESHD_BUILD_TESTS)
   find_package(GTest REQUIRED CONFIG)
 endif()

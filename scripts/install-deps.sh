@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest curl procps iproute2
   libssl-dev openssl etcd-server etcd-client wrk
-  python3-websockets
+  python3-websockets libnghttp2-dev nghttp2-client nghttp2-server python3-grpcio
 )
 if [[ "${MESHD_WITH_BROWSER:-0}" == 1 ]]; then
   PACKAGES+=(chromium)

@@ -11,6 +11,8 @@ constexpr std::pair<std::string_view, std::string_view> log_levels[] = {
 constexpr std::pair<std::string_view, std::string_view> log_formats[] = {{"text", "text"},
                                                                          {"json", "json"}};
 
+constexpr std::pair<std::string_view, std::string_view> access_log_formats[] = {{"json", "json"}};
+
 template <std::size_t N>
 std::span<const std::pair<std::string_view, std::string_view>> names(
     const std::pair<std::string_view, std::string_view> (&table)[N]) {
@@ -46,6 +48,20 @@ ParsedMesh parse_mesh(const Node& node, const std::string& path, Completeness co
   if (const Node* format = map.get("log_format"))
     spec.log_format = as_choice(*format, map.path("log_format"), names(log_formats));
   parse_cluster_identity(map, spec, completeness);
+  if (const Node* log = map.get("access_log")) {
+    MapView al(*log, map.path("access_log"));
+    const Node* p = al.get("path");
+    if (!p) fail(log->mark, map.path("access_log") + ": path is required (a file to write to)");
+    spec.access_log.path = as_string(*p, al.path("path"));
+    if (spec.access_log.path.empty()) fail(p->mark, al.path("path") + ": must not be empty");
+    if (const Node* format = al.get("format"))
+      spec.access_log.format = as_choice(*format, al.path("format"), names(access_log_formats));
+    read_size(al, "max_size", spec.access_log.max_size);
+    if (spec.access_log.max_size < 4096)
+      fail(al.get("max_size")->mark, al.path("max_size") + ": must be at least 4KB");
+    read(al, "keep", spec.access_log.keep, 0, 1000);
+  }
+  read(map, "gateway_threads", spec.gateway_threads, 1, 64);
   return out;
 }
 

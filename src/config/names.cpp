@@ -40,6 +40,11 @@ constexpr std::pair<std::string_view, Placement> placements[] = {
     {"singleton", Placement::singleton},
 };
 
+constexpr std::pair<std::string_view, Protocol> protocols[] = {
+    {"http1", Protocol::http1},
+    {"http2", Protocol::http2},
+};
+
 constexpr std::pair<std::string_view, Locality> localities[] = {
     {"any", Locality::any},
     {"prefer_local", Locality::prefer_local},
@@ -86,6 +91,9 @@ Names<Placement> placement_names() {
 Names<Locality> locality_names() {
   return localities;
 }
+Names<Protocol> protocol_names() {
+  return protocols;
+}
 Names<unsigned> retry_on_names() {
   return retry_ons;
 }
@@ -110,6 +118,10 @@ const char* to_string(LoadBalancerPolicy value) {
 
 const char* to_string(Placement value) {
   return value == Placement::singleton ? "singleton" : "everywhere";
+}
+
+const char* to_string(Protocol value) {
+  return value == Protocol::http2 ? "http2" : "http1";
 }
 
 const char* to_string(Locality value) {

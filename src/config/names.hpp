@@ -21,6 +21,7 @@ Names<CheckType> check_type_names();
 Names<LoadBalancerPolicy> load_balancer_names();
 Names<Placement> placement_names();
 Names<Locality> locality_names();
+Names<Protocol> protocol_names();
 Names<unsigned> retry_on_names();  // RetryOn flags
 Names<int> signal_names();         // "SIGTERM" and "TERM" both
 

@@ -56,8 +56,14 @@ constexpr Field outlier_fields[] = {{"enabled"},
                                     {"max_ejected"}};
 constexpr Block outlier_block{outlier_fields};
 
-constexpr Field retry_fields[] = {{"attempts"}, {"backoff"}, {"on"}, {"budget"}};
+constexpr Field retry_fields[] = {{"attempts"}, {"backoff"}, {"on"}, {"budget"}, {"grpc_methods"}};
 constexpr Block retry_block{retry_fields};
+
+constexpr Field rate_limit_fields[] = {{"rps"}, {"burst"}, {"key"}, {"max_keys"}};
+constexpr Block rate_limit_block{rate_limit_fields};
+
+constexpr Field access_log_fields[] = {{"path"}, {"format"}, {"max_size"}, {"keep"}};
+constexpr Block access_log_block{access_log_fields};
 
 constexpr Field request_fields[] = {{"method"}, {"path"}, {"headers"}, {"body"}};
 constexpr Block request_block{request_fields};
@@ -98,6 +104,8 @@ constexpr Field service_fields[] = {
     {"retry", Shape::block, &retry_block},
     {"timeout"},
     {"idle_timeout"},
+    {"protocol"},
+    {"rate_limit", Shape::block, &rate_limit_block},
     {"tags"},
     {"metadata"},
     {"tests", Shape::list_of_blocks, &test_block},
@@ -124,7 +132,9 @@ constexpr Field mesh_fields[] = {{"listen"},
                                  {"log_format"},
                                  {"node"},
                                  {"advertise"},
-                                 {"cluster", Shape::block, &cluster_block}};
+                                 {"cluster", Shape::block, &cluster_block},
+                                 {"access_log", Shape::block, &access_log_block},
+                                 {"gateway_threads"}};
 constexpr Block mesh_block{mesh_fields};
 
 constexpr Field environment_fields[] = {{"mesh", Shape::block, &mesh_block},

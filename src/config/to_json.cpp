@@ -55,6 +55,7 @@ json traffic_json(const ServiceSpec& s) {
   else
     breaker["window"] = dur(cb.window_time);
   const auto& od = s.outlier_detection;
+  json grpc_methods = s.retry.grpc_methods;
   json retry_on = json::array();
   if (s.retry.on & retry_connect_failure) retry_on.push_back("connect-failure");
   if (s.retry.on & retry_reset) retry_on.push_back("reset");
@@ -75,9 +76,19 @@ json traffic_json(const ServiceSpec& s) {
              {{"attempts", s.retry.attempts},
               {"backoff", dur(s.retry.backoff)},
               {"on", retry_on},
-              {"budget", pct(s.retry.budget)}}},
+              {"budget", pct(s.retry.budget)},
+              {"grpc_methods", grpc_methods}}},
             {"timeout", dur(s.timeout)},
-            {"idle_timeout", dur(s.idle_timeout)}};
+            {"idle_timeout", dur(s.idle_timeout)},
+            {"protocol", to_string(s.protocol)},
+            {"rate_limit", nullptr}};
+  if (const auto& rl = s.rate_limit) {
+    std::string key = rl->key == RateLimitSpec::Key::header ? "header:" + rl->header
+                      : rl->key == RateLimitSpec::Key::none ? "none"
+                                                            : "client_ip";
+    j["rate_limit"] = {
+        {"rps", rl->rps}, {"burst", rl->burst}, {"key", key}, {"max_keys", rl->max_keys}};
+  }
   if (s.load_balancer == LoadBalancerPolicy::consistent_hash) j["hash_key"] = to_string(s.hash_key);
   j["locality"] = to_string(s.locality);
   return j;
@@ -187,7 +198,13 @@ nlohmann::json to_json(const Config& config, bool redact) {
                {"log_format", m.log_format},
                {"node", m.node},
                {"advertise", m.advertise},
-               {"cluster", cluster_json(m.cluster)}};
+               {"cluster", cluster_json(m.cluster)},
+               {"access_log", m.access_log.enabled() ? json{{"path", m.access_log.path},
+                                                            {"format", m.access_log.format},
+                                                            {"max_size", m.access_log.max_size},
+                                                            {"keep", m.access_log.keep}}
+                                                     : json(nullptr)},
+               {"gateway_threads", m.gateway_threads}};
   return {{"version", config.version},
           {"source", config.source_path},
           {"environment", config.environment},

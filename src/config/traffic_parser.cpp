@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 #include "names.hpp"
 #include "parsers.hpp"
@@ -102,6 +104,58 @@ RetrySpec parse_retry(const MapView& map) {
       out.on |= as_choice(on->items[i], path + "[" + std::to_string(i) + "]", retry_on_names());
   }
   read_percent(map, "budget", out.budget);
+  if (const Node* methods = map.get("grpc_methods")) {
+    const std::string path = map.path("grpc_methods");
+    out.grpc_methods = as_string_list(*methods, path);
+    for (std::size_t i = 0; i < out.grpc_methods.size(); ++i) {
+      const std::string& m = out.grpc_methods[i];
+      // /package.Service/Method, or /package.Service/* for every method.
+      auto second = m.find('/', 1);
+      if (!m.starts_with('/') || second == std::string::npos || second == 1 ||
+          second + 1 == m.size() || m.find('/', second + 1) != std::string::npos)
+        fail(methods->is_list() && i < methods->items.size() ? methods->items[i].mark
+                                                             : methods->mark,
+             path + "[" + std::to_string(i) + "]: expected /package.Service/Method or " +
+                 "/package.Service/*, got '" + m + "'");
+    }
+  }
+  return out;
+}
+
+double as_rate(const Node& node, const std::string& path) {
+  const std::string& text = scalar_text(node, path, "requests a second, like 100 or 0.5");
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || !(value > 0) || value > 1e9)
+    fail(node.mark,
+         path + ": expected requests a second above 0, like 100 or 0.5, got '" + text + "'");
+  return value;
+}
+
+RateLimitSpec parse_rate_limit(const Node& node, const std::string& path) {
+  MapView map(node, path);
+  RateLimitSpec out;
+  const Node* rps = map.get("rps");
+  if (!rps) fail(node.mark, path + ": rps is required (requests a second, like 100)");
+  out.rps = as_rate(*rps, map.path("rps"));
+  out.burst = static_cast<int>(std::min(1e6, std::max(1.0, std::ceil(out.rps))));
+  read(map, "burst", out.burst, 1, 1'000'000);
+  if (const Node* key = map.get("key")) {
+    static const std::string expected = "client_ip, header:NAME or none";
+    const std::string kpath = map.path("key");
+    const std::string& text = scalar_text(*key, kpath, expected);
+    if (text == "client_ip")
+      out.key = RateLimitSpec::Key::client_ip;
+    else if (text == "none")
+      out.key = RateLimitSpec::Key::none;
+    else if (text.starts_with("header:") && text.size() > 7)
+      out.key = RateLimitSpec::Key::header, out.header = text.substr(7);
+    else
+      fail(key->mark, kpath + ": expected " + expected + ", got '" + text + "'");
+  }
+  int max_keys = static_cast<int>(out.max_keys);
+  read(map, "max_keys", max_keys, 1, 10'000'000);
+  out.max_keys = static_cast<std::size_t>(max_keys);
   return out;
 }
 
@@ -124,6 +178,14 @@ void parse_traffic(const MapView& service, ServiceSpec& spec) {
   spec.retry = parse_retry(service.child("retry"));
   read(service, "timeout", spec.timeout, Duration{1});
   read(service, "idle_timeout", spec.idle_timeout, Duration{1000});
+  read_choice(service, "protocol", spec.protocol, protocol_names());
+  // `rate_limit: null` (or false) in a service turns off one set in defaults.
+  if (const Node* limit = service.get("rate_limit")) {
+    if (limit->is_scalar() && !as_bool(*limit, service.path("rate_limit")))
+      spec.rate_limit.reset();
+    else
+      spec.rate_limit = parse_rate_limit(*limit, service.path("rate_limit"));
+  }
 }
 
 }  // namespace meshd::config::detail

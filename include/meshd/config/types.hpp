@@ -138,6 +138,27 @@ struct RetrySpec {
   Duration backoff{25};
   unsigned on = retry_connect_failure | retry_reset;
   double budget = 0.2;  // retries at most this share of requests
+  /// gRPC methods that may be retried (`/pkg.Service/Method`, or
+  /// `/pkg.Service/*` for all of a service's): a gRPC call is retried only
+  /// when its method is listed, as it cannot be known to be idempotent.
+  std::vector<std::string> grpc_methods;
+};
+
+/// What a service's instances speak (docs/traffic.md).
+enum class Protocol {
+  http1,  // HTTP/1.1 with pooled keep-alive connections
+  http2,  // h2c (HTTP/2 without TLS), multiplexed; gRPC services need it
+};
+
+/// A service's `rate_limit:` block: a token bucket per key, refilled at
+/// `rps` and holding at most `burst` tokens (Envoy's local rate limit).
+struct RateLimitSpec {
+  enum class Key { client_ip, header, none };
+  double rps = 0;  // tokens a second; > 0
+  int burst = 0;   // bucket size; written or max(1, ceil(rps))
+  Key key = Key::client_ip;
+  std::string header;            // with Key::header: the header whose value is the key
+  std::size_t max_keys = 10000;  // buckets kept; the least recently used goes first
 };
 
 /// A service's `rollout:` block (docs/reload.md): how a process-level change
@@ -216,6 +237,8 @@ struct ServiceSpec {
   /// An upgraded connection (WebSocket) that carries nothing either way
   /// for this long is closed by the gateway (Envoy's stream idle timeout).
   Duration idle_timeout{3600000};
+  Protocol protocol = Protocol::http1;
+  std::optional<RateLimitSpec> rate_limit;  // absent: no limit
 
   std::vector<std::string> tags;
   std::map<std::string, std::string> metadata;
@@ -251,6 +274,15 @@ struct ClusterSpec {
   bool enabled() const { return !etcd.empty(); }
 };
 
+/// mesh.access_log: one line per gateway request, written off the loop.
+struct AccessLogSpec {
+  std::string path;  // empty: off; relative to the working directory
+  std::string format = "json";
+  std::uint64_t max_size = 100ull << 20;  // rotated past this many bytes
+  int keep = 5;                           // rotated files kept (path.1 .. path.N)
+  bool enabled() const { return !path.empty(); }
+};
+
 struct MeshSpec {
   Endpoint listen{"127.0.0.1", 8090};
   std::optional<Endpoint> gateway;       // absent: no data path
@@ -263,6 +295,10 @@ struct MeshSpec {
   std::string node;                 // empty: the host name
   std::string advertise;            // empty: the listen host
   ClusterSpec cluster;
+  AccessLogSpec access_log;
+  /// Gateway event loops, each with its own SO_REUSEPORT listener; 0: the
+  /// number of cores, at most 8.
+  int gateway_threads = 0;
 };
 
 struct Config {
@@ -288,6 +324,7 @@ const char* to_string(CheckType);
 const char* to_string(LoadBalancerPolicy);
 const char* to_string(Placement);
 const char* to_string(Locality);
+const char* to_string(Protocol);
 /// "header:NAME", "cookie:NAME", "client_ip", or "" for none: the file's spelling.
 std::string to_string(const HashKey&);
 
