@@ -159,6 +159,7 @@ void ConfigReloader::apply(Attempt attempt) {
   const auto& m = running_->mesh;
   if (!(loaded.mesh.listen == m.listen)) needs_restart.push_back("listen");
   if (loaded.mesh.gateway != m.gateway) needs_restart.push_back("gateway");
+  if (loaded.mesh.gateway_threads != m.gateway_threads) needs_restart.push_back("gateway_threads");
   if (loaded.mesh.data_dir != m.data_dir) needs_restart.push_back("data_dir");
   if (loaded.mesh.log_format != m.log_format) needs_restart.push_back("log_format");
   if (loaded.mesh.cors_origins != m.cors_origins) needs_restart.push_back("cors_origins");
@@ -176,6 +177,7 @@ void ConfigReloader::apply(Attempt attempt) {
   loaded.mesh.cors_origins = m.cors_origins;
   loaded.mesh.listen = m.listen;
   loaded.mesh.gateway = m.gateway;
+  loaded.mesh.gateway_threads = m.gateway_threads;
   loaded.mesh.data_dir = m.data_dir;
   loaded.mesh.log_format = m.log_format;
   for (const auto& key : needs_restart)

@@ -120,8 +120,8 @@ void Daemon::State::start_supervisor() {
     auto route = routes->find(service);
     if (!route)
       if (auto it = retired_routes.find(service); it != retired_routes.end()) route = it->second;
-    auto host = route ? route->host(id) : nullptr;
-    return host ? host->active_requests : 0;
+    // Counted on the control loop and, with gateway threads, on each of them.
+    return route ? route->in_flight(id) : 0;
   };
   deps.free_port = free_loopback_port;
   // A dependency on a service that runs on another node (placement) is

@@ -3,8 +3,10 @@
 // signals (the parts they use are built in daemon.cpp).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <csignal>
+#include <thread>
 
 #include "daemon_state.hpp"
 #include "data_dir.hpp"
@@ -83,11 +85,17 @@ void Daemon::State::start_gateway() {
     spdlog::info("no mesh.gateway: the data path is off (resolve/report still work)");
     return;
   }
-  gateway = std::make_unique<gateway::Gateway>(io, *routes, clock, random01);
+  gateway::GatewayOptions gateway_options;
+  // 0: one per core, at most 8 (more loops than cores only compete).
+  int threads = config->mesh.gateway_threads;
+  if (threads <= 0)
+    threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+  gateway_options.threads = static_cast<unsigned>(threads);
+  gateway = std::make_unique<gateway::Gateway>(io, *routes, clock, random01, gateway_options);
   auto bound = gateway->listen(*config->mesh.gateway);
   write_file_atomically(data_dir / "gateway", bound.to_string() + "\n");
-  spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", bound.to_string(),
-               bound.to_string());
+  spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>) with {} thread{}",
+               bound.to_string(), bound.to_string(), threads, threads == 1 ? "" : "s");
   tests->use_gateway(io, bound);
 }
 
@@ -131,7 +139,13 @@ void Daemon::State::handle_signals() {
   actions.shut_down = [this](int sig) {
     spdlog::info("{}: shutting down gracefully (send it again to kill everything now)",
                  core::signal_name(sig));
-    if (gateway) gateway->stop();
+    if (gateway) {
+      gateway->stop();
+      auto accepted = gateway->accepted();
+      std::string counts;
+      for (auto n : accepted) counts += (counts.empty() ? "" : ", ") + std::to_string(n);
+      spdlog::info("gateway: connections accepted per thread: [{}]", counts);
+    }
     supervisor->shutdown([this] {
       spdlog::info("all services stopped; exiting");
       // In a cluster: say goodbye (the lease is revoked, so the other

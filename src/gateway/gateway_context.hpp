@@ -1,6 +1,7 @@
 #pragma once
 // Private to the gateway module: not part of meshd's public headers (include/meshd/).
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
@@ -8,6 +9,7 @@
 
 #include "meshd/gateway/gateway.hpp"
 #include "upstream_pool.hpp"
+#include "worker_route.hpp"
 
 namespace meshd::gateway {
 
@@ -21,24 +23,24 @@ namespace meshd::gateway {
 using Executor = boost::asio::io_context::executor_type;
 using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
 
-/// What every proxy session of one gateway shares.
+/// What every proxy session of one gateway thread shares.
 struct GatewayContext {
-  GatewayContext(boost::asio::io_context& io_, RouteTable& routes_, const core::TimeSource& clock_,
+  GatewayContext(boost::asio::io_context& io_, WorkerRoutes routes_, const core::TimeSource& clock_,
                  std::function<double()> random01_, GatewayOptions options_)
       : io(io_),
-        routes(routes_),
+        routes(std::move(routes_)),
         clock(clock_),
         random01(std::move(random01_)),
         options(options_),
         pool(options_.max_idle_per_host, options_.upstream_idle) {}
 
   boost::asio::io_context& io;
-  RouteTable& routes;
+  WorkerRoutes routes;  // this thread's view of every service's route
   const core::TimeSource& clock;
   std::function<double()> random01;
   GatewayOptions options;
   UpstreamPool pool;
-  std::size_t connections = 0;
+  std::atomic<std::size_t> connections = 0;  // read by Gateway::connections() on the control loop
   std::uint64_t next_request = 0;
   std::string request_id_prefix;  // random per process, so ids differ across restarts
   bool stopped = false;

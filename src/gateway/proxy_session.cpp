@@ -153,7 +153,7 @@ void ProxySession::attempt() {
   host_ = pick->host;
   host_id_.assign(host_->id);
   upstream_timed_out_ = false;
-  ++host_->active_requests;
+  route_->acquire(*host_);
   attempt_started_ = now;
   pool_key_.assign(host_->address).push_back(':');
   char port[8];

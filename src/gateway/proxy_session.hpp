@@ -221,7 +221,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::string client_ip_;
   std::string service_;
   std::string pool_key_;
-  std::shared_ptr<ServiceRoute> route_;  // kept alive across a reload that drops the service
+  std::shared_ptr<WorkerRoute> route_;  // kept alive across a reload that drops the service
   std::shared_ptr<balancer::Host> host_;
   std::string host_id_;
   std::unique_ptr<UpstreamConnection> conn_;

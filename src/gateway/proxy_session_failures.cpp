@@ -73,7 +73,7 @@ void ProxySession::record_result(Outcome outcome, std::chrono::microseconds late
 }
 
 void ProxySession::release_host() {
-  if (host_) --host_->active_requests;
+  if (host_) route_->release(*host_);
   host_.reset();
 }
 

@@ -68,6 +68,7 @@ void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
   }
   if (new_budget) retry_budget_ = balancer::RetryBudget(spec_->retry.budget);
   refresh_locality();
+  this->changed();
   if (new_balancer) {
     // The route's own seed, as at construction: routes rebuilt by one
     // reload must not all draw the same random sequence.
@@ -85,6 +86,7 @@ std::unique_ptr<breaker::CircuitBreaker> ServiceRoute::make_breaker(const std::s
       [this, service, id](breaker::BreakerState from, breaker::BreakerState to,
                           const std::string& reason) {
         ++breaker_transitions_;
+        on_transition(id, to);
         if (!events_) return;
         events_->publish("breaker.transition", service, id,
                          id + ": breaker " + breaker::to_string(from) + " -> " +
@@ -102,6 +104,7 @@ std::unique_ptr<breaker::CircuitBreaker> ServiceRoute::make_breaker(const std::s
 // over the pointers, not 5,000 lookups and copies.
 void ServiceRoute::update(const registry::Registry& registry, core::TimePoint now) {
   bool membership_changed = false;
+  bool any_change = false;  // a record with a new revision
   auto e_it = entries_.begin();
   auto drop = [&] {
     outlier_.remove_host(e_it->first);
@@ -127,6 +130,7 @@ void ServiceRoute::update(const registry::Registry& registry, core::TimePoint no
     Entry& e = e_it->second;
     ++e_it;
     if (!inserted && e.revision == r->revision) continue;
+    any_change = true;
     e.revision = r->revision;
     bool healthy = r->healthy();
     // (Re)joining rotation starts the slow-start ramp again.
@@ -141,6 +145,7 @@ void ServiceRoute::update(const registry::Registry& registry, core::TimePoint no
     }
   }
   while (e_it != entries_.end()) drop();
+  any_change = any_change || membership_changed;
   refresh_locality();
   if (membership_changed) {
     std::vector<std::shared_ptr<balancer::Host>> hosts;
@@ -148,6 +153,7 @@ void ServiceRoute::update(const registry::Registry& registry, core::TimePoint no
     for (auto& [id, e] : entries_) hosts.push_back(e.host);
     balancer_->set_hosts(std::move(hosts));
   }
+  if (any_change) changed();
 }
 
 core::Result<Pick> ServiceRoute::pick(const balancer::PickContext& ctx,
@@ -269,7 +275,10 @@ void ServiceRoute::on_result(const std::string& host_id, Outcome outcome,
   }
   if (outcome != Outcome::connect_failure) e.host->record_latency(ms);
   auto until = outlier_.on_result(host_id, failure, now);
-  if (until) ++ejections_;
+  if (until) {
+    ++ejections_;
+    changed();
+  }
   if (until && events_) {
     auto secs = std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count();
     events_->publish(
@@ -326,19 +335,88 @@ std::vector<std::string> ServiceRoute::host_ids() const {
   return ids;
 }
 
+// ---- gateway threads ------------------------------------------------------
+
+void ServiceRoute::on_transition(const std::string& id, breaker::BreakerState to) {
+  auto it = entries_.find(id);
+  if (it != entries_.end()) {
+    auto& slots = it->second.trial_slots;
+    using S = breaker::BreakerState;
+    // A new opening gets fresh trial permits; half open keeps the ones the
+    // threads are already taking from.
+    if (to == S::open || to == S::forced_open)
+      slots = std::make_shared<TrialSlots>(spec_->circuit_breaker.half_open_calls);
+    else if (to == S::half_open && !slots)
+      slots = std::make_shared<TrialSlots>(spec_->circuit_breaker.half_open_calls);
+    else if (to == S::closed || to == S::disabled)
+      slots.reset();
+  }
+  changed();
+}
+
+ServiceRouting ServiceRoute::routing(core::TimePoint now) {
+  ServiceRouting out;
+  out.spec = spec_;
+  out.hosts.reserve(entries_.size());
+  for (auto& [id, e] : entries_) {
+    HostRouting h;
+    h.id = id;
+    h.address = e.host->address;
+    h.port = e.host->port;
+    h.weight = e.host->weight;
+    h.joined = e.host->joined;
+    h.healthy = e.healthy;
+    h.overridden = e.overridden;
+    h.local = e.local;
+    h.ejected_until = outlier_.ejected_until(id);
+    h.breaker = e.breaker->state(now);
+    if (h.breaker == breaker::BreakerState::open) h.open_until = e.breaker->open_until();
+    if (h.breaker == breaker::BreakerState::open || h.breaker == breaker::BreakerState::half_open) {
+      if (!e.trial_slots)
+        e.trial_slots = std::make_shared<TrialSlots>(spec_->circuit_breaker.half_open_calls);
+      h.trial_slots = e.trial_slots;
+    }
+    h.in_flight = e.in_flight;
+    out.hosts.push_back(std::move(h));
+  }
+  return out;
+}
+
+void ServiceRoute::on_thread_result(const std::string& host_id, Outcome outcome,
+                                    std::chrono::microseconds latency, core::TimePoint now) {
+  auto it = entries_.find(host_id);
+  if (it == entries_.end() || outcome == Outcome::cancelled) return;
+  // Closed grants every permit; half open grants the trials, which the
+  // threads bounded together; open refuses what was admitted before it
+  // opened, and the result then counts only for the host and outlier
+  // detection, as on_result does for a call without a permit.
+  bool permit = it->second.breaker->try_acquire(now);
+  on_result(host_id, outcome, latency, now, permit);
+}
+
+int ServiceRoute::in_flight(const std::string& host_id) const {
+  auto it = entries_.find(host_id);
+  if (it == entries_.end()) return 0;
+  return it->second.host->active_requests + it->second.in_flight->load();
+}
+
 void RouteTable::set_config(const std::shared_ptr<const config::Config>& config) {
   std::set<std::string> names;
   for (const auto& s : config->services) {
     names.insert(s.name);
     auto spec = std::shared_ptr<const config::ServiceSpec>(config, &s);
     auto it = routes_.find(s.name);
-    if (it == routes_.end())
-      routes_.emplace(s.name, std::make_shared<ServiceRoute>(spec, events_, seed_++));
-    else
+    if (it == routes_.end()) {
+      auto route = std::make_shared<ServiceRoute>(spec, events_, seed_++);
+      route->set_change_listener(on_change_);
+      routes_.emplace(s.name, std::move(route));
+    } else {
       it->second->set_spec(spec);
+    }
   }
   for (auto it = routes_.begin(); it != routes_.end();)
     it = names.count(it->first) ? std::next(it) : routes_.erase(it);
+  if (*on_change_) (*on_change_)();
 }
 
 std::shared_ptr<ServiceRoute> RouteTable::find(const std::string& service) const {

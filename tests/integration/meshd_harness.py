@@ -115,6 +115,13 @@ class Meshd:
             mesh = dict(config.get("mesh", {}))
             mesh.setdefault("listen", "127.0.0.1:0")
             mesh.setdefault("data_dir", str(self.data_dir))
+            # The suites written for one gateway loop (exact round robin
+            # across requests) run with one; test_gateway_threads.py sets
+            # its own. MESHD_TEST_GATEWAY_THREADS=0 leaves meshd's default
+            # (every core).
+            threads = int(os.environ.get("MESHD_TEST_GATEWAY_THREADS", "1"))
+            if "gateway" in mesh and threads > 0:
+                mesh.setdefault("gateway_threads", threads)
             config["mesh"] = mesh
             self.config_path.write_text(to_yaml(config))
         self.args = list(args)

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "meshd/config/types.hpp"
 #include "meshd/core/clock.hpp"
@@ -11,6 +12,10 @@
 namespace meshd::gateway {
 
 struct GatewayOptions {
+  // Event loops serving clients, each with its own SO_REUSEPORT listener
+  // and upstream pool. 1: the control loop itself, nothing else runs.
+  unsigned threads = 1;
+
   std::size_t header_limit = 16 * 1024;  // larger request headers: 431
   core::Duration header_timeout{10000};  // whole request header must arrive within this (slowloris)
   core::Duration idle_timeout{60000};    // an idle keep-alive client is closed after this
@@ -26,9 +31,12 @@ struct GatewayOptions {
 /// timeouts from the service's config, X-Forwarded-For/-Proto,
 /// X-Request-Id, and X-Mesh-Instance on the response.
 ///
-/// It runs on the control loop: routing state is read without locks or
-/// copies, and with meshd pinned to one core a second loop would only
-/// compete with the first.
+/// With one thread it runs on the control loop: routing state is read
+/// without locks or copies. With several (mesh.gateway_threads), each
+/// thread has its own loop, listener (SO_REUSEPORT, same port), upstream
+/// pool and sessions, and reads routing state from the immutable snapshots
+/// the control loop publishes after every change; outcomes and counters go
+/// back to the control loop in batches (docs/architecture.md, "Gateway").
 class Gateway {
  public:
   Gateway(boost::asio::io_context& io, RouteTable& routes, const core::TimeSource& clock,
@@ -43,6 +51,8 @@ class Gateway {
 
   /// Client connections open now.
   std::size_t connections() const;
+  /// Connections accepted so far, per gateway thread.
+  std::vector<std::uint64_t> accepted() const;
 
   struct Impl;
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,6 +15,7 @@
 #include "meshd/config/types.hpp"
 #include "meshd/core/error.hpp"
 #include "meshd/core/event_bus.hpp"
+#include "meshd/gateway/routing_snapshot.hpp"
 #include "meshd/gateway/traffic_stats.hpp"
 #include "meshd/registry/registry.hpp"
 #include "meshd/registry/rotation.hpp"
@@ -80,15 +82,36 @@ class ServiceRoute {
   std::uint64_t breaker_transitions() const { return breaker_transitions_; }
   std::uint64_t ejections() const { return ejections_; }
 
+  // ---- gateway threads (gateway_threads > 1) ---------------------------------
+  /// This route's state for a gateway thread's snapshot.
+  ServiceRouting routing(core::TimePoint now);
+  /// The end of a call that a gateway thread picked from a snapshot: the
+  /// thread admitted it (a half-open trial from the shared TrialSlots), so
+  /// the permit is taken here, with the verdict, and the call counts as
+  /// on_result counts it. Cancelled calls are not reported.
+  void on_thread_result(const std::string& host_id, Outcome outcome,
+                        std::chrono::microseconds latency, core::TimePoint now);
+  /// Requests in flight on `host_id` from every gateway thread.
+  int in_flight(const std::string& host_id) const;
+  /// Called after every change a snapshot shows (shared with the RouteTable).
+  using ChangeListener = std::shared_ptr<std::function<void()>>;
+  void set_change_listener(ChangeListener listener) { on_change_ = std::move(listener); }
+
  private:
   struct Entry {
     std::shared_ptr<balancer::Host> host;
     std::unique_ptr<breaker::CircuitBreaker> breaker;
     bool healthy = false;
-    bool overridden = false;     // drain or maintenance
-    bool local = true;           // this node's own (not Origin::remote)
-    std::uint64_t revision = 0;  // of the registry record these were taken from
+    bool overridden = false;                  // drain or maintenance
+    bool local = true;                        // this node's own (not Origin::remote)
+    std::uint64_t revision = 0;               // of the registry record these were taken from
+    std::shared_ptr<TrialSlots> trial_slots;  // while open or half open (gateway threads)
+    std::shared_ptr<std::atomic<int>> in_flight = std::make_shared<std::atomic<int>>(0);
   };
+  void changed() const {
+    if (on_change_ && *on_change_) (*on_change_)();
+  }
+  void on_transition(const std::string& id, breaker::BreakerState to);
   core::Result<Pick> choose(const balancer::PickContext& ctx, const std::set<std::string>& exclude,
                             bool take_permit);
   /// The hosts of `candidates` whose breaker admits a call, into `admitted`;
@@ -116,6 +139,7 @@ class ServiceRoute {
   bool prefer_local_ = false;
   std::uint64_t breaker_transitions_ = 0;
   std::uint64_t ejections_ = 0;
+  ChangeListener on_change_;
 };
 
 /// Every service's route, by name.
@@ -126,8 +150,13 @@ class RouteTable {
   void set_config(const std::shared_ptr<const config::Config>& config);
   std::shared_ptr<ServiceRoute> find(const std::string& service) const;
   const std::map<std::string, std::shared_ptr<ServiceRoute>>& routes() const { return routes_; }
+  /// Called (on the control loop) after any change that a gateway thread's
+  /// snapshot shows: registry updates, reloads, breaker transitions,
+  /// ejections. The gateway publishes a new snapshot from it.
+  void set_on_change(std::function<void()> listener) { *on_change_ = std::move(listener); }
 
  private:
+  ServiceRoute::ChangeListener on_change_ = std::make_shared<std::function<void()>>();
   core::EventBus* events_;
   std::uint64_t seed_;
   std::map<std::string, std::shared_ptr<ServiceRoute>> routes_;
