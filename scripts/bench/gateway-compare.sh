@@ -19,6 +19,7 @@ version: 1
 mesh:
   listen: 127.0.0.1:0
   gateway: 127.0.0.1:${GW_PORT}
+  gateway_threads: 1   # one loop, pinned like the reference proxies (scripts/bench/gateway_threads.sh: 2)
   data_dir: ${WORK}/data
   log_level: warn
 services:

@@ -1,6 +1,5 @@
 #include "worker_route.hpp"
 
-#include <boost/asio/post.hpp>
 #include <cassert>
 
 #include "meshd/balancer/panic_threshold.hpp"
@@ -18,11 +17,10 @@ void WorkerLink::add(CallRecord record) {
   pending_.push_back(std::move(record));
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
-  // At the back of this thread's queue: whatever the other ready handlers
-  // record joins the same batch, and the control loop is woken once.
-  boost::asio::post(io_, [self = shared_from_this()] {
+  timer_.expires_after(kDelay);
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     self->flush_scheduled_ = false;
-    if (self->closed_ || self->pending_.empty()) return;
+    if (ec || self->closed_ || self->pending_.empty()) return;
     std::vector<CallRecord> batch;
     batch.swap(self->pending_);
     self->pending_.reserve(batch.size());

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,13 +46,16 @@ struct CallRecord {
   std::string host_id;
 };
 
-/// A gateway thread's channel to the control loop: records gathered while
-/// the thread's loop runs are sent in one post at the end of the round.
+/// A gateway thread's channel to the control loop: records gathered for
+/// up to `delay` go in one post, so a busy thread wakes the control loop a
+/// thousand times a second rather than once per request; breakers and
+/// outlier detection hear of an outcome at most that much later.
 class WorkerLink : public std::enable_shared_from_this<WorkerLink> {
  public:
   using Deliver = std::function<void(std::vector<CallRecord>)>;
+  static constexpr std::chrono::microseconds kDelay{1000};
   WorkerLink(boost::asio::io_context& io, Deliver deliver)
-      : io_(io), deliver_(std::move(deliver)) {}
+      : timer_(io), deliver_(std::move(deliver)) {}
 
   void add(CallRecord record);
   void set_deliver(Deliver deliver) { deliver_ = std::move(deliver); }
@@ -59,7 +63,7 @@ class WorkerLink : public std::enable_shared_from_this<WorkerLink> {
   void close() { closed_ = true; }
 
  private:
-  boost::asio::io_context& io_;
+  boost::asio::steady_timer timer_;
   Deliver deliver_;
   std::vector<CallRecord> pending_;
   bool flush_scheduled_ = false;

@@ -65,7 +65,7 @@ struct Fixture {
   void publish(WorkerRoutes& routes) { routes.apply(*make_snapshot(table, clock.now(), 1)); }
   /// The thread's loop runs its round: the batch goes to the control loop.
   void deliver() {
-    io.poll();
+    io.run();  // until the batch timer has fired
     io.restart();
     apply_records(table, delivered);
     delivered.clear();
