@@ -1,5 +1,6 @@
 #include "worker_route.hpp"
 
+#include <boost/asio/post.hpp>
 #include <cassert>
 
 #include "meshd/balancer/panic_threshold.hpp"
@@ -17,15 +18,25 @@ void WorkerLink::add(CallRecord record) {
   pending_.push_back(std::move(record));
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
-  timer_.expires_after(kDelay);
-  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+  auto flush = [self = shared_from_this()](boost::system::error_code ec) {
     self->flush_scheduled_ = false;
     if (ec || self->closed_ || self->pending_.empty()) return;
+    self->last_flush_ = std::chrono::steady_clock::now();
     std::vector<CallRecord> batch;
     batch.swap(self->pending_);
     self->pending_.reserve(batch.size());
     self->deliver_(std::move(batch));
-  });
+  };
+  // A quiet thread sends at the end of its loop's round (the counters are
+  // current by the time a client can ask for them); a busy one at most
+  // once per kDelay.
+  auto since = std::chrono::steady_clock::now() - last_flush_;
+  if (since >= kDelay) {
+    boost::asio::post(timer_.get_executor(), [flush] { flush({}); });
+    return;
+  }
+  timer_.expires_after(kDelay - since);
+  timer_.async_wait(std::move(flush));
 }
 
 // ---- StatsSink ----------------------------------------------------------------

@@ -46,10 +46,11 @@ struct CallRecord {
   std::string host_id;
 };
 
-/// A gateway thread's channel to the control loop: records gathered for
-/// up to `delay` go in one post, so a busy thread wakes the control loop a
-/// thousand times a second rather than once per request; breakers and
-/// outlier detection hear of an outcome at most that much later.
+/// A gateway thread's channel to the control loop: records go in one post
+/// per batch, at the end of the loop's round, and at most one batch per
+/// kDelay, so a busy thread wakes the control loop a thousand times a
+/// second rather than once per request; breakers, outlier detection and
+/// metrics hear of an outcome at most that much later.
 class WorkerLink : public std::enable_shared_from_this<WorkerLink> {
  public:
   using Deliver = std::function<void(std::vector<CallRecord>)>;
@@ -64,6 +65,7 @@ class WorkerLink : public std::enable_shared_from_this<WorkerLink> {
 
  private:
   boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point last_flush_{};
   Deliver deliver_;
   std::vector<CallRecord> pending_;
   bool flush_scheduled_ = false;
