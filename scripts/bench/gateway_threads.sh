@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # meshd's gateway on one and on two threads (mesh.gateway_threads) beside
 # nginx with one and two worker processes, all balancing the same three
-# backends (those of ../shared/bench/proxy-compare.sh), measured with wrk in
+# backends (nginx returning a short body, as in ../shared/bench/proxy-compare.sh), measured with wrk in
 # one run so the ratios are comparable.
 #
 # Usage: scripts/bench/gateway_threads.sh [-d SECONDS] [-c CONNECTIONS] [-r ROUNDS]
-# MESHD=path/to/meshd runs another build.
+# MESHD=path/to/meshd runs another build. Ports: backends B+1..B+3, nginx
+# B+11 and B+12, meshd B+21 and B+22 with B=${PORT_BASE:-19300} (not
+# proxy-compare.sh's, so the two can run on one machine).
 #
 # Pinning: none. On this 2-core machine a 2-thread proxy needs both cores,
 # so the proxies, the backends (one nginx worker) and wrk (2 threads) all
@@ -27,6 +29,8 @@ while getopts "d:c:r:" o; do
   esac
 done
 MESHD=${MESHD:-build/meshd}
+B=${PORT_BASE:-19300}
+BE1=$((B + 1)) BE2=$((B + 2)) BE3=$((B + 3)) NG1=$((B + 11)) NG2=$((B + 12)) MS1=$((B + 21)) MS2=$((B + 22))
 [[ -x $MESHD ]] || { echo "no $MESHD: build it first" >&2; exit 1; }
 for tool in nginx wrk ss; do
   command -v $tool >/dev/null || { echo "needs $tool (apt-get install nginx-light wrk iproute2)" >&2; exit 1; }
@@ -49,9 +53,9 @@ events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:19101; location / { return 200 "ok from 19101\n"; } }
-  server { listen 127.0.0.1:19102; location / { return 200 "ok from 19102\n"; } }
-  server { listen 127.0.0.1:19103; location / { return 200 "ok from 19103\n"; } }
+  server { listen 127.0.0.1:$BE1; location / { return 200 "ok from $BE1\n"; } }
+  server { listen 127.0.0.1:$BE2; location / { return 200 "ok from $BE2\n"; } }
+  server { listen 127.0.0.1:$BE3; location / { return 200 "ok from $BE3\n"; } }
 }
 EOF
 nginx_conf() {  # workers port
@@ -63,7 +67,7 @@ http {
   access_log off;
   keepalive_requests 1000000;
   upstream bench {
-    server 127.0.0.1:19101; server 127.0.0.1:19102; server 127.0.0.1:19103;
+    server 127.0.0.1:$BE1; server 127.0.0.1:$BE2; server 127.0.0.1:$BE3;
     keepalive 128;
   }
   server {
@@ -88,15 +92,15 @@ mesh:
   log_level: warn
 services:
   bench:
-    address: [127.0.0.1:19101, 127.0.0.1:19102, 127.0.0.1:19103]
+    address: [127.0.0.1:$BE1, 127.0.0.1:$BE2, 127.0.0.1:$BE3]
     health: { type: tcp, interval: 1s }
     load_balancer: round_robin
 EOF
 }
-nginx_conf 1 19011 >"$WORK/nginx1.conf"
-nginx_conf 2 19012 >"$WORK/nginx2.conf"
-meshd_conf 1 18011 >"$WORK/meshd1.yaml"
-meshd_conf 2 18012 >"$WORK/meshd2.yaml"
+nginx_conf 1 $NG1 >"$WORK/nginx1.conf"
+nginx_conf 2 $NG2 >"$WORK/nginx2.conf"
+meshd_conf 1 $MS1 >"$WORK/meshd1.yaml"
+meshd_conf 2 $MS2 >"$WORK/meshd2.yaml"
 
 nginx -c "$WORK/backends.conf" -p "$WORK" & PIDS+=($!)
 nginx -c "$WORK/nginx1.conf" -p "$WORK" & PIDS+=($!)
@@ -111,7 +115,7 @@ wait_port() {
   done
   echo "port $1 did not open" >&2; return 1
 }
-for p in 19101 19102 19103 19011 19012 18011 18012; do wait_port "$p"; done
+for p in $BE1 $BE2 $BE3 $NG1 $NG2 $MS1 $MS2; do wait_port "$p"; done
 sleep 1.5  # meshd's first health checks
 
 cpu_ticks() {
@@ -147,7 +151,7 @@ measure() {
 }
 
 NAMES=(nginx-1w nginx-2w meshd-1t meshd-2t)
-URLS=(http://127.0.0.1:19011/ http://127.0.0.1:19012/ http://127.0.0.1:18011/bench/ http://127.0.0.1:18012/bench/)
+URLS=(http://127.0.0.1:$NG1/ http://127.0.0.1:$NG2/ http://127.0.0.1:$MS1/bench/ http://127.0.0.1:$MS2/bench/)
 echo "# $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg) wrk -t2 -c$CONNS -d${DUR}s, no pinning"
 printf "%-9s %11s %8s %7s %11s\n" proxy req/s p99_ms non2xx cpu_us/req
 declare -A RPS CPU
