@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "meshd/config/values.hpp"
 
@@ -9,8 +10,8 @@ namespace meshd::daemon {
 std::string usage() {
   return "usage:\n"
          "  meshd run      -c FILE [--env NAME] [--dev] [--service NAME]... [--listen HOST:PORT]\n"
-         "                 [--gateway HOST:PORT] [--data-dir DIR] [--log-level LEVEL] "
-         "[--log-format text|json]\n"
+         "                 [--gateway HOST:PORT] [--gateway-threads N] [--data-dir DIR]\n"
+         "                 [--log-level LEVEL] [--log-format text|json]\n"
          "                 [--ws-idle-timeout DURATION] [--node NAME] [--etcd URL[,URL...]]\n"
          "  meshd validate -c FILE [--env NAME]\n"
          "  meshd version\n";
@@ -72,6 +73,13 @@ Command parse_command_line(const std::vector<std::string>& args) {
     } else if (flag == "--gateway") {
       if (!value(v)) return needs("HOST:PORT (or 'off')");
       opts.gateway = v;
+    } else if (flag == "--gateway-threads") {
+      int n = 0;
+      if (!value(v)) return needs("a number of threads, 1..64");
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 64)
+        return UsageError{"--gateway-threads: '" + v + "' is not a number of threads, 1..64"};
+      opts.gateway_threads = n;
     } else if (flag == "--data-dir") {
       if (!value(v) || v.empty()) return needs("a directory");
       opts.data_dir = v;

@@ -20,6 +20,7 @@ struct RunOptions {
   std::vector<std::string> services;   // --service, repeatable
   std::optional<std::string> listen;   // --listen HOST:PORT
   std::optional<std::string> gateway;  // --gateway HOST:PORT ("" or "off" disables)
+  std::optional<int> gateway_threads;  // --gateway-threads N (mesh.gateway_threads)
   std::optional<std::string> data_dir;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;

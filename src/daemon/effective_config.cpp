@@ -67,6 +67,7 @@ config::Config apply_run_flags(config::Config cfg, const RunOptions& options) {
     else
       cfg.mesh.gateway = parse_flag_endpoint("--gateway", *options.gateway);
   }
+  if (options.gateway_threads) cfg.mesh.gateway_threads = *options.gateway_threads;
   if (options.data_dir) cfg.mesh.data_dir = *options.data_dir;
   if (options.log_level) {
     static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",

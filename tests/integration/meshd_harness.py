@@ -115,16 +115,16 @@ class Meshd:
             mesh = dict(config.get("mesh", {}))
             mesh.setdefault("listen", "127.0.0.1:0")
             mesh.setdefault("data_dir", str(self.data_dir))
-            # The suites written for one gateway loop (exact round robin
-            # across requests) run with one; test_gateway_threads.py sets
-            # its own. MESHD_TEST_GATEWAY_THREADS=0 leaves meshd's default
-            # (every core).
-            threads = int(os.environ.get("MESHD_TEST_GATEWAY_THREADS", "1"))
-            if "gateway" in mesh and threads > 0:
-                mesh.setdefault("gateway_threads", threads)
             config["mesh"] = mesh
             self.config_path.write_text(to_yaml(config))
         self.args = list(args)
+        # The suites written for one gateway loop (exact round robin across
+        # requests) run with one, by flag so that configs rewritten by a
+        # test keep it; a config that names gateway_threads keeps its own.
+        # MESHD_TEST_GATEWAY_THREADS=0 leaves meshd's default (every core).
+        threads = int(os.environ.get("MESHD_TEST_GATEWAY_THREADS", "1"))
+        if threads > 0 and "gateway_threads" not in str(config) and "--gateway-threads" not in self.args:
+            self.args += ["--gateway-threads", str(threads)]
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.base = None

@@ -44,6 +44,19 @@ TEST(Cli, ParsesRunWithEveryFlag) {
   EXPECT_EQ(*run->etcd, std::vector<std::string>{"http://127.0.0.1:2379"});
 }
 
+TEST(Cli, GatewayThreadsIsANumberFrom1To64) {
+  auto c = parse_command_line({"run", "-c", "f.yaml", "--gateway-threads", "2"});
+  auto* run = std::get_if<RunOptions>(&c);
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(*run->gateway_threads, 2);
+  for (const char* bad : {"0", "65", "two", "2x", ""}) {
+    auto e = parse_command_line({"run", "-c", "f.yaml", "--gateway-threads", bad});
+    auto* err = std::get_if<UsageError>(&e);
+    ASSERT_NE(err, nullptr) << bad;
+    EXPECT_NE(err->message.find("--gateway-threads"), std::string::npos) << err->message;
+  }
+}
+
 TEST(Cli, DevMeansTheDevEnvironmentAndDebugLogs) {
   auto c = parse_command_line({"run", "-c", "f.yaml", "--dev"});
   auto* run = std::get_if<RunOptions>(&c);
