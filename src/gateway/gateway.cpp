@@ -200,6 +200,13 @@ config::Endpoint Gateway::listen(const config::Endpoint& endpoint) {
     w.sweep();
     return config::Endpoint{bound.address().to_string(), bound.port()};
   }
+  // SO_REUSEPORT would let this bind share a port that another process of
+  // the same user (a second meshd) already listens on, splitting its
+  // traffic silently: a plain bind first fails as with one thread.
+  if (endpoint.port != 0) {
+    tcp::acceptor probe(impl.control);
+    core::bind_and_listen(probe, endpoint.host, endpoint.port, "gateway");
+  }
   // The first listener may take port 0; the others bind the port it got.
   tcp::endpoint bound;
   for (auto& w : impl.workers)
