@@ -162,3 +162,19 @@ def test_half_open_admits_at_most_its_trials_over_all_threads(tmp_path):
             assert slow.hits - hits == 1
     finally:
         slow.close()
+
+
+def test_a_gateway_port_in_use_is_refused_not_shared(tmp_path):
+    """SO_REUSEPORT must not let a second meshd split the first one's traffic."""
+    port = free_ports(1)[0]
+    cfg = {"mesh": {"gateway": f"127.0.0.1:{port}", "gateway_threads": THREADS}, "services": {}}
+    with Meshd(tmp_path, cfg, name="first"):
+        second = Meshd(tmp_path, cfg, name="second")
+        second.start(wait=False)
+        try:
+            assert second.proc.wait(timeout=30) != 0
+        finally:
+            if second.proc.poll() is None:
+                second.proc.kill()
+                second.proc.wait()
+        assert f"cannot listen on gateway 127.0.0.1:{port}" in second.output()
