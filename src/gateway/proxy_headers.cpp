@@ -109,6 +109,57 @@ std::string_view origin_form(std::string_view target) {
   return target;
 }
 
+std::string_view request_authority(const MessageHead& req) {
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    auto target = req.target;
+    if (target.size() < scheme.size() || !iequals(target.substr(0, scheme.size()), scheme))
+      continue;
+    auto rest = target.substr(scheme.size());
+    return rest.substr(0, rest.find_first_of("/?#"));
+  }
+  return req[http::field::host];
+}
+
+std::string authority_service_name(std::string_view authority) {
+  // RFC 3986 3.2: [userinfo@]host[:port]; a bracketed IPv6 literal is no name.
+  auto at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos) {
+    auto port = authority.substr(colon + 1);
+    if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return {};
+    authority = authority.substr(0, colon);
+  }
+  if (!authority.empty() && authority.back() == '.') authority.remove_suffix(1);  // FQDN
+  constexpr std::string_view kSuffix = ".mesh";
+  if (authority.size() > kSuffix.size() &&
+      iequals(authority.substr(authority.size() - kSuffix.size()), kSuffix))
+    authority.remove_suffix(kSuffix.size());
+  // As config::valid_service_name: 1-63 of [a-z0-9_-], starting with a letter or digit.
+  if (authority.empty() || authority.size() > 63) return {};
+  std::string name;
+  name.reserve(authority.size());
+  for (char c : authority) {
+    char l = core::lower(c);
+    bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') ||
+              (!name.empty() && (l == '_' || l == '-'));
+    if (!ok) return {};
+    name.push_back(l);
+  }
+  return name;
+}
+
+std::optional<std::string_view> service_from_authority(std::string_view host,
+                                                       const RouteTable& routes) {
+  if (host.empty()) return std::nullopt;
+  std::string name = authority_service_name(host);
+  if (name.empty()) return std::nullopt;
+  auto it = routes.routes().find(name);
+  if (it == routes.routes().end()) return std::nullopt;
+  return std::string_view(it->first);
+}
+
 bool expects_continue(const MessageHead& req) {
   if (req.version < 11) return false;
   for (const auto& f : req.fields)

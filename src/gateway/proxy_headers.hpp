@@ -14,6 +14,7 @@
 #include "http_head.hpp"
 #include "meshd/config/types.hpp"
 #include "meshd/core/error.hpp"
+#include "meshd/gateway/route_table.hpp"
 
 namespace meshd::gateway {
 
@@ -34,6 +35,25 @@ std::string_view origin_form(std::string_view target);
 /// absolute-form. Empty for a target that is neither or has an empty or
 /// invalid service name.
 std::optional<SplitTarget> split_target(std::string_view target);
+
+/// The authority a request names: the one in an absolute-form target
+/// (RFC 9112 3.2.2: it wins over Host), else the Host field; empty when
+/// there is none.
+std::string_view request_authority(const MessageHead& req);
+
+/// The service name a Host / `:authority` value would name, lower-cased:
+/// "api", "API.mesh:8000", "api.mesh." -> "api". Empty for anything else
+/// (an IP address, another domain, a name that is not a service name).
+/// Whether such a service exists is the caller's question.
+std::string authority_service_name(std::string_view authority);
+
+/// The service named by a Host / `:authority` value (`<service>` or
+/// `<service>.mesh`, any `:port`, case-insensitive) when that service
+/// exists; the view is the route table's own name. Such a request goes to
+/// that service with its path unchanged; any other goes by its
+/// `/<service>/` prefix (docs/traffic.md, "Routing by authority").
+std::optional<std::string_view> service_from_authority(std::string_view host,
+                                                       const RouteTable& routes);
 
 /// Whether an HTTP/1.1 request asks `Expect: 100-continue` (RFC 9110
 /// 10.1.1): the gateway answers 100 Continue itself and does not forward

@@ -76,14 +76,21 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
                                             : "a request must have one Host header, not several"),
                        false);
   }
-  auto split = split_target(req_.target);
-  if (!split) {
+  // A Host naming a service wins over the path's prefix (docs/traffic.md).
+  std::string_view rest;
+  if (auto named = service_from_authority(request_authority(req_), ctx_->routes)) {
+    service_.assign(*named);
+    rest = origin_form(req_.target);
+  } else if (auto split = split_target(req_.target)) {
+    service_.assign(split->service);
+    rest = split->rest;
+  } else {
     in_.consume(header_bytes);
     return local_error(
-        core::make_error(core::ErrorCode::invalid_argument, "the path must be /<service>/<path>"),
+        core::make_error(core::ErrorCode::invalid_argument,
+                         "the path must be /<service>/<path>, or the Host <service>.mesh"),
         done && client_keep_alive_);
   }
-  service_.assign(split->service);
   route_ = ctx_->routes.find(service_);
   if (!route_) {
     in_.consume(header_bytes);
@@ -105,8 +112,8 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     hash_.reset();
   out_.clear();
   sink_.chunked = reqp_->chunked();
-  ForwardInfo info{split->rest,         client_ip_,    ctx_->request_id_prefix,
-                   &ctx_->next_request, sink_.chunked, upgrade_};
+  ForwardInfo info{rest,          client_ip_, ctx_->request_id_prefix, &ctx_->next_request,
+                   sink_.chunked, upgrade_};
   write_upstream_head(req_, info, out_);
   in_.consume(header_bytes);  // the header's views end here
   // The body bytes that came with the header go out in the same write;

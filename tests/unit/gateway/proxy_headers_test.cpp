@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_clock.hpp"
 #include "gateway/input_buffer.hpp"
 #include "meshd/balancer/hash.hpp"
 
@@ -43,6 +44,53 @@ TEST(SplitTarget, AcceptsAbsoluteForm) {
   EXPECT_FALSE(split_target("ftp://h/svc/x"));
 }
 
+// A route table with the services `names`, no instances.
+struct Routes {
+  testing::FakeClock clock;
+  core::EventBus events{clock};
+  RouteTable table{&events, 1};
+  explicit Routes(std::initializer_list<const char*> names) {
+    auto cfg = std::make_shared<config::Config>();
+    for (const char* n : names) {
+      config::ServiceSpec s;
+      s.name = n;
+      cfg->services.push_back(s);
+    }
+    table.set_config(cfg);
+  }
+};
+
+TEST(ServiceFromAuthority, NamesAServiceByNameOrDotMeshWithAnyPort) {
+  Routes r{"api", "web-2"};
+  for (std::string_view host : {"api", "api.mesh", "api:8000", "api.mesh:8000", "API.Mesh:1",
+                                "api.mesh.", "api.mesh.:80", "user@api.mesh:8000"}) {
+    auto s = service_from_authority(host, r.table);
+    ASSERT_TRUE(s) << host;
+    EXPECT_EQ(*s, "api") << host;
+  }
+  auto s = service_from_authority("WEB-2.MESH", r.table);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*s, "web-2");
+}
+
+TEST(ServiceFromAuthority, AnythingElseKeepsPrefixRouting) {
+  Routes r{"api", "localhost2"};
+  for (std::string_view host :
+       {"", "127.0.0.1:8000", "localhost:8000", "[::1]:8000", "api.example.com", "api.mesh.com",
+        "api.meshx", ".mesh", "mesh", "other.mesh", "api:port", "api:80:80", "-api", "a pi",
+        "api.mesh.mesh", "api%2e.mesh"})
+    EXPECT_FALSE(service_from_authority(host, r.table)) << host;
+}
+
+TEST(ServiceFromAuthority, NameWithoutTheRouteTable) {
+  EXPECT_EQ(authority_service_name("Svc_1.MESH:443"), "svc_1");
+  EXPECT_EQ(authority_service_name("svc"), "svc");
+  EXPECT_EQ(authority_service_name("_svc"), "");
+  EXPECT_EQ(authority_service_name(std::string(64, 'a')), "");
+  EXPECT_EQ(authority_service_name(std::string(63, 'a') + ".mesh"), std::string(63, 'a'));
+  EXPECT_EQ(authority_service_name("10.0.0.1"), "");
+}
+
 // Parses one whole message from `raw` the way the gateway does; the body
 // goes to `body`, framed chunked when `chunk_out`. The raw text must
 // outlive the returned head (its fields are views into it).
@@ -75,6 +123,23 @@ std::string upstream_head(const MessageHead& in, std::string_view rest, std::uin
   std::string out;
   write_upstream_head(in, ForwardInfo{rest, "127.0.0.1", "abc", &n, chunked}, out);
   return out;
+}
+
+TEST(RequestAuthority, IsTheAbsoluteFormsAuthorityElseHost) {
+  // RFC 9112 3.2.2: with an absolute-form target, Host is ignored.
+  std::string raw = "GET http://API.mesh:8000/x HTTP/1.1\r\nHost: web.mesh\r\n\r\n";
+  Parsed<true> abs(raw);
+  ASSERT_FALSE(abs.ec) << abs.ec.message();
+  EXPECT_EQ(request_authority(abs.head), "API.mesh:8000");
+  std::string raw2 = "GET /x HTTP/1.1\r\nHost: web.mesh\r\n\r\n";
+  Parsed<true> origin(raw2);
+  EXPECT_EQ(request_authority(origin.head), "web.mesh");
+  std::string raw3 = "GET http://api?q HTTP/1.1\r\nHost: web\r\n\r\n";
+  Parsed<true> query(raw3);
+  EXPECT_EQ(request_authority(query.head), "api");
+  std::string raw4 = "GET /x HTTP/1.0\r\n\r\n";
+  Parsed<true> none(raw4);
+  EXPECT_EQ(request_authority(none.head), "");
 }
 
 TEST(UpstreamHead, DropsHopByHopAndAddsForwardingHeaders) {
