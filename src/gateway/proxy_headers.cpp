@@ -285,14 +285,32 @@ void write_client_head(const MessageHead& in, std::string_view instance,
 }
 
 void write_local_response(const core::Error& error, unsigned version, bool keep_alive,
-                          std::string& out) {
+                          std::string& out, int retry_after) {
   std::string body = core::error_body(error);
   append_status_line(out, version, core::http_status(error.code), {});
   out.append("Server: meshd\r\nContent-Type: application/json\r\n");
+  if (retry_after > 0) {
+    out.append("Retry-After: ");
+    append_number(out, static_cast<std::uint64_t>(retry_after));
+    out.append("\r\n");
+  }
   append_connection(out, version, keep_alive);
   out.append("Content-Length: ");
   append_number(out, body.size());
   out.append("\r\n\r\n").append(body);
+}
+
+std::string_view rate_limit_key(const config::RateLimitSpec& spec, const MessageHead& req,
+                                std::string_view client_ip) {
+  switch (spec.key) {
+    case config::RateLimitSpec::Key::client_ip:
+      return client_ip;
+    case config::RateLimitSpec::Key::header:
+      return req[std::string_view(spec.header)];
+    case config::RateLimitSpec::Key::none:
+      return {};
+  }
+  return {};
 }
 
 std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req,

@@ -105,8 +105,15 @@ void write_client_head(const MessageHead& in, std::string_view instance,
 /// Appends a whole local response (an error of the gateway's own): the
 /// status and JSON body core::local_reply gives `error`, so the gateway
 /// answers with the same codes as the REST API (docs/api.md, "Errors").
+/// A `retry_after` above 0 (seconds) is sent as Retry-After (a 429).
 void write_local_response(const core::Error& error, unsigned version, bool keep_alive,
-                          std::string& out);
+                          std::string& out, int retry_after = 0);
+
+/// The rate-limit key of a request, by the service's rate_limit.key: the
+/// client's address, the named header's value ("" when absent: such
+/// requests share one bucket), or "" (one bucket for all).
+std::string_view rate_limit_key(const config::RateLimitSpec& spec, const MessageHead& req,
+                                std::string_view client_ip);
 
 /// The consistent-hash key of a request, by the service's hash_key.
 std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req,

@@ -98,6 +98,17 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
         core::make_error(core::ErrorCode::not_found, "no service named '" + service_ + "'"),
         done && client_keep_alive_);
   }
+  if (RateLimiter* limiter = route_->rate_limiter()) {
+    int retry_after = 0;
+    auto now = ctx_->clock.now();
+    if (!limiter->admit(rate_limit_key(limiter->spec(), req_, client_ip_), now, retry_after)) {
+      in_.consume(header_bytes);
+      route_->stats().record_rate_limited();
+      route_->stats().record(429, std::chrono::microseconds(0), now);
+      return local_error(rate_limited_error(service_, limiter->spec(), retry_after),
+                         done && client_keep_alive_, retry_after);
+    }
+  }
   has_body_ = !done;
   upgrade_ = is_websocket_upgrade(req_);
   attempts_ = 0;

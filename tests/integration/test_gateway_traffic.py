@@ -2,12 +2,13 @@
 authority, rate limiting, trace context and the access log, with curl and
 raw sockets against the real binary on 127.0.0.1."""
 
+import http.client
 import json
 import subprocess
 
 import pytest
 
-from meshd_harness import Meshd, demo, free_ports, http, wait_until
+from meshd_harness import Meshd, demo, free_ports, wait_until
 
 
 def service(port, **extra):
@@ -76,3 +77,75 @@ def test_other_hosts_keep_prefix_routing(two_services):
     # A Host that names no service and a path that names none either: 404.
     status, _, body = curl(gw + "/nosuch/a", "-H", "Host: nosuch.mesh")
     assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+
+
+def metric(m, name, service):
+    """The value of `name{service="..."}` in /metrics."""
+    status, _, text = m.api("GET", "/metrics")
+    assert status == 200
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{service="{service}"}}'):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} for {service} not in /metrics")
+
+
+def quick_requests(url, n, headers=None):
+    """(status, headers with lower-case names, body) of n requests sent back
+    to back on one keep-alive connection: fast enough that a bucket refilling
+    at 5/s gains at most a token or two meanwhile."""
+    address, _, path = url.replace("http://", "").partition("/")
+    host, port = address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    answers = []
+    try:
+        for _ in range(n):
+            conn.request("GET", "/" + path, headers=headers or {})
+            res = conn.getresponse()
+            body = res.read().decode(errors="replace")
+            answers.append((res.status, {k.lower(): v for k, v in res.getheaders()}, body))
+    finally:
+        conn.close()
+    return answers
+
+
+def test_rate_limit_answers_429_with_retry_after_past_the_burst(tmp_path):
+    port = free_ports(1)[0]
+    m = started(tmp_path, {"api": service(port, rate_limit={"rps": 5, "burst": 5})})
+    try:
+        answers = quick_requests(m.gateway + "/api/x", 20)
+        passed = [a for a in answers if a[0] == 200]
+        limited = [a for a in answers if a[0] == 429]
+        assert len(passed) + len(limited) == 20, [a[0] for a in answers]
+        # The burst, plus at most what refilled while curl sent (5 a second).
+        assert 5 <= len(passed) <= 7, [a[0] for a in answers]
+        assert [a[0] for a in answers[:5]] == [200] * 5
+        for status, headers, body in limited:
+            assert int(headers["retry-after"]) >= 1
+            assert headers["content-type"] == "application/json"
+            error = json.loads(body)["error"]
+            assert error["code"] == "rate_limited" and "api" in error["message"], error
+        assert metric(m, "meshd_gateway_rate_limited_total", "api") == len(limited)
+        # A second later the bucket has refilled enough for more.
+        wait_until(lambda: curl(m.gateway + "/api/x")[0] == 200, timeout=5, interval=0.3,
+                   what="the bucket to refill")
+    finally:
+        m.__exit__(None, None, None)
+
+
+def test_rate_limit_by_header_keeps_keys_apart(tmp_path):
+    port = free_ports(1)[0]
+    m = started(tmp_path, {"api": service(port, rate_limit={"rps": 0.1, "burst": 2,
+                                                           "key": "header:X-Tenant"})})
+    try:
+        gw = m.gateway + "/api/x"
+        a = [s for s, _, _ in quick_requests(gw, 4, {"X-Tenant": "a"})]
+        b = [s for s, _, _ in quick_requests(gw, 4, {"X-Tenant": "b"})]
+        assert a == [200, 200, 429, 429] and b == [200, 200, 429, 429], (a, b)
+        # Requests without the header share one bucket of their own.
+        none = [s for s, _, _ in quick_requests(gw, 3)]
+        assert none == [200, 200, 429], none
+        # Retry-After says how long a token takes at 0.1/s: up to 10 s.
+        _, headers, _ = curl(gw, "-H", "X-Tenant: a")
+        assert 1 <= int(headers["retry-after"]) <= 10
+    finally:
+        m.__exit__(None, None, None)

@@ -290,6 +290,7 @@ TEST(LocalResponse, TakesStatusAndCodeFromTheOneMapping) {
   for (const Case& c :
        {Case{core::ErrorCode::invalid_argument, "HTTP/1.1 400 Bad Request", "invalid_argument"},
         Case{core::ErrorCode::not_found, "HTTP/1.1 404 Not Found", "not_found"},
+        Case{core::ErrorCode::rate_limited, "HTTP/1.1 429 Too Many Requests", "rate_limited"},
         Case{core::ErrorCode::header_fields_too_large,
              "HTTP/1.1 431 Request Header Fields Too Large", "request_header_fields_too_large"},
         Case{core::ErrorCode::upstream_failure, "HTTP/1.1 502 Bad Gateway", "upstream_failure"},
@@ -303,6 +304,30 @@ TEST(LocalResponse, TakesStatusAndCodeFromTheOneMapping) {
               std::string::npos)
         << out;
   }
+}
+
+TEST(LocalResponse, SaysRetryAfterWhenGivenOne) {
+  std::string out;
+  write_local_response(core::make_error(core::ErrorCode::rate_limited, "slow down"), 11, true, out,
+                       3);
+  EXPECT_NE(out.find("\r\nRetry-After: 3\r\n"), std::string::npos) << out;
+  out.clear();
+  write_local_response(core::make_error(core::ErrorCode::unavailable, "x"), 11, true, out);
+  EXPECT_EQ(out.find("Retry-After"), std::string::npos) << out;
+}
+
+TEST(RateLimitKey, IsTheClientTheHeaderOrNothing) {
+  std::string raw = "GET /s/x HTTP/1.1\r\nX-Tenant: acme\r\n\r\n";
+  Parsed<true> req(raw);
+  config::RateLimitSpec spec;
+  EXPECT_EQ(rate_limit_key(spec, req.head, "1.2.3.4"), "1.2.3.4");
+  spec.key = config::RateLimitSpec::Key::header;
+  spec.header = "x-tenant";
+  EXPECT_EQ(rate_limit_key(spec, req.head, "1.2.3.4"), "acme");
+  spec.header = "X-Other";
+  EXPECT_EQ(rate_limit_key(spec, req.head, "1.2.3.4"), "");
+  spec.key = config::RateLimitSpec::Key::none;
+  EXPECT_EQ(rate_limit_key(spec, req.head, "1.2.3.4"), "");
 }
 
 TEST(HashFor, ReadsHeaderCookieOrClientIp) {
