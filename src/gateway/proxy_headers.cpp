@@ -236,6 +236,8 @@ void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::st
       } else if (is(f, "X-Request-Id")) {
         if (!seen_id) request_id = f.value, seen_id = true;
         if (request_id.empty()) continue;
+      } else if (info.trace && is(f, "traceparent")) {
+        continue;  // this hop's replaces it
       }
     }
     append_field(out, f.name_string, f.value);
@@ -244,10 +246,17 @@ void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::st
   if (!xff.empty()) out.append(xff).append(", ");
   out.append(info.client_ip).append("\r\n");
   if (proto.empty()) out.append("X-Forwarded-Proto: http\r\n");
-  if (request_id.empty()) {
+  if (request_id.empty() && info.trace) {
+    append_field(out, "X-Request-Id", info.trace->trace_id);
+  } else if (request_id.empty()) {
     out.append("X-Request-Id: ").append(info.request_id_prefix).push_back('-');
     append_number(out, ++*info.next_request);
     out.append("\r\n");
+  }
+  if (info.trace) {
+    out.append("traceparent: 00-").append(info.trace->trace_id).push_back('-');
+    out.append(info.trace->parent_id).push_back('-');
+    out.append(info.trace->flags).append("\r\n");
   }
   if (info.chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (info.upgrade) {

@@ -15,6 +15,7 @@
 #include "meshd/config/types.hpp"
 #include "meshd/core/error.hpp"
 #include "meshd/gateway/route_table.hpp"
+#include "trace_context.hpp"
 
 namespace meshd::gateway {
 
@@ -72,6 +73,9 @@ struct ForwardInfo {
   std::uint64_t* next_request = nullptr;  // numbers X-Request-Id when the client sent none
   bool chunked = false;                   // the body is forwarded chunked
   bool upgrade = false;                   // a WebSocket upgrade: Connection/Upgrade go too
+  /// The request's trace (trace_context.hpp): sent as traceparent, in place
+  /// of the client's, and as X-Request-Id when the client sent none.
+  const TraceContext* trace = nullptr;
 };
 
 /// Whether a request asks to become a WebSocket (RFC 6455 4.1: GET,
@@ -80,8 +84,9 @@ bool is_websocket_upgrade(const MessageHead& req);
 
 /// Appends the request header to send upstream: same method, the rest of
 /// the target, HTTP/1.1, the client's fields minus hop-by-hop ones, plus
-/// X-Forwarded-For, X-Forwarded-Proto and X-Request-Id (kept when the
-/// client sent one), and Transfer-Encoding for a chunked body. No
+/// X-Forwarded-For, X-Forwarded-Proto, X-Request-Id (kept when the client
+/// sent one), traceparent (tracestate goes as it came), and
+/// Transfer-Encoding for a chunked body. No
 /// Connection field: HTTP/1.1 keeps the pooled connection alive.
 void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::string& out);
 

@@ -123,8 +123,10 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     hash_.reset();
   out_.clear();
   sink_.chunked = reqp_->chunked();
-  ForwardInfo info{rest,          client_ip_, ctx_->request_id_prefix, &ctx_->next_request,
-                   sink_.chunked, upgrade_};
+  set_trace(req_["traceparent"], thread_trace_random(), trace_);
+  ForwardInfo info{
+      rest,     client_ip_, ctx_->request_id_prefix, &ctx_->next_request, sink_.chunked,
+      upgrade_, &trace_};
   write_upstream_head(req_, info, out_);
   in_.consume(header_bytes);  // the header's views end here
   // The body bytes that came with the header go out in the same write;

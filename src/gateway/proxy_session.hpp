@@ -228,6 +228,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::unique_ptr<UpstreamConnection> conn_;
   std::optional<std::uint64_t> hash_;
   std::set<std::string> tried_;
+  TraceContext trace_;  // this request's (traceparent upstream, the access log)
   core::TimePoint started_{}, attempt_started_{};  // from ctx_->clock
   Outcome last_outcome_ = Outcome::success;
   std::string last_error_;

@@ -149,3 +149,44 @@ def test_rate_limit_by_header_keeps_keys_apart(tmp_path):
         assert 1 <= int(headers["retry-after"]) <= 10
     finally:
         m.__exit__(None, None, None)
+
+
+def seen_headers(gw, headers=()):
+    """The request headers the instance saw (the demo's /headers), via the gateway."""
+    args = [x for h in headers for x in ("-H", h)]
+    status, _, body = curl(gw + "/api/headers", *args)
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_traceparent_reaches_the_instance_with_the_trace_kept_and_a_new_span(two_services):
+    gw = two_services.gateway
+    incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    seen = seen_headers(gw, [f"traceparent: {incoming}", "tracestate: congo=t61rcWkgMzE,rojo=1"])
+    version, trace, parent, flags = seen["traceparent"].split("-")
+    assert (version, trace, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert len(parent) == 16 and parent != "00f067aa0ba902b7" and int(parent, 16) != 0
+    assert seen["tracestate"] == "congo=t61rcWkgMzE,rojo=1"
+    # No X-Request-Id from the client: the trace id is the request id.
+    assert seen["x-request-id"] == trace
+    # Each hop gets its own span id.
+    again = seen_headers(gw, [f"traceparent: {incoming}"])["traceparent"]
+    assert again.split("-")[1] == trace and again.split("-")[2] != parent
+
+
+def test_an_invalid_or_missing_traceparent_starts_a_new_trace(two_services):
+    gw = two_services.gateway
+    traces = set()
+    for bad in ("00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+                "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "junk"):
+        seen = seen_headers(gw, [f"traceparent: {bad}", "X-Request-Id: client-id-7"])
+        version, trace, parent, flags = seen["traceparent"].split("-")
+        assert version == "00" and len(trace) == 32 and len(parent) == 16 and flags == "01", seen
+        assert trace.lower() != "4bf92f3577b34da6a3ce929d0e0e4736" and int(trace, 16) != 0
+        assert seen["x-request-id"] == "client-id-7"  # the client's own id is kept
+        traces.add(trace)
+    seen = seen_headers(gw)
+    traces.add(seen["traceparent"].split("-")[1])
+    assert seen["x-request-id"] == seen["traceparent"].split("-")[1]
+    assert len(traces) == 5

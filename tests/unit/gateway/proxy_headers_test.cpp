@@ -159,6 +159,36 @@ TEST(UpstreamHead, DropsHopByHopAndAddsForwardingHeaders) {
   EXPECT_EQ(n, 1u);
 }
 
+TEST(UpstreamHead, ReplacesTraceparentAndUsesTheTraceAsRequestId) {
+  std::string raw =
+      "GET /svc/x HTTP/1.1\r\nHost: h\r\n"
+      "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+      "tracestate: congo=t61rcWkgMzE\r\n\r\n";
+  Parsed<true> req(raw);
+  ASSERT_FALSE(req.ec) << req.ec.message();
+  TraceRandom random(5);
+  auto trace = trace_for(req.head["traceparent"], random);
+  std::uint64_t n = 0;
+  std::string out;
+  ForwardInfo info{"/x", "127.0.0.1", "abc", &n};
+  info.trace = &trace;
+  write_upstream_head(req.head, info, out);
+  EXPECT_EQ(out,
+            "GET /x HTTP/1.1\r\nHost: h\r\ntracestate: congo=t61rcWkgMzE\r\n"
+            "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+            "X-Request-Id: 4bf92f3577b34da6a3ce929d0e0e4736\r\n"
+            "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-" +
+                trace.parent_id + "-01\r\n\r\n");
+  EXPECT_EQ(n, 0u);  // no counter used
+  // The client's own X-Request-Id stays.
+  std::string raw2 = "GET /svc/x HTTP/1.1\r\nHost: h\r\nX-Request-Id: mine\r\n\r\n";
+  Parsed<true> req2(raw2);
+  out.clear();
+  write_upstream_head(req2.head, info, out);
+  EXPECT_NE(out.find("X-Request-Id: mine\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("X-Request-Id: 4bf9"), std::string::npos) << out;
+}
+
 TEST(UpstreamHead, AnswersExpectItselfAndDoesNotForwardIt) {
   std::string raw =
       "PUT /svc/up HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n";
