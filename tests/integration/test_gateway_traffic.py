@@ -267,3 +267,21 @@ def test_an_access_log_path_that_cannot_be_created_stops_startup_with_a_clear_er
     assert code != 0
     out = m.output()
     assert "mesh.access_log.path" in out and "cannot create the directory" in out, out
+
+
+def test_a_reload_that_changes_the_access_log_needs_a_restart_and_keeps_the_running_one(tmp_path):
+    api_port = free_ports(1)[0]
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    m = started(tmp_path, {"api": service(api_port)}, mesh={"access_log": {"path": str(first)}})
+    try:
+        cfg = json.loads(m.config_path.read_text())
+        cfg["mesh"]["access_log"] = {"path": str(second)}
+        m.config_path.write_text(json.dumps(cfg))
+        status, _, body = m.api("POST", "/api/v1/config/reload?wait=true", timeout=60)
+        assert status == 200 and "access_log" in body["mesh"]["needs_restart"], body
+        assert m.get("/api/v1/config")["config"]["mesh"]["access_log"]["path"] == str(first)
+        assert curl(m.gateway + "/api/x")[0] == 200
+        assert read_access_log(first, 1)[0]["path"] == "/api/x"
+        assert not second.exists()
+    finally:
+        m.__exit__(None, None, None)
