@@ -4,8 +4,10 @@ raw sockets against the real binary on 127.0.0.1."""
 
 import http.client
 import json
+import math
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -113,12 +115,15 @@ def test_rate_limit_answers_429_with_retry_after_past_the_burst(tmp_path):
     port = free_ports(1)[0]
     m = started(tmp_path, {"api": service(port, rate_limit={"rps": 5, "burst": 5})})
     try:
+        began = time.monotonic()
         answers = quick_requests(m.gateway + "/api/x", 20)
+        elapsed = time.monotonic() - began
         passed = [a for a in answers if a[0] == 200]
         limited = [a for a in answers if a[0] == 429]
         assert len(passed) + len(limited) == 20, [a[0] for a in answers]
-        # The burst, plus at most what refilled while curl sent (5 a second).
-        assert 5 <= len(passed) <= 7, [a[0] for a in answers]
+        # The burst, plus at most what refilled meanwhile (5 a second): on
+        # a quiet machine exactly 5; a slow one may earn a token or more.
+        assert 5 <= len(passed) <= 5 + math.ceil(elapsed * 5), ([a[0] for a in answers], elapsed)
         assert [a[0] for a in answers[:5]] == [200] * 5
         for status, headers, body in limited:
             assert int(headers["retry-after"]) >= 1
