@@ -4,6 +4,7 @@
 
 #include "meshd/api/routes.hpp"
 #include "meshd/breaker/breaker_state.hpp"
+#include "meshd/gateway/access_log.hpp"
 #include "meshd/health/health_checker.hpp"
 #include "meshd/metrics/family_builder.hpp"
 #include "meshd/metrics/process_stats.hpp"
@@ -108,6 +109,9 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
   FamilyBuilder rejected("meshd_gateway_rejected_total",
                          "Requests answered 503 because no instance could take them",
                          MetricType::Counter);
+  FamilyBuilder rate_limited(
+      "meshd_gateway_rate_limited_total",
+      "Requests answered 429 because they were over the service's rate_limit", MetricType::Counter);
   FamilyBuilder upgraded("meshd_gateway_upgraded_connections",
                          "Upgraded connections (WebSocket) the gateway relays now",
                          MetricType::Gauge);
@@ -129,6 +133,7 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
                         stats.latency_counts(), stats.latency_sum_seconds());
       retries.counter({{"service", name}}, static_cast<double>(stats.retries()));
       rejected.counter({{"service", name}}, static_cast<double>(stats.rejected()));
+      rate_limited.counter({{"service", name}}, static_cast<double>(stats.rate_limited()));
       upgraded.gauge({{"service", name}}, static_cast<double>(stats.upgraded()));
       ejections.counter({{"service", name}}, static_cast<double>(route->ejections()));
       transitions.counter({{"service", name}}, static_cast<double>(route->breaker_transitions()));
@@ -170,15 +175,27 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
   FamilyBuilder dropped("meshd_store_dropped_writes_total",
                         "Database writes dropped (queue full or refused)", MetricType::Counter);
   dropped.counter({}, static_cast<double>(ctx.database->dropped_writes()));
+  FamilyBuilder access_log_dropped("meshd_gateway_access_log_dropped_total",
+                                   "Access log records dropped (queue full or the file unwritable)",
+                                   MetricType::Counter);
+  access_log_dropped.counter({}, static_cast<double>(gateway::AccessLog::dropped_total()));
   FamilyBuilder events("meshd_events_total", "Events published since the database was created",
                        MetricType::Counter);
   events.counter({}, static_cast<double>(ctx.events->last_seq()));
 
-  for (FamilyBuilder* f :
-       {&up,          &state,         &restarts, &health,   &uptime,   &check,
-        &requests,    &latency,       &retries,  &rejected, &upgraded, &ejections,
-        &transitions, &breaker_state, &active,   &lateness, &cpu,      &rss,
-        &fds,         &start,         &ws,       &parked,   &dropped,  &events})
+  for (FamilyBuilder* f : {&up,           &state,
+                           &restarts,     &health,
+                           &uptime,       &check,
+                           &requests,     &latency,
+                           &retries,      &rejected,
+                           &upgraded,     &ejections,
+                           &transitions,  &breaker_state,
+                           &active,       &lateness,
+                           &cpu,          &rss,
+                           &fds,          &start,
+                           &ws,           &parked,
+                           &dropped,      &events,
+                           &rate_limited, &access_log_dropped})
     out.push_back(f->build());
   collect_cluster(ctx, out);
   return out;

@@ -14,6 +14,7 @@
 #include "meshd/api/static_files.hpp"
 #include "meshd/core/listen.hpp"
 #include "meshd/core/process.hpp"
+#include "meshd/gateway/access_log.hpp"
 #include "traffic_views.hpp"
 #include "version.hpp"
 
@@ -91,6 +92,8 @@ void Daemon::State::start_gateway() {
   if (threads <= 0)
     threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   gateway_options.threads = static_cast<unsigned>(threads);
+  if (config->mesh.access_log.enabled())  // throws one clear line when it cannot be opened
+    gateway_options.access_log = std::make_shared<gateway::AccessLog>(config->mesh.access_log);
   gateway = std::make_unique<gateway::Gateway>(io, *routes, clock, random01, gateway_options);
   auto bound = gateway->listen(*config->mesh.gateway);
   write_file_atomically(data_dir / "gateway", bound.to_string() + "\n");

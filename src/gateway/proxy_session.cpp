@@ -67,6 +67,7 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   client_keep_alive_ = reqp_->keep_alive();
   client_version_ = req_.version;
   started_ = ctx_->clock.now();
+  open_access_record(header_bytes);
   bool done = reqp_->is_done();
   if (client_version_ >= 11 && host_fields(req_) != 1) {
     in_.consume(header_bytes);
@@ -76,20 +77,38 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
                                             : "a request must have one Host header, not several"),
                        false);
   }
-  auto split = split_target(req_.target);
-  if (!split) {
+  // A Host naming a service wins over the path's prefix (docs/traffic.md).
+  std::string_view rest;
+  if (auto named = service_from_authority(request_authority(req_), ctx_->routes)) {
+    service_.assign(*named);
+    rest = origin_form(req_.target);
+  } else if (auto split = split_target(req_.target)) {
+    service_.assign(split->service);
+    rest = split->rest;
+  } else {
     in_.consume(header_bytes);
     return local_error(
-        core::make_error(core::ErrorCode::invalid_argument, "the path must be /<service>/<path>"),
+        core::make_error(core::ErrorCode::invalid_argument,
+                         "the path must be /<service>/<path>, or the Host <service>.mesh"),
         done && client_keep_alive_);
   }
-  service_.assign(split->service);
   route_ = ctx_->routes.find(service_);
   if (!route_) {
     in_.consume(header_bytes);
     return local_error(
         core::make_error(core::ErrorCode::not_found, "no service named '" + service_ + "'"),
         done && client_keep_alive_);
+  }
+  if (RateLimiter* limiter = route_->rate_limiter()) {
+    int retry_after = 0;
+    auto now = ctx_->clock.now();
+    if (!limiter->admit(rate_limit_key(limiter->spec(), req_, client_ip_), now, retry_after)) {
+      in_.consume(header_bytes);
+      route_->stats().record_rate_limited();
+      route_->stats().record(429, std::chrono::microseconds(0), now);
+      return local_error(rate_limited_error(service_, limiter->spec(), retry_after),
+                         done && client_keep_alive_, retry_after);
+    }
   }
   has_body_ = !done;
   upgrade_ = is_websocket_upgrade(req_);
@@ -105,14 +124,16 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     hash_.reset();
   out_.clear();
   sink_.chunked = reqp_->chunked();
-  ForwardInfo info{split->rest,         client_ip_,    ctx_->request_id_prefix,
-                   &ctx_->next_request, sink_.chunked, upgrade_};
+  set_trace(req_["traceparent"], thread_trace_random(), trace_);
+  ForwardInfo info{
+      rest,     client_ip_, ctx_->request_id_prefix, &ctx_->next_request, sink_.chunked,
+      upgrade_, &trace_};
   write_upstream_head(req_, info, out_);
   in_.consume(header_bytes);  // the header's views end here
   // The body bytes that came with the header go out in the same write;
   // if none did, the header goes alone, so a slow uploader's request
   // still reaches the instance at once.
-  if (has_body_ && feed(*reqp_, in_)) return close_client();  // malformed body
+  if (has_body_ && feed_request()) return close_client();  // malformed body
   if (has_body_ && expects_continue(req_)) return send_continue();
   attempt();
 }
@@ -220,7 +241,7 @@ void ProxySession::on_request_written(error_code ec) {
 }
 
 void ProxySession::pump_request_body() {
-  if (feed(*reqp_, in_)) return abort_both();  // malformed body
+  if (feed_request()) return abort_both();  // malformed body
   if (!out_.empty()) return write_upstream();
   if (reqp_->is_done()) return read_response();
   deadlines_.clear(Side::upstream);
@@ -301,7 +322,11 @@ void ProxySession::on_response_head(std::size_t header_bytes) {
   route_->stats().record(
       status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_), end);
   // An upgrade the instance accepted; one it refused is answered as it is.
-  if (upgrade_ && status == 101) return start_tunnel(header_bytes);
+  upstream_time_ = latency;
+  if (upgrade_ && status == 101) {
+    close_access_record(101);  // the tunnel's life is not the request's
+    return start_tunnel(header_bytes);
+  }
   bool sized = respp_->content_length().has_value();
   if (!respp_->is_done() && !sized && !respp_->chunked() && client_version_ < 11)
     client_keep_alive_ = false;  // body ends when the upstream closes: so must we
@@ -335,6 +360,7 @@ void ProxySession::pump_response_body() {
 }
 
 void ProxySession::write_client() {
+  bytes_out_ += out_.size();
   error_code ec;
   std::size_t n = client_.write_some(asio::buffer(out_), ec);
   if (!ec && n == out_.size()) return on_client_written({});
@@ -370,6 +396,7 @@ void ProxySession::exchange_done() {
     drop_connection();
   }
   release_host();
+  close_access_record(res_.status);
   if (!client_keep_alive_ || !reqp_->is_done()) return close_client();
   // From the back of the event loop's queue, as for the response: by then
   // the client's next request has often arrived (no wasted recv), and a

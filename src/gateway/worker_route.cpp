@@ -5,6 +5,7 @@
 
 #include "meshd/balancer/panic_threshold.hpp"
 #include "meshd/config/diff.hpp"
+#include "proxy_headers.hpp"
 
 namespace meshd::gateway {
 
@@ -67,6 +68,11 @@ void StatsSink::record_rejected() {
   send(CallRecord::Kind::rejected);
 }
 
+void StatsSink::record_rate_limited() {
+  if (direct_) return direct_->record_rate_limited();
+  send(CallRecord::Kind::rate_limited);
+}
+
 void StatsSink::upgrade_opened() {
   if (direct_) return direct_->upgrade_opened();
   send(CallRecord::Kind::upgrade_opened);
@@ -102,6 +108,7 @@ void WorkerRoute::apply(const ServiceRouting& routing) {
     new_budget = has("retry");
   }
   spec_ = routing.spec;
+  rate_limiter_ = routing.rate_limiter;
   if (new_budget) budget_ = std::make_unique<balancer::RetryBudget>(spec_->retry.budget);
   bool membership_changed = new_balancer;
   if (new_balancer)
@@ -302,6 +309,25 @@ std::shared_ptr<WorkerRoute> WorkerRoutes::find(const std::string& service) {
   return w;
 }
 
+std::optional<std::string_view> WorkerRoutes::named(const std::string& name) const {
+  if (table_) {
+    auto it = table_->routes().find(name);
+    if (it == table_->routes().end()) return std::nullopt;
+    return std::string_view(it->first);
+  }
+  auto it = routes_.find(name);
+  if (it == routes_.end()) return std::nullopt;
+  return std::string_view(it->first);
+}
+
+std::optional<std::string_view> service_from_authority(std::string_view host,
+                                                       const WorkerRoutes& routes) {
+  if (host.empty()) return std::nullopt;
+  std::string name = authority_service_name(host);
+  if (name.empty()) return std::nullopt;
+  return routes.named(name);
+}
+
 void WorkerRoutes::apply(const RoutingSnapshot& snapshot) {
   assert(!table_);
   generation_ = snapshot.generation;
@@ -338,6 +364,9 @@ void apply_records(RouteTable& routes, const std::vector<CallRecord>& records) {
         break;
       case CallRecord::Kind::rejected:
         stats.record_rejected();
+        break;
+      case CallRecord::Kind::rate_limited:
+        stats.record_rate_limited();
         break;
       case CallRecord::Kind::upgrade_opened:
         stats.upgrade_opened();

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +35,7 @@ struct CallRecord {
     status,
     retry,
     rejected,
+    rate_limited,
     upgrade_opened,
     upgrade_closed
   };
@@ -78,6 +80,7 @@ class StatsSink {
   void record(int status, std::chrono::microseconds latency, core::TimePoint now);
   void record_retry();
   void record_rejected();
+  void record_rate_limited();
   void upgrade_opened();
   void upgrade_closed();
 
@@ -125,6 +128,10 @@ class WorkerRoute {
   /// reach budget x threads of its requests in the worst case.
   balancer::RetryBudget& retry_budget() { return direct_ ? direct_->retry_budget() : *budget_; }
   StatsSink& stats() { return stats_; }
+  /// The service's rate limiter (one for all threads), or nullptr.
+  RateLimiter* rate_limiter() const {
+    return direct_ ? direct_->rate_limiter() : rate_limiter_.get();
+  }
   const std::string& name() const { return name_; }
   /// The control loop's route this one passes calls to (one thread), or null.
   const ServiceRoute* direct() const { return direct_.get(); }
@@ -141,6 +148,7 @@ class WorkerRoute {
   std::shared_ptr<const config::ServiceSpec> spec_;
   std::unique_ptr<balancer::LoadBalancer> balancer_;
   std::unique_ptr<balancer::RetryBudget> budget_;
+  std::shared_ptr<RateLimiter> rate_limiter_;
   std::map<std::string, std::shared_ptr<WorkerHost>, std::less<>> hosts_;
   std::vector<balancer::Host*> eligible_, all_, admitted_, local_;
   bool prefer_local_ = false;
@@ -160,6 +168,9 @@ class WorkerRoutes {
   /// Takes a new snapshot (on this thread).
   void apply(const RoutingSnapshot& snapshot);
   std::uint64_t generation() const { return generation_; }
+  /// The service a Host / :authority names (service_from_authority's rule),
+  /// as a view of this table's own key.
+  std::optional<std::string_view> named(const std::string& name) const;
 
  private:
   RouteTable* table_ = nullptr;
@@ -168,6 +179,10 @@ class WorkerRoutes {
   std::uint64_t generation_ = 0;
   std::map<std::string, std::shared_ptr<WorkerRoute>, std::less<>> routes_;
 };
+
+/// service_from_authority (proxy_headers.hpp) for a gateway thread's table.
+std::optional<std::string_view> service_from_authority(std::string_view host,
+                                                       const WorkerRoutes& routes);
 
 /// Applies a batch from a gateway thread to the control loop's routes.
 void apply_records(RouteTable& routes, const std::vector<CallRecord>& records);

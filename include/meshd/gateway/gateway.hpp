@@ -11,6 +11,8 @@
 
 namespace meshd::gateway {
 
+class AccessLog;  // meshd/gateway/access_log.hpp
+
 struct GatewayOptions {
   // Event loops serving clients, each with its own SO_REUSEPORT listener
   // and upstream pool. 1: the control loop itself, nothing else runs.
@@ -22,6 +24,7 @@ struct GatewayOptions {
   core::Duration body_timeout{60000};    // longest pause while streaming a body either way
   std::size_t max_idle_per_host = 128;   // pooled keep-alive connections per instance
   core::Duration upstream_idle{30000};   // an idle pooled connection is closed after this
+  std::shared_ptr<AccessLog> access_log;  // mesh.access_log; nullptr: off
 };
 
 /// The data path (SPEC section 4): `http://<gateway>/<service>/<rest>` is

@@ -15,6 +15,7 @@
 namespace meshd::gateway {
 
 class RouteTable;
+class RateLimiter;  // src/gateway/rate_limiter.hpp; thread-safe, shared by every thread
 
 /// Half-open trial permits of one instance's breaker, shared by every
 /// gateway thread: the control loop makes one holding half_open_calls when
@@ -45,7 +46,8 @@ struct HostRouting {
 /// One service as a gateway thread sees it.
 struct ServiceRouting {
   std::shared_ptr<const config::ServiceSpec> spec;
-  std::vector<HostRouting> hosts;  // in id order
+  std::vector<HostRouting> hosts;             // in id order
+  std::shared_ptr<RateLimiter> rate_limiter;  // the control loop's own; nullptr without rate_limit
 };
 
 /// The routing state of every service at one moment, made by the control

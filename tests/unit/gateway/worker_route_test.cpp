@@ -245,3 +245,30 @@ TEST(WorkerRoutes, AServiceRemovedByAReloadLeavesTheThread) {
 
 }  // namespace
 }  // namespace meshd::gateway
+
+namespace meshd::gateway {
+namespace {
+
+TEST(WorkerRoute, EveryThreadSharesTheServicesRateLimiter) {
+  Fixture f(1, [](config::ServiceSpec& s) { s.rate_limit = config::RateLimitSpec{}; });
+  ASSERT_NE(f.route()->rate_limiter(), nullptr);
+  auto a = f.thread(1), b = f.thread(2);
+  EXPECT_EQ(a->find("api")->rate_limiter(), f.route()->rate_limiter());
+  EXPECT_EQ(b->find("api")->rate_limiter(), f.route()->rate_limiter());
+  a->find("api")->stats().record_rate_limited();
+  f.deliver();
+  EXPECT_EQ(f.route()->stats().rate_limited(), 1u);
+}
+
+TEST(WorkerRoutes, AuthorityNamesOnlyServicesTheThreadKnows) {
+  Fixture f(1);
+  auto t = f.thread();
+  EXPECT_EQ(service_from_authority("api.mesh:8000", *t), std::optional<std::string_view>("api"));
+  EXPECT_EQ(service_from_authority("API", *t), std::optional<std::string_view>("api"));
+  EXPECT_EQ(service_from_authority("other", *t), std::nullopt);
+  WorkerRoutes direct(f.table);
+  EXPECT_EQ(service_from_authority("api", direct), std::optional<std::string_view>("api"));
+}
+
+}  // namespace
+}  // namespace meshd::gateway
