@@ -14,6 +14,7 @@
 //   every read and write.
 #include "proxy_session.hpp"
 
+#include "h2_server_session.hpp"
 #include "meshd/core/listen.hpp"
 #include "meshd/core/local_reply.hpp"
 
@@ -42,6 +43,17 @@ void ProxySession::receive_request() {
 }
 
 void ProxySession::parse_request() {
+  // HTTP/2 with prior knowledge: the connection's first bytes are the
+  // preface (h2_server_session.hpp), and another class serves it.
+  if (started_ == core::TimePoint{} && in_.data().front() == 'P') {
+    auto preface = h2::match_preface(in_.data());
+    if (preface == h2::PrefaceMatch::partial) return receive_request();
+    if (preface == h2::PrefaceMatch::full) {
+      deadlines_.cancel();
+      phase_ = Phase::closed;
+      return h2::start_h2_session(ctx_, std::move(client_), in_.data());
+    }
+  }
   error_code ec;
   std::size_t used = reqp_->put(asio::buffer(in_.data().data(), in_.size()), ec);
   if (ec == http::error::need_more) {

@@ -1,0 +1,310 @@
+// The I/O of an HTTP/2 client connection and its nghttp2 callbacks (see
+// h2_server_session.hpp); what happens to each stream is in
+// h2_server_streams.cpp. Modelled on nghttp2's examples/libevent-server.c:
+// bytes read go to nghttp2_session_mem_recv, what nghttp2_session_mem_send
+// gives is written, and the connection ends once nghttp2 wants neither.
+#include "h2_server_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "meshd/core/text.hpp"
+
+namespace meshd::gateway::h2 {
+
+namespace asio = boost::asio;
+using error_code = boost::system::error_code;
+
+namespace {
+
+constexpr std::size_t kReadSize = 64 * 1024;
+constexpr std::size_t kWriteBatch = 64 * 1024;
+
+ServerSession& self_of(void* user_data) {
+  return *static_cast<ServerSession*>(user_data);
+}
+
+}  // namespace
+
+ServerSession::ServerSession(std::shared_ptr<GatewayContext> ctx, Socket socket)
+    : ctx_(std::move(ctx)),
+      socket_(std::move(socket)),
+      in_(new char[kReadSize]),
+      idle_timer_(socket_.get_executor()) {
+  ++ctx_->connections;
+  error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  if (!ec) client_ip_ = ep.address().to_string();
+  nghttp2_session_callbacks* cb;
+  nghttp2_session_callbacks_new(&cb);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+  nghttp2_option* opt;
+  nghttp2_option_new(&opt);
+  // Window updates are ours to send: a stream's window reopens as its
+  // body leaves for the instance, so a fast client cannot fill memory.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_session_server_new2(&session_, cb, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cb);
+}
+
+ServerSession::~ServerSession() {
+  for (auto& [id, s] : streams_) {
+    if (s->call) s->call->cancel();
+    s->call.reset();
+    record_result(*s, Outcome::cancelled);
+    release_host(*s);
+  }
+  nghttp2_session_del(session_);
+  --ctx_->connections;
+}
+
+void ServerSession::start(std::string_view received) {
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kStreamBuffer)},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2);
+  // The connection's window is reopened as bytes arrive (each stream's
+  // own window bounds what it buffers); a larger one avoids a round trip.
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 16 * 1024 * 1024);
+  last_active_ = std::chrono::steady_clock::now();
+  arm_idle();
+  on_read(received.data(), received.size());
+  if (!closed_) read();
+}
+
+void ServerSession::read() {
+  socket_.async_read_some(asio::buffer(in_.get(), kReadSize),
+                          [self = shared_from_this()](error_code ec, std::size_t n) {
+                            if (self->closed_) return;
+                            if (ec) return self->close();
+                            self->on_read(self->in_.get(), n);
+                            if (!self->closed_) self->read();
+                          });
+}
+
+void ServerSession::on_read(const char* data, std::size_t n) {
+  last_active_ = std::chrono::steady_clock::now();
+  auto rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), n);
+  if (rv < 0) {
+    // A protocol error nghttp2 could not answer on the connection itself
+    // (it queues GOAWAY for those it can): what is queued goes, then close.
+    nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+  }
+  flush();
+}
+
+void ServerSession::schedule_flush() {
+  if (flush_queued_ || closed_) return;
+  flush_queued_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_queued_ = false;
+    self->flush();
+  });
+}
+
+void ServerSession::flush() {
+  if (closed_ || writing_) return;
+  out_.clear();
+  while (out_.size() < kWriteBatch) {
+    const uint8_t* data;
+    auto n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) return close();
+    if (n == 0) break;
+    out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+  }
+  if (out_.empty()) {
+    if (done()) close();
+    return;
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(out_),
+                    [self = shared_from_this()](error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (self->closed_) return;
+                      if (ec) return self->close();
+                      self->last_active_ = std::chrono::steady_clock::now();
+                      self->flush();
+                    });
+}
+
+bool ServerSession::done() const {
+  return !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
+}
+
+void ServerSession::close() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ignored;
+  socket_.shutdown(Socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  idle_timer_.cancel();
+  for (auto& [id, s] : streams_) {
+    s->closed = true;
+    if (s->call) s->call->cancel();
+    s->call.reset();
+    record_result(*s, Outcome::cancelled);
+    release_host(*s);
+  }
+  streams_.clear();
+}
+
+// One timer for the connection: before its first request the header
+// timeout applies, between streams the idle timeout (as on the HTTP/1.1
+// path); then the connection ends with GOAWAY(NO_ERROR).
+void ServerSession::arm_idle() {
+  auto limit = any_stream_ ? ctx_->options.idle_timeout : ctx_->options.header_timeout;
+  idle_timer_.expires_at(last_active_ + limit);
+  idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->closed_) return;
+    auto wait =
+        self->any_stream_ ? self->ctx_->options.idle_timeout : self->ctx_->options.header_timeout;
+    if (self->streams_.empty() && std::chrono::steady_clock::now() >= self->last_active_ + wait) {
+      nghttp2_session_terminate_session(self->session_, NGHTTP2_NO_ERROR);
+      self->flush();
+      if (!self->writing_) return self->close();
+      // The GOAWAY is being written; a client that never reads it is cut off.
+      self->last_active_ = std::chrono::steady_clock::now() - wait + std::chrono::seconds(1);
+    }
+    if (!self->streams_.empty()) self->last_active_ = std::chrono::steady_clock::now();
+    self->arm_idle();
+  });
+}
+
+// ---- nghttp2 callbacks --------------------------------------------------------
+
+int ServerSession::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto& self = self_of(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto s = std::make_shared<Stream>();
+  s->id = frame->hd.stream_id;
+  s->session = self.weak_from_this();
+  self.streams_.emplace(s->id, std::move(s));
+  self.any_stream_ = true;
+  return 0;
+}
+
+int ServerSession::on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                             size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                             void* user) {
+  auto& self = self_of(user);
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  auto it = self.streams_.find(frame->hd.stream_id);
+  if (it == self.streams_.end()) return 0;
+  auto& s = *it->second;
+  std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // request trailers: dropped
+  // nghttp2 has checked the names (lower case, pseudo-headers first and known).
+  if (n == ":method")
+    s.method.assign(v);
+  else if (n == ":scheme")
+    s.scheme.assign(v);
+  else if (n == ":authority")
+    s.authority.assign(v);
+  else if (n == ":path")
+    s.path.assign(v);
+  else if (n.empty() || n[0] == ':')
+    return 0;
+  else {
+    if (n == "content-type") s.content_type.assign(v);
+    if (n == "grpc-timeout") s.grpc_timeout.assign(v);
+    if (n == "host" && s.authority.empty()) s.authority.assign(v);
+    s.headers.push_back({std::string(n), std::string(v)});
+  }
+  return 0;
+}
+
+int ServerSession::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto& self = self_of(user);
+  auto it = self.streams_.find(frame->hd.stream_id);
+  if (it == self.streams_.end()) return 0;
+  auto s = it->second;  // a copy: on_request may close the stream
+  bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    s->body_complete = end;
+    self.on_request(*s);
+  } else if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end) {
+    s->body_complete = true;
+    if (s->call) s->call->request_body_ready();
+  }
+  return 0;
+}
+
+int ServerSession::on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id,
+                                 const uint8_t* data, size_t len, void* user) {
+  auto& self = self_of(user);
+  nghttp2_session_consume_connection(session, len);
+  auto it = self.streams_.find(stream_id);
+  if (it == self.streams_.end()) return 0;
+  auto& s = *it->second;
+  if (s.responded && !s.call) {
+    // Answered already (an error of the gateway's own): the rest of the
+    // body is read and dropped, so the client can finish sending it.
+    nghttp2_session_consume_stream(session, stream_id, len);
+    return 0;
+  }
+  s.body.append(reinterpret_cast<const char*>(data), len);
+  s.body_received += len;
+  if (s.call) s.call->request_body_ready();
+  return 0;
+}
+
+int ServerSession::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
+  auto& self = self_of(user);
+  auto it = self.streams_.find(stream_id);
+  if (it == self.streams_.end()) return 0;
+  auto s = std::move(it->second);
+  self.streams_.erase(it);
+  s->closed = true;
+  if (s->call) s->call->cancel();
+  s->call.reset();
+  self.record_result(*s, Outcome::cancelled);
+  self.release_host(*s);
+  return 0;
+}
+
+ssize_t ServerSession::read_response_body(nghttp2_session* session, int32_t stream_id, uint8_t* buf,
+                                          size_t length, uint32_t* flags, nghttp2_data_source*,
+                                          void* user) {
+  auto& self = self_of(user);
+  auto it = self.streams_.find(stream_id);
+  if (it == self.streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  auto& s = *it->second;
+  std::size_t n = std::min(length, s.res_pending());
+  std::memcpy(buf, s.res_body.data() + s.res_off, n);
+  s.res_off += n;
+  if (s.res_off == s.res_body.size()) {
+    s.res_body.clear();
+    s.res_off = 0;
+  }
+  if (n > 0 && s.call) s.call->response_consumed(n);
+  if (s.res_pending() == 0 && s.res_end) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!s.trailers.empty()) {
+      std::vector<nghttp2_nv> nv;
+      for (auto& h : s.trailers)
+        nv.push_back({reinterpret_cast<uint8_t*>(h.name.data()),
+                      reinterpret_cast<uint8_t*>(h.value.data()), h.name.size(), h.value.size(),
+                      NGHTTP2_NV_FLAG_NONE});
+      if (nghttp2_submit_trailer(session, stream_id, nv.data(), nv.size()) == 0)
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
+    return static_cast<ssize_t>(n);
+  }
+  if (n == 0) return NGHTTP2_ERR_DEFERRED;
+  return static_cast<ssize_t>(n);
+}
+
+void start_h2_session(std::shared_ptr<GatewayContext> ctx, Socket socket,
+                      std::string_view received) {
+  std::make_shared<ServerSession>(std::move(ctx), std::move(socket))->start(received);
+}
+
+}  // namespace meshd::gateway::h2

@@ -1,0 +1,120 @@
+#pragma once
+// Private to the gateway module: not part of meshd's public headers (include/meshd/).
+
+// An HTTP/2 client connection (h2c, prior knowledge): nghttp2 does the
+// framing, HPACK, flow control and protocol errors (GOAWAY or RST_STREAM
+// with the right code); this class moves bytes between the socket and
+// nghttp2 and treats each stream as a request routed and balanced on its
+// own, so one long-lived connection spreads its calls over all instances.
+
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gateway_context.hpp"
+#include "h2_stream.hpp"
+#include "meshd/core/error.hpp"
+
+namespace meshd::gateway::h2 {
+
+/// The client connection preface of HTTP/2 (RFC 9113 3.4).
+constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+enum class PrefaceMatch { no, partial, full };
+/// Whether a connection's first bytes are the HTTP/2 preface, the start of
+/// it (more must be read to tell), or not.
+inline PrefaceMatch match_preface(std::string_view first) {
+  auto n = std::min(first.size(), kPreface.size());
+  if (first.substr(0, n) != kPreface.substr(0, n)) return PrefaceMatch::no;
+  return n == kPreface.size() ? PrefaceMatch::full : PrefaceMatch::partial;
+}
+
+/// Streams one client connection may have open at once.
+constexpr std::uint32_t kMaxConcurrentStreams = 128;
+
+class ServerSession : public std::enable_shared_from_this<ServerSession> {
+ public:
+  ServerSession(std::shared_ptr<GatewayContext> ctx, Socket socket);
+  ~ServerSession();
+
+  /// Starts with the bytes already read from the socket (the preface and
+  /// whatever followed it).
+  void start(std::string_view received);
+
+  // ---- from upstream calls (h2_server_streams.cpp) ---------------------------
+  /// The instance's response head: relayed, or retried for a 5xx the
+  /// service retries.
+  void on_response_head(Stream& s, int status, Headers headers, bool end_stream);
+  /// Body bytes were appended to s.res_body.
+  void on_response_data(Stream& s);
+  /// The response is complete, with these trailers (may be empty).
+  void on_response_end(Stream& s, Headers trailers);
+  /// The attempt failed: retried when allowed, else an error response (or
+  /// RST_STREAM once the response has started).
+  void on_upstream_failed(Stream& s, Outcome outcome, std::string what);
+  /// Returns flow-control window for request body bytes up to `upto`
+  /// (absolute) now that they have left for the instance.
+  void request_body_sent(Stream& s, std::uint64_t upto);
+
+  GatewayContext& context() { return *ctx_; }
+
+ private:
+  // ---- I/O (h2_server_session.cpp) -------------------------------------------
+  void read();
+  void on_read(const char* data, std::size_t n);
+  /// Queues a flush on the loop: what nghttp2 has to send gets written.
+  void schedule_flush();
+  void flush();
+  void close();
+  void arm_idle();
+  bool done() const;
+
+  // nghttp2 callbacks.
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
+                       const uint8_t*, size_t, uint8_t, void*);
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
+  static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
+  static ssize_t read_response_body(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
+                                    nghttp2_data_source*, void*);
+
+  // ---- streams (h2_server_streams.cpp) ----------------------------------------
+  /// The request's headers are in: route it and make the first attempt.
+  void on_request(Stream& s);
+  void attempt(Stream& s);
+  void retry(Stream& s);
+  bool may_retry(const Stream& s, unsigned on) const;
+  void fail_after_attempts(Stream& s);
+  /// An error of the gateway's own: JSON with its HTTP status, or for a
+  /// gRPC call HTTP 200 with grpc-status and grpc-message (trailers-only).
+  void local_error(Stream& s, const core::Error& error);
+  void submit_response(Stream& s, int status, const Headers& headers, bool with_body);
+  void record_result(Stream& s, Outcome outcome);
+  void release_host(Stream& s);
+  std::shared_ptr<Stream> shared(const Stream& s) const;
+
+  std::shared_ptr<GatewayContext> ctx_;
+  Socket socket_;
+  std::string client_ip_;
+  nghttp2_session* session_ = nullptr;
+  std::map<std::int32_t, std::shared_ptr<Stream>> streams_;
+  std::unique_ptr<char[]> in_;
+  std::string out_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>, Executor>
+      idle_timer_;
+  std::chrono::steady_clock::time_point last_active_{};
+  bool writing_ = false, flush_queued_ = false, closed_ = false, any_stream_ = false;
+};
+
+/// Serves a connection that began with the HTTP/2 preface; `received` is
+/// what has been read from it so far.
+void start_h2_session(std::shared_ptr<GatewayContext> ctx, Socket socket,
+                      std::string_view received);
+
+}  // namespace meshd::gateway::h2

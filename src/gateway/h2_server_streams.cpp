@@ -1,0 +1,286 @@
+// What happens to each stream of an HTTP/2 client connection (see
+// h2_server_session.hpp): routing, one attempt per pick, retries, the
+// response relayed or an error of the gateway's own.
+#include <boost/asio/steady_timer.hpp>
+#include <charconv>
+
+#include "grpc.hpp"
+#include "h2_h1_call.hpp"
+#include "h2_server_session.hpp"
+#include "h2_upstream.hpp"
+#include "meshd/core/local_reply.hpp"
+#include "meshd/core/text.hpp"
+#include "proxy_headers.hpp"
+
+namespace meshd::gateway::h2 {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+// The service an :authority names, as `<service>` or `<service>.mesh`
+// with any port, when that service exists; then the path goes unchanged.
+std::optional<std::string> service_of_authority(std::string_view authority,
+                                                const RouteTable& routes) {
+  if (authority.empty() || authority.front() == '[') return std::nullopt;
+  auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos) authority = authority.substr(0, colon);
+  std::string name = core::lower(authority);
+  constexpr std::string_view kMesh = ".mesh";
+  if (name.size() > kMesh.size() &&
+      name.compare(name.size() - kMesh.size(), kMesh.size(), kMesh) == 0)
+    name.resize(name.size() - kMesh.size());
+  if (name.empty() || !routes.find(name)) return std::nullopt;
+  return name;
+}
+
+std::string number(long long n) {
+  char buf[24];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
+}
+
+}  // namespace
+
+std::shared_ptr<Stream> ServerSession::shared(const Stream& s) const {
+  auto it = streams_.find(s.id);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+void ServerSession::on_request(Stream& s) {
+  auto now = ctx_->clock.now();
+  s.started = now;
+  s.grpc = grpc::is_grpc(s.content_type);
+  if (s.grpc && !s.grpc_timeout.empty()) {
+    if (auto t = grpc::parse_timeout(s.grpc_timeout))
+      s.grpc_deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(*t);
+  }
+  if (auto named = service_of_authority(s.authority, ctx_->routes)) {
+    s.service = std::move(*named);
+    s.upstream_path = s.path;
+  } else if (auto split = split_target(s.path)) {
+    s.service.assign(split->service);
+    if (split->rest.empty() || split->rest.front() != '/') s.upstream_path = "/";
+    s.upstream_path.append(split->rest);
+  } else {
+    return local_error(s, core::make_error(core::ErrorCode::invalid_argument,
+                                           "the path must be /<service>/<path>, or :authority "
+                                           "a service's name"));
+  }
+  s.route = ctx_->routes.find(s.service);
+  if (!s.route)
+    return local_error(
+        s, core::make_error(core::ErrorCode::not_found, "no service named '" + s.service + "'"));
+  s.route->retry_budget().on_request(now);
+  attempt(s);
+}
+
+void ServerSession::attempt(Stream& s) {
+  ++s.attempts;
+  auto now = ctx_->clock.now();
+  auto pick = s.route->pick(balancer::PickContext{now, std::nullopt}, s.tried);
+  if (!pick && !s.tried.empty()) pick = s.route->pick(balancer::PickContext{now, std::nullopt});
+  if (!pick) {
+    if (s.attempts == 1) {
+      s.route->stats().record_rejected();
+      s.route->stats().record(core::http_status(pick.error().code), std::chrono::microseconds(0),
+                              now);
+      return local_error(s, pick.error());
+    }
+    return fail_after_attempts(s);
+  }
+  s.host = pick->host;
+  s.host_id = s.host->id;
+  s.verdict = false;
+  ++s.host->active_requests;
+  s.attempt_started = now;
+  auto timeout = std::chrono::duration_cast<SteadyClock::duration>(s.route->spec().timeout);
+  if (s.grpc_deadline) {
+    auto left = *s.grpc_deadline - SteadyClock::now();
+    if (left <= SteadyClock::duration::zero()) {
+      s.last_outcome = Outcome::timeout;
+      s.last_error = "the call's grpc-timeout has passed";
+      release_host(s);
+      return fail_after_attempts(s);
+    }
+    timeout = std::min(timeout, left);
+  }
+  auto self = shared(s);
+  if (s.route->spec().protocol == config::Protocol::http2)
+    s.call = start_h2_call(*ctx_, self, *s.host, timeout, client_ip_);
+  else
+    s.call = start_h1_call(*ctx_, self, *s.host, timeout, client_ip_);
+}
+
+bool ServerSession::may_retry(const Stream& s, unsigned on) const {
+  const auto& r = s.route->spec().retry;
+  if (s.responded || !s.replayable() || s.attempts >= r.attempts || (r.on & on) == 0) return false;
+  // A gRPC call is a POST: only the methods declared idempotent go again.
+  if (s.grpc) return grpc::method_matches(s.upstream_path, r.grpc_methods);
+  return idempotent(s.method);
+}
+
+void ServerSession::on_upstream_failed(Stream& s, Outcome outcome, std::string what) {
+  if (s.closed) return;
+  s.call.reset();
+  record_result(s, outcome);
+  release_host(s);
+  s.last_error = std::move(what);
+  if (s.responded) {
+    // The response has begun: only this stream can say it broke off.
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    return schedule_flush();
+  }
+  unsigned flag = outcome == Outcome::timeout           ? config::retry_timeout
+                  : outcome == Outcome::connect_failure ? config::retry_connect_failure
+                                                        : config::retry_reset;
+  if (may_retry(s, flag)) return retry(s);
+  fail_after_attempts(s);
+}
+
+void ServerSession::retry(Stream& s) {
+  auto now = ctx_->clock.now();
+  if (!s.route->retry_budget().try_retry(now)) {
+    s.last_error += " (retry budget exhausted)";
+    return fail_after_attempts(s);
+  }
+  s.tried.insert(s.host_id);
+  s.route->stats().record_retry();
+  auto delay = balancer::retry_backoff(s.route->spec().retry.backoff, s.attempts, ctx_->random01());
+  auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(), delay);
+  std::weak_ptr<Stream> weak = shared(s);
+  timer->async_wait([timer, weak, self = shared_from_this()](boost::system::error_code ec) {
+    auto stream = weak.lock();
+    if (ec || !stream || stream->closed || self->closed_) return;
+    self->attempt(*stream);
+    self->flush();
+  });
+}
+
+void ServerSession::fail_after_attempts(Stream& s) {
+  bool timeout = s.last_outcome == Outcome::timeout;
+  auto code = timeout ? core::ErrorCode::upstream_timeout : core::ErrorCode::upstream_failure;
+  auto now = ctx_->clock.now();
+  s.route->stats().record(core::http_status(code),
+                          std::chrono::duration_cast<std::chrono::microseconds>(now - s.started),
+                          now);
+  std::string msg = (timeout ? "upstream timed out" : "upstream failed") + std::string(" after ") +
+                    std::to_string(s.attempts) + (s.attempts == 1 ? " attempt" : " attempts") +
+                    (s.last_error.empty() ? "" : ": " + s.last_error);
+  local_error(s, core::make_error(code, msg));
+}
+
+void ServerSession::local_error(Stream& s, const core::Error& error) {
+  if (s.closed) return;
+  if (s.responded) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    return schedule_flush();
+  }
+  if (s.grpc) {
+    // Trailers-only (gRPC's PROTOCOL-HTTP2.md): the status in the headers.
+    Headers h{{"content-type", "application/grpc"},
+              {"grpc-status", number(static_cast<int>(grpc::status_for(error.code)))},
+              {"grpc-message", grpc::percent_encode(core::error_body(error))}};
+    return submit_response(s, 200, h, false);
+  }
+  s.res_body = core::error_body(error);
+  s.res_off = 0;
+  s.res_end = true;
+  Headers h{{"content-type", "application/json"},
+            {"content-length", number(static_cast<long long>(s.res_body.size()))}};
+  submit_response(s, core::http_status(error.code), h, true);
+}
+
+void ServerSession::submit_response(Stream& s, int status, const Headers& headers, bool with_body) {
+  std::string code = number(status);
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(headers.size() + 1);
+  auto add = [&nv](const std::string& n, const std::string& v) {
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                  NGHTTP2_NV_FLAG_NONE});
+  };
+  static const std::string kStatus = ":status";
+  add(kStatus, code);
+  for (const auto& h : headers) add(h.name, h.value);
+  nghttp2_data_provider body{};
+  body.read_callback = read_response_body;
+  s.responded = true;
+  nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), with_body ? &body : nullptr);
+  schedule_flush();
+}
+
+void ServerSession::on_response_head(Stream& s, int status, Headers headers, bool end_stream) {
+  if (s.closed) return;
+  auto now = ctx_->clock.now();
+  if (status >= 500 && may_retry(s, config::retry_5xx)) {
+    if (s.call) s.call->cancel();
+    s.call.reset();
+    record_result(s, Outcome::http_5xx);
+    release_host(s);
+    s.last_error = "HTTP " + std::to_string(status);
+    return retry(s);
+  }
+  record_result(s, status >= 500 ? Outcome::http_5xx : Outcome::success);
+  s.route->stats().record(
+      status, std::chrono::duration_cast<std::chrono::microseconds>(now - s.started), now);
+  headers.push_back({"x-mesh-instance", s.host_id});
+  if (end_stream) {
+    s.res_end = true;
+    s.call.reset();
+    release_host(s);
+  }
+  submit_response(s, status, headers, !end_stream);
+}
+
+void ServerSession::on_response_data(Stream& s) {
+  if (s.closed || !s.responded) return;
+  nghttp2_session_resume_data(session_, s.id);
+  schedule_flush();
+}
+
+void ServerSession::on_response_end(Stream& s, Headers trailers) {
+  if (s.closed) return;
+  s.trailers = std::move(trailers);
+  s.res_end = true;
+  s.call.reset();
+  release_host(s);
+  nghttp2_session_resume_data(session_, s.id);
+  schedule_flush();
+}
+
+void ServerSession::request_body_sent(Stream& s, std::uint64_t upto) {
+  if (s.closed) return;
+  if (upto > s.consumed) {
+    nghttp2_session_consume_stream(session_, s.id, upto - s.consumed);
+    s.consumed = upto;
+    schedule_flush();
+  }
+  // Past the replay limit the body is not kept for another attempt.
+  if (s.body.size() > kReplayLimit && upto > s.body_base) {
+    s.body.erase(0, upto - s.body_base);
+    s.body_base = upto;
+  }
+}
+
+void ServerSession::record_result(Stream& s, Outcome outcome) {
+  if (!s.host || s.verdict || !s.route) return;
+  s.verdict = true;
+  if (outcome != Outcome::cancelled) s.last_outcome = outcome;
+  auto now = ctx_->clock.now();
+  s.route->on_result(s.host_id, outcome,
+                     std::chrono::duration_cast<std::chrono::microseconds>(now - s.attempt_started),
+                     now);
+}
+
+void ServerSession::release_host(Stream& s) {
+  if (s.host) --s.host->active_requests;
+  s.host.reset();
+}
+
+}  // namespace meshd::gateway::h2
