@@ -67,6 +67,12 @@ void ServerSession::on_request(Stream& s) {
     s.service.assign(split->service);
     if (split->rest.empty() || split->rest.front() != '/') s.upstream_path = "/";
     s.upstream_path.append(split->rest);
+  } else if (s.grpc) {
+    // A gRPC path has no room for a prefix: the authority was meant to
+    // name the service, and names none.
+    auto host = std::string_view(s.authority).substr(0, s.authority.rfind(':'));
+    return local_error(s, core::make_error(core::ErrorCode::not_found,
+                                           "no service named '" + std::string(host) + "'"));
   } else {
     return local_error(s, core::make_error(core::ErrorCode::invalid_argument,
                                            "the path must be /<service>/<path>, or :authority "
