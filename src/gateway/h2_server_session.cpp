@@ -64,6 +64,40 @@ ServerSession::~ServerSession() {
   --ctx_->connections;
 }
 
+void ServerSession::start_upgraded(H2cUpgrade upgrade, std::string_view received) {
+  switching_ = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+  auto rv =
+      nghttp2_session_upgrade2(session_, reinterpret_cast<const uint8_t*>(upgrade.settings.data()),
+                               upgrade.settings.size(), upgrade.method == "HEAD", nullptr);
+  if (rv != 0) {
+    // The settings did not parse: nothing was switched, so say so in HTTP/1.1.
+    switching_.clear();
+    static constexpr std::string_view kBad =
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    error_code ignored;
+    asio::write(socket_, asio::buffer(kBad), ignored);
+    return close();
+  }
+  auto s = std::make_shared<Stream>();
+  s->id = 1;
+  s->session = weak_from_this();
+  s->method = std::move(upgrade.method);
+  s->scheme = "http";
+  s->path = std::move(upgrade.target);
+  s->authority = std::move(upgrade.authority);
+  s->headers = std::move(upgrade.headers);
+  for (const auto& h : s->headers) {
+    if (h.name == "content-type") s->content_type = h.value;
+    if (h.name == "grpc-timeout") s->grpc_timeout = h.value;
+  }
+  s->body_complete = true;
+  streams_.emplace(1, s);
+  any_stream_ = true;
+  start(received);
+  if (!closed_ && !s->closed && !s->responded && !s->route) on_request(*s);
+  flush();
+}
+
 void ServerSession::start(std::string_view received) {
   nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
@@ -112,6 +146,7 @@ void ServerSession::schedule_flush() {
 void ServerSession::flush() {
   if (closed_ || writing_) return;
   out_.clear();
+  out_.swap(switching_);
   while (out_.size() < kWriteBatch) {
     const uint8_t* data;
     auto n = nghttp2_session_mem_send(session_, &data);
@@ -305,6 +340,81 @@ ssize_t ServerSession::read_response_body(nghttp2_session* session, int32_t stre
 void start_h2_session(std::shared_ptr<GatewayContext> ctx, Socket socket,
                       std::string_view received) {
   std::make_shared<ServerSession>(std::move(ctx), std::move(socket))->start(received);
+}
+
+void start_h2c_upgrade(std::shared_ptr<GatewayContext> ctx, Socket socket, H2cUpgrade upgrade,
+                       std::string_view received) {
+  std::make_shared<ServerSession>(std::move(ctx), std::move(socket))
+      ->start_upgraded(std::move(upgrade), received);
+}
+
+std::optional<std::string> decode_base64url(std::string_view text) {
+  std::string out;
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '-' || c == '+' ? 62
+            : c == '_' || c == '/' ? 63
+                                   : -1;
+    if (c == '=') break;
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out.push_back(static_cast<char>((bits >> count) & 0xFF));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Whether a comma-separated field value has `token` (case-insensitive).
+bool has_token(std::string_view value, std::string_view token) {
+  std::size_t pos = 0;
+  while (pos <= value.size()) {
+    auto comma = value.find(',', pos);
+    auto part = value.substr(pos, comma == std::string_view::npos ? value.npos : comma - pos);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
+    if (core::iequals(part, token)) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<H2cUpgrade> h2c_upgrade(const MessageHead& req, bool has_body) {
+  namespace http = boost::beast::http;
+  // The Upgrade field first: for nearly every request its absence ends this.
+  auto upgrade = req[http::field::upgrade];
+  if (upgrade.empty() || has_body || req.version != 11) return std::nullopt;
+  auto connection = req[http::field::connection];
+  if (!has_token(upgrade, "h2c") || !has_token(connection, "upgrade") ||
+      !has_token(connection, "http2-settings") || !req.has("http2-settings"))
+    return std::nullopt;
+  auto settings = decode_base64url(req["http2-settings"]);
+  if (!settings) return std::nullopt;
+  H2cUpgrade u;
+  u.method.assign(req.method_string);
+  u.target.assign(req.target);
+  u.authority.assign(req[http::field::host]);
+  u.settings = std::move(*settings);
+  for (const auto& f : req.fields) {
+    std::string name = core::lower(f.name_string);
+    if (name == "connection" || name == "upgrade" || name == "http2-settings" || name == "host" ||
+        name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
+        name == "te" || has_token(connection, name))
+      continue;
+    u.headers.push_back({std::move(name), std::string(f.value)});
+  }
+  return u;
 }
 
 }  // namespace meshd::gateway::h2

@@ -12,11 +12,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "gateway_context.hpp"
 #include "h2_stream.hpp"
+#include "http_head.hpp"
 #include "meshd/core/error.hpp"
 
 namespace meshd::gateway::h2 {
@@ -33,6 +35,22 @@ inline PrefaceMatch match_preface(std::string_view first) {
   return n == kPreface.size() ? PrefaceMatch::full : PrefaceMatch::partial;
 }
 
+/// An HTTP/1.1 request that asked to continue as h2c (RFC 7540 3.2:
+/// `Upgrade: h2c`, `HTTP2-Settings`, both named in `Connection`). It
+/// becomes stream 1 of the HTTP/2 connection that follows the 101.
+struct H2cUpgrade {
+  std::string method, target, authority;
+  Headers headers;       // lower-case names, without the upgrade's own fields
+  std::string settings;  // HTTP2-Settings, decoded
+};
+
+/// The upgrade a request asks for, when it is a valid h2c upgrade
+/// without a body (one with a body stays HTTP/1.1, as RFC 7540 allows).
+std::optional<H2cUpgrade> h2c_upgrade(const MessageHead& request, bool has_body);
+
+/// base64url without padding (RFC 7540 3.2.1); empty on a bad character.
+std::optional<std::string> decode_base64url(std::string_view text);
+
 /// Streams one client connection may have open at once.
 constexpr std::uint32_t kMaxConcurrentStreams = 128;
 
@@ -44,6 +62,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   /// Starts with the bytes already read from the socket (the preface and
   /// whatever followed it).
   void start(std::string_view received);
+  /// Starts after `HTTP/1.1 101` to an h2c upgrade: the request is stream 1.
+  void start_upgraded(H2cUpgrade upgrade, std::string_view received);
 
   // ---- from upstream calls (h2_server_streams.cpp) ---------------------------
   /// The instance's response head: relayed, or retried for a 5xx the
@@ -105,6 +125,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::map<std::int32_t, std::shared_ptr<Stream>> streams_;
   std::unique_ptr<char[]> in_;
   std::string out_;
+  std::string switching_;  // the 101 of an upgrade, written before any frame
   boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                     boost::asio::wait_traits<std::chrono::steady_clock>, Executor>
       idle_timer_;
@@ -116,5 +137,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
 /// what has been read from it so far.
 void start_h2_session(std::shared_ptr<GatewayContext> ctx, Socket socket,
                       std::string_view received);
+/// Answers an h2c upgrade with 101 and serves the connection as HTTP/2.
+void start_h2c_upgrade(std::shared_ptr<GatewayContext> ctx, Socket socket, H2cUpgrade upgrade,
+                       std::string_view received);
 
 }  // namespace meshd::gateway::h2

@@ -83,14 +83,20 @@ void ServerSession::on_request(Stream& s) {
     return local_error(
         s, core::make_error(core::ErrorCode::not_found, "no service named '" + s.service + "'"));
   s.route->retry_budget().on_request(now);
+  if (s.route->spec().load_balancer == config::LoadBalancerPolicy::consistent_hash) {
+    MessageHead head;  // views into the stream's own strings, for hash_for
+    for (const auto& h : s.headers)
+      head.fields.push_back({boost::beast::http::string_to_field(h.name), h.name, h.value});
+    s.hash = hash_for(s.route->spec().hash_key, head, client_ip_);
+  }
   attempt(s);
 }
 
 void ServerSession::attempt(Stream& s) {
   ++s.attempts;
   auto now = ctx_->clock.now();
-  auto pick = s.route->pick(balancer::PickContext{now, std::nullopt}, s.tried);
-  if (!pick && !s.tried.empty()) pick = s.route->pick(balancer::PickContext{now, std::nullopt});
+  auto pick = s.route->pick(balancer::PickContext{now, s.hash}, s.tried);
+  if (!pick && !s.tried.empty()) pick = s.route->pick(balancer::PickContext{now, s.hash});
   if (!pick) {
     if (s.attempts == 1) {
       s.route->stats().record_rejected();

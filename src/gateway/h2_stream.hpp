@@ -72,6 +72,7 @@ struct Stream {
   std::string last_error;
   core::TimePoint started{}, attempt_started{};
   std::optional<std::chrono::steady_clock::time_point> grpc_deadline;
+  std::optional<std::uint64_t> hash;  // consistent_hash's key, per stream
   std::shared_ptr<UpstreamCall> call;
   bool verdict = false;  // this attempt's outcome went to breakers and outlier detection
 

@@ -88,6 +88,12 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
                                             : "a request must have one Host header, not several"),
                        false);
   }
+  if (auto h2c = h2::h2c_upgrade(req_, !done)) {  // `Upgrade: h2c`: HTTP/2 from here on
+    in_.consume(header_bytes);
+    deadlines_.cancel();
+    phase_ = Phase::closed;
+    return h2::start_h2c_upgrade(ctx_, std::move(client_), std::move(*h2c), in_.data());
+  }
   auto split = split_target(req_.target);
   if (!split) {
     in_.consume(header_bytes);

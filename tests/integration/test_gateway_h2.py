@@ -142,6 +142,12 @@ def test_curl_get_and_post_to_h2c_and_h1_upstreams(tmp_path):
         # The gateway's own errors, as on HTTP/1.1.
         status, _, body = split_response(curl("-i", f"{gw}/nope/x"))
         assert status.startswith("HTTP/2 404") and json.loads(body)["error"]["code"] == "not_found"
+        # `Upgrade: h2c` from an HTTP/1.1 request without a body: 101, then HTTP/2.
+        r = subprocess.run(["curl", "-sS", "-v", "--http2", "--max-time", "20", f"{gw}/files/index.html"],
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0, r.stderr.decode()
+        assert b"< HTTP/1.1 101 Switching Protocols" in r.stderr and b"< HTTP/2 200" in r.stderr
+        assert r.stdout == b"hello over h2c\n"
         # HTTP/1.1 clients are served as before on the same port.
         status, _, body = http("GET", f"{gw}/web/hello")
         assert status == 200 and body["path"] == "/hello"
