@@ -13,7 +13,7 @@
 # backends on CPU 1. Everything binds to 127.0.0.1.
 #
 # Usage: scripts/bench/h2_compare.sh [-d SECONDS] [-c CONNECTIONS] [-m STREAMS]
-# Prints requests/s, requests not answered 2xx, the proxy's CPU microseconds per
+# Prints requests/s, failed requests and non-2xx answers ("bad"), the proxy's CPU microseconds per
 # request (from /proc) and meshd's ratios to nginx. MESHD=path runs another build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -128,16 +128,17 @@ measure() {
   t0=$(cpu_ticks "$port")
   out=$(taskset -c 1 h2load -D "$DUR" -c "$CONNS" -m "$STREAMS" -t 1 "$1" 2>&1)
   t1=$(cpu_ticks "$port")
-  local rps done failed ok
+  local rps done failed
+  # "requests: T total, S started, D done, OK succeeded, F failed, E errored, ..."
+  # "status codes: A 2xx, B 3xx, C 4xx, D 5xx"
   rps=$(awk '/^finished in/ {print $4}' <<<"$out")
-  done=$(awk '/^requests:/ {print $8}' <<<"$out")
-  ok=$(awk '/^status codes:/ {print $3}' <<<"$out")
-  failed=$(( ${done:-0} - ${ok:-0} ))  # not answered 2xx
+  done=$(awk '/^requests:/ {print $6}' <<<"$out")
+  failed=$(awk '/^requests:/ {f = $10} /^status codes:/ {n = $5 + $7 + $9} END {print f + n}' <<<"$out")
   awk -v r="$rps" -v f="$failed" -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="${done:-0}" \
     'BEGIN { printf "%s %s %s\n", r, f, (n > 0 ? sprintf("%.2f", d / hz * 1e6 / n) : "nan") }'
 }
 
-printf "%-10s %-7s %11s %7s %11s\n" case proxy req/s non2xx cpu_us/req
+printf "%-10s %-7s %11s %7s %11s\n" case proxy req/s bad cpu_us/req
 for c in "h2c->h2c 19011 19013/h2/index.html" "h2c->h1 19012 19013/h1/"; do
   read -r name nport mpath <<<"$c"
   read -r nrps nfail ncpu < <(measure "http://127.0.0.1:$nport/index.html")
