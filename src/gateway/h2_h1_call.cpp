@@ -6,7 +6,6 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 
-#include "h2_server_session.hpp"
 #include "h2_upstream.hpp"
 #include "http_head.hpp"
 #include "meshd/core/listen.hpp"

@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <charconv>
 #include <cstring>
 
 #include "meshd/core/text.hpp"
@@ -28,7 +29,7 @@ ServerSession& self_of(void* user_data) {
 }  // namespace
 
 ServerSession::ServerSession(std::shared_ptr<GatewayContext> ctx, Socket socket)
-    : ctx_(std::move(ctx)),
+    : StreamRouter(std::move(ctx)),
       socket_(std::move(socket)),
       in_(new char[kReadSize]),
       idle_timer_(socket_.get_executor()) {
@@ -335,6 +336,60 @@ ssize_t ServerSession::read_response_body(nghttp2_session* session, int32_t stre
   }
   if (n == 0) return NGHTTP2_ERR_DEFERRED;
   return static_cast<ssize_t>(n);
+}
+
+// ---- the client side of streams (StreamRouter) ------------------------------------
+
+void ServerSession::respond(Stream& s, int status, const Headers& headers, bool with_body) {
+  char code[8];
+  std::string_view status_text(
+      code, static_cast<std::size_t>(std::to_chars(code, code + sizeof code, status).ptr - code));
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(headers.size() + 1);
+  static constexpr std::string_view kStatus = ":status";
+  auto add = [&nv](std::string_view n, std::string_view v) {
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                  NGHTTP2_NV_FLAG_NONE});
+  };
+  add(kStatus, status_text);
+  for (const auto& h : headers) add(h.name, h.value);
+  nghttp2_data_provider body{};
+  body.read_callback = read_response_body;
+  s.responded = true;
+  nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), with_body ? &body : nullptr);
+  schedule_flush();
+}
+
+void ServerSession::reset(Stream& s) {
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+  schedule_flush();
+}
+
+void ServerSession::body_ready(Stream& s) {
+  if (s.closed || !s.responded) return;
+  nghttp2_session_resume_data(session_, s.id);
+  schedule_flush();
+}
+
+void ServerSession::request_body_sent(Stream& s, std::uint64_t upto) {
+  if (s.closed) return;
+  if (upto > s.consumed) {
+    nghttp2_session_consume_stream(session_, s.id, upto - s.consumed);
+    s.consumed = upto;
+    schedule_flush();
+  }
+  s.sent_upto(upto);
+}
+
+std::shared_ptr<Stream> ServerSession::shared(const Stream& s) const {
+  auto it = streams_.find(s.id);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<StreamRouter> ServerSession::keep() {
+  if (closed_) return nullptr;
+  return shared_from_this();
 }
 
 void start_h2_session(std::shared_ptr<GatewayContext> ctx, Socket socket,

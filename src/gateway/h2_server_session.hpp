@@ -18,6 +18,7 @@
 
 #include "gateway_context.hpp"
 #include "h2_stream.hpp"
+#include "h2_stream_router.hpp"
 #include "http_head.hpp"
 #include "meshd/core/error.hpp"
 
@@ -54,10 +55,10 @@ std::optional<std::string> decode_base64url(std::string_view text);
 /// Streams one client connection may have open at once.
 constexpr std::uint32_t kMaxConcurrentStreams = 128;
 
-class ServerSession : public std::enable_shared_from_this<ServerSession> {
+class ServerSession : public StreamRouter, public std::enable_shared_from_this<ServerSession> {
  public:
   ServerSession(std::shared_ptr<GatewayContext> ctx, Socket socket);
-  ~ServerSession();
+  ~ServerSession() override;
 
   /// Starts with the bytes already read from the socket (the preface and
   /// whatever followed it).
@@ -65,25 +66,16 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   /// Starts after `HTTP/1.1 101` to an h2c upgrade: the request is stream 1.
   void start_upgraded(H2cUpgrade upgrade, std::string_view received);
 
-  // ---- from upstream calls (h2_server_streams.cpp) ---------------------------
-  /// The instance's response head: relayed, or retried for a 5xx the
-  /// service retries.
-  void on_response_head(Stream& s, int status, Headers headers, bool end_stream);
-  /// Body bytes were appended to s.res_body.
-  void on_response_data(Stream& s);
-  /// The response is complete, with these trailers (may be empty).
-  void on_response_end(Stream& s, Headers trailers);
-  /// The attempt failed: retried when allowed, else an error response (or
-  /// RST_STREAM once the response has started).
-  void on_upstream_failed(Stream& s, Outcome outcome, std::string what);
-  /// Returns flow-control window for request body bytes up to `upto`
-  /// (absolute) now that they have left for the instance.
-  void request_body_sent(Stream& s, std::uint64_t upto);
-
-  GatewayContext& context() { return *ctx_; }
+  void request_body_sent(Stream& s, std::uint64_t upto) override;
 
  private:
-  // ---- I/O (h2_server_session.cpp) -------------------------------------------
+  void respond(Stream& s, int status, const Headers& headers, bool with_body) override;
+  void reset(Stream& s) override;
+  void body_ready(Stream& s) override;
+  std::shared_ptr<Stream> shared(const Stream& s) const override;
+  std::shared_ptr<StreamRouter> keep() override;
+
+  // ---- I/O --------------------------------------------------------------------
   void read();
   void on_read(const char* data, std::size_t n);
   /// Queues a flush on the loop: what nghttp2 has to send gets written.
@@ -103,24 +95,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   static ssize_t read_response_body(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
                                     nghttp2_data_source*, void*);
 
-  // ---- streams (h2_server_streams.cpp) ----------------------------------------
-  /// The request's headers are in: route it and make the first attempt.
-  void on_request(Stream& s);
-  void attempt(Stream& s);
-  void retry(Stream& s);
-  bool may_retry(const Stream& s, unsigned on) const;
-  void fail_after_attempts(Stream& s);
-  /// An error of the gateway's own: JSON with its HTTP status, or for a
-  /// gRPC call HTTP 200 with grpc-status and grpc-message (trailers-only).
-  void local_error(Stream& s, const core::Error& error);
-  void submit_response(Stream& s, int status, const Headers& headers, bool with_body);
-  void record_result(Stream& s, Outcome outcome);
-  void release_host(Stream& s);
-  std::shared_ptr<Stream> shared(const Stream& s) const;
-
-  std::shared_ptr<GatewayContext> ctx_;
   Socket socket_;
-  std::string client_ip_;
   nghttp2_session* session_ = nullptr;
   std::map<std::int32_t, std::shared_ptr<Stream>> streams_;
   std::unique_ptr<char[]> in_;

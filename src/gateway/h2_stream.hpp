@@ -24,7 +24,27 @@ struct Header {
 };
 using Headers = std::vector<Header>;
 
-class ServerSession;
+struct Stream;
+
+/// What serves the client side of streams (an HTTP/2 connection, or an
+/// HTTP/1.1 request bridged to an h2c instance): upstream calls report to it.
+class StreamOwner {
+ public:
+  virtual ~StreamOwner() = default;
+  /// The instance's response head: relayed, or retried for a 5xx the
+  /// service retries.
+  virtual void on_response_head(Stream& s, int status, Headers headers, bool end_stream) = 0;
+  /// Body bytes were appended to s.res_body.
+  virtual void on_response_data(Stream& s) = 0;
+  /// The response is complete, with these trailers (may be empty).
+  virtual void on_response_end(Stream& s, Headers trailers) = 0;
+  /// The attempt failed: retried when allowed, else an error response (or
+  /// a reset once the response has started).
+  virtual void on_upstream_failed(Stream& s, Outcome outcome, std::string what) = 0;
+  /// Request body bytes up to `upto` (absolute) have left for the instance:
+  /// the client may send more.
+  virtual void request_body_sent(Stream& s, std::uint64_t upto) = 0;
+};
 
 /// One attempt of a stream on an instance: an h2c stream on a pooled
 /// connection (h2_upstream.hpp) or an HTTP/1.1 exchange (h2_h1_call.hpp).
@@ -49,7 +69,7 @@ constexpr std::size_t kReplayLimit = 1024 * 1024;
 
 struct Stream {
   std::int32_t id = 0;
-  std::weak_ptr<ServerSession> session;
+  std::weak_ptr<StreamOwner> session;
 
   // The request.
   std::string method, scheme, authority, path, content_type, grpc_timeout;
@@ -77,6 +97,9 @@ struct Stream {
   bool verdict = false;  // this attempt's outcome went to breakers and outlier detection
 
   // The response.
+  bool head_held = false;  // a gRPC head waits for its first body byte (h2_stream_router.cpp)
+  int held_status = 0;
+  Headers held_headers;
   bool responded = false;  // its headers went to nghttp2: no retry from here
   bool res_end = false;    // the body is complete in res_body
   std::string res_body;
@@ -85,6 +108,14 @@ struct Stream {
   bool closed = false;  // nghttp2 closed the stream
 
   bool replayable() const { return body_base == 0; }
+  /// Request body bytes up to `upto` (absolute) went upstream: past the
+  /// replay limit they are not kept for another attempt.
+  void sent_upto(std::uint64_t upto) {
+    if (body.size() > kReplayLimit && upto > body_base) {
+      body.erase(0, upto - body_base);
+      body_base = upto;
+    }
+  }
   std::size_t res_pending() const { return res_body.size() - res_off; }
 };
 

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <map>
 
-#include "h2_server_session.hpp"
 #include "meshd/core/listen.hpp"
 
 namespace meshd::gateway::h2 {

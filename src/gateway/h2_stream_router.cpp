@@ -1,12 +1,11 @@
-// What happens to each stream of an HTTP/2 client connection (see
-// h2_server_session.hpp): routing, one attempt per pick, retries, the
-// response relayed or an error of the gateway's own.
+// What happens to each stream (see h2_stream_router.hpp).
+#include "h2_stream_router.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <charconv>
 
 #include "grpc.hpp"
 #include "h2_h1_call.hpp"
-#include "h2_server_session.hpp"
 #include "h2_upstream.hpp"
 #include "meshd/core/local_reply.hpp"
 #include "meshd/core/text.hpp"
@@ -47,12 +46,7 @@ std::string number(long long n) {
 
 }  // namespace
 
-std::shared_ptr<Stream> ServerSession::shared(const Stream& s) const {
-  auto it = streams_.find(s.id);
-  return it == streams_.end() ? nullptr : it->second;
-}
-
-void ServerSession::on_request(Stream& s) {
+void StreamRouter::on_request(Stream& s) {
   auto now = ctx_->clock.now();
   s.started = now;
   s.grpc = grpc::is_grpc(s.content_type);
@@ -92,7 +86,7 @@ void ServerSession::on_request(Stream& s) {
   attempt(s);
 }
 
-void ServerSession::attempt(Stream& s) {
+void StreamRouter::attempt(Stream& s) {
   ++s.attempts;
   auto now = ctx_->clock.now();
   auto pick = s.route->pick(balancer::PickContext{now, s.hash}, s.tried);
@@ -129,7 +123,7 @@ void ServerSession::attempt(Stream& s) {
     s.call = start_h1_call(*ctx_, self, *s.host, timeout, client_ip_);
 }
 
-bool ServerSession::may_retry(const Stream& s, unsigned on) const {
+bool StreamRouter::may_retry(const Stream& s, unsigned on) const {
   const auto& r = s.route->spec().retry;
   if (s.responded || !s.replayable() || s.attempts >= r.attempts || (r.on & on) == 0) return false;
   // A gRPC call is a POST: only the methods declared idempotent go again.
@@ -137,17 +131,19 @@ bool ServerSession::may_retry(const Stream& s, unsigned on) const {
   return idempotent(s.method);
 }
 
-void ServerSession::on_upstream_failed(Stream& s, Outcome outcome, std::string what) {
+void StreamRouter::on_upstream_failed(Stream& s, Outcome outcome, std::string what) {
   if (s.closed) return;
   s.call.reset();
   record_result(s, outcome);
   release_host(s);
   s.last_error = std::move(what);
-  if (s.responded) {
-    // The response has begun: only this stream can say it broke off.
-    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
-    return schedule_flush();
+  if (s.head_held) {  // nothing of it reached the client
+    s.head_held = false;
+    s.held_headers.clear();
+    s.res_body.clear();
+    s.res_off = 0;
   }
+  if (s.responded) return reset(s);  // the response has begun: only this stream can say so
   unsigned flag = outcome == Outcome::timeout           ? config::retry_timeout
                   : outcome == Outcome::connect_failure ? config::retry_connect_failure
                                                         : config::retry_reset;
@@ -155,7 +151,7 @@ void ServerSession::on_upstream_failed(Stream& s, Outcome outcome, std::string w
   fail_after_attempts(s);
 }
 
-void ServerSession::retry(Stream& s) {
+void StreamRouter::retry(Stream& s) {
   auto now = ctx_->clock.now();
   if (!s.route->retry_budget().try_retry(now)) {
     s.last_error += " (retry budget exhausted)";
@@ -164,17 +160,16 @@ void ServerSession::retry(Stream& s) {
   s.tried.insert(s.host_id);
   s.route->stats().record_retry();
   auto delay = balancer::retry_backoff(s.route->spec().retry.backoff, s.attempts, ctx_->random01());
-  auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(), delay);
+  auto timer = std::make_shared<asio::steady_timer>(ctx_->io, delay);
   std::weak_ptr<Stream> weak = shared(s);
-  timer->async_wait([timer, weak, self = shared_from_this()](boost::system::error_code ec) {
+  timer->async_wait([timer, weak, self = keep()](boost::system::error_code ec) {
     auto stream = weak.lock();
-    if (ec || !stream || stream->closed || self->closed_) return;
+    if (ec || !stream || stream->closed || !self) return;
     self->attempt(*stream);
-    self->flush();
   });
 }
 
-void ServerSession::fail_after_attempts(Stream& s) {
+void StreamRouter::fail_after_attempts(Stream& s) {
   bool timeout = s.last_outcome == Outcome::timeout;
   auto code = timeout ? core::ErrorCode::upstream_timeout : core::ErrorCode::upstream_failure;
   auto now = ctx_->clock.now();
@@ -187,52 +182,57 @@ void ServerSession::fail_after_attempts(Stream& s) {
   local_error(s, core::make_error(code, msg));
 }
 
-void ServerSession::local_error(Stream& s, const core::Error& error) {
+void StreamRouter::local_error(Stream& s, const core::Error& error) {
   if (s.closed) return;
-  if (s.responded) {
-    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
-    return schedule_flush();
-  }
+  if (s.responded) return reset(s);
   if (s.grpc) {
     // Trailers-only (gRPC's PROTOCOL-HTTP2.md): the status in the headers.
     Headers h{{"content-type", "application/grpc"},
               {"grpc-status", number(static_cast<int>(grpc::status_for(error.code)))},
               {"grpc-message", grpc::percent_encode(core::error_body(error))}};
-    return submit_response(s, 200, h, false);
+    return respond(s, 200, h, false);
   }
   s.res_body = core::error_body(error);
   s.res_off = 0;
   s.res_end = true;
   Headers h{{"content-type", "application/json"},
             {"content-length", number(static_cast<long long>(s.res_body.size()))}};
-  submit_response(s, core::http_status(error.code), h, true);
+  respond(s, core::http_status(error.code), h, true);
 }
 
-void ServerSession::submit_response(Stream& s, int status, const Headers& headers, bool with_body) {
-  std::string code = number(status);
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(headers.size() + 1);
-  auto add = [&nv](const std::string& n, const std::string& v) {
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                  NGHTTP2_NV_FLAG_NONE});
-  };
-  static const std::string kStatus = ":status";
-  add(kStatus, code);
-  for (const auto& h : headers) add(h.name, h.value);
-  nghttp2_data_provider body{};
-  body.read_callback = read_response_body;
-  s.responded = true;
-  nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), with_body ? &body : nullptr);
-  schedule_flush();
-}
-
-void ServerSession::on_response_head(Stream& s, int status, Headers headers, bool end_stream) {
+void StreamRouter::on_response_head(Stream& s, int status, Headers headers, bool end_stream) {
   if (s.closed) return;
+  if (s.grpc && !end_stream) {
+    // Held until the first body byte or the end comes with it: a call
+    // whose instance dies in between has sent the client nothing yet and
+    // may still go to another instance.
+    s.held_status = status;
+    s.held_headers = std::move(headers);
+    s.head_held = true;
+    return;
+  }
+  relay_head(s, status, std::move(headers), end_stream);
+}
+
+bool StreamRouter::release_head(Stream& s) {
+  s.head_held = false;
+  relay_head(s, s.held_status, std::move(s.held_headers), false);
+  return s.responded && !s.closed;
+}
+
+void StreamRouter::on_response_data(Stream& s) {
+  if (s.closed) return;
+  if (s.head_held && !release_head(s)) return;
+  body_ready(s);
+}
+
+void StreamRouter::relay_head(Stream& s, int status, Headers headers, bool end_stream) {
   auto now = ctx_->clock.now();
   if (status >= 500 && may_retry(s, config::retry_5xx)) {
     if (s.call) s.call->cancel();
     s.call.reset();
+    s.res_body.clear();
+    s.res_off = 0;
     record_result(s, Outcome::http_5xx);
     release_host(s);
     s.last_error = "HTTP " + std::to_string(status);
@@ -247,40 +247,20 @@ void ServerSession::on_response_head(Stream& s, int status, Headers headers, boo
     s.call.reset();
     release_host(s);
   }
-  submit_response(s, status, headers, !end_stream);
+  respond(s, status, headers, !end_stream);
 }
 
-void ServerSession::on_response_data(Stream& s) {
-  if (s.closed || !s.responded) return;
-  nghttp2_session_resume_data(session_, s.id);
-  schedule_flush();
-}
-
-void ServerSession::on_response_end(Stream& s, Headers trailers) {
+void StreamRouter::on_response_end(Stream& s, Headers trailers) {
   if (s.closed) return;
+  if (s.head_held && !release_head(s)) return;
   s.trailers = std::move(trailers);
   s.res_end = true;
   s.call.reset();
   release_host(s);
-  nghttp2_session_resume_data(session_, s.id);
-  schedule_flush();
+  body_ready(s);
 }
 
-void ServerSession::request_body_sent(Stream& s, std::uint64_t upto) {
-  if (s.closed) return;
-  if (upto > s.consumed) {
-    nghttp2_session_consume_stream(session_, s.id, upto - s.consumed);
-    s.consumed = upto;
-    schedule_flush();
-  }
-  // Past the replay limit the body is not kept for another attempt.
-  if (s.body.size() > kReplayLimit && upto > s.body_base) {
-    s.body.erase(0, upto - s.body_base);
-    s.body_base = upto;
-  }
-}
-
-void ServerSession::record_result(Stream& s, Outcome outcome) {
+void StreamRouter::record_result(Stream& s, Outcome outcome) {
   if (!s.host || s.verdict || !s.route) return;
   s.verdict = true;
   if (outcome != Outcome::cancelled) s.last_outcome = outcome;
@@ -290,7 +270,7 @@ void ServerSession::record_result(Stream& s, Outcome outcome) {
                      now);
 }
 
-void ServerSession::release_host(Stream& s) {
+void StreamRouter::release_host(Stream& s) {
   if (s.host) --s.host->active_requests;
   s.host.reset();
 }
