@@ -14,6 +14,7 @@
 //   every read and write.
 #include "proxy_session.hpp"
 
+#include "h2_h1_bridge.hpp"
 #include "h2_server_session.hpp"
 #include "meshd/core/listen.hpp"
 #include "meshd/core/local_reply.hpp"
@@ -111,6 +112,12 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   }
   has_body_ = !done;
   upgrade_ = is_websocket_upgrade(req_);
+  if (route_->spec().protocol == config::Protocol::http2 && !upgrade_) {
+    // h2c instances: the request goes as an HTTP/2 stream (h2_h1_bridge.hpp).
+    deadlines_.cancel();
+    phase_ = Phase::closed;
+    return h2::bridge_h1_request(ctx_, std::move(client_), in_.data());
+  }
   attempts_ = 0;
   tried_.clear();
   last_outcome_ = Outcome::success;

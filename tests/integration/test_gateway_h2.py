@@ -3,6 +3,7 @@ h2load, to an h2c upstream (nghttpd) and to HTTP/1.1 instances; per-stream
 balancing; protocol errors and stream floods that stay on their own
 connection."""
 
+import http.client as httpclient
 import json
 import shutil
 import socket
@@ -151,6 +152,39 @@ def test_curl_get_and_post_to_h2c_and_h1_upstreams(tmp_path):
         # HTTP/1.1 clients are served as before on the same port.
         status, _, body = http("GET", f"{gw}/web/hello")
         assert status == 200 and body["path"] == "/hello"
+
+
+def test_http11_clients_reach_h2c_services(tmp_path):
+    with Meshd(tmp_path, mesh(services(tmp_path, web_replicas=1))) as m:
+        wait_passing(m, "web", 1)
+        wait_passing(m, "files", 1)
+        host, port = m.gateway.replace("http://", "").split(":")
+        conn = httpclient.HTTPConnection(host, int(port), timeout=20)
+        # One keep-alive connection: h2c service, HTTP/1.1 service, h2c again.
+        for path, check in (("/files/index.html", lambda b: b == b"hello over h2c\n"),
+                            ("/web/hello", lambda b: json.loads(b)["path"] == "/hello"),
+                            ("/files/big.bin", lambda b: b == bytes(range(256)) * 8192),
+                            ("/files/missing", lambda b: True)):
+            conn.request("GET", path)
+            res = conn.getresponse()
+            body = res.read()
+            assert res.status == (404 if path.endswith("missing") else 200), (path, res.status)
+            assert check(body), path
+            if path.startswith("/files"):
+                assert res.getheader("x-mesh-instance") == "files-0"
+        conn.request("HEAD", "/files/index.html")
+        res = conn.getresponse()
+        assert res.status == 200 and res.read() == b""
+        conn.request("POST", "/files/index.html", body=b"y" * 1_000_000)
+        res = conn.getresponse()
+        assert res.status == 200 and res.read() == b"hello over h2c\n"
+        conn.close()
+        # curl's Expect: 100-continue on a large upload does not stall.
+        upload = tmp_path / "upload.bin"
+        upload.write_bytes(b"z" * 3_000_000)
+        r = subprocess.run(["curl", "-sS", "--max-time", "20", "--data-binary", f"@{upload}",
+                            f"{m.gateway}/files/index.html"], capture_output=True, timeout=30)
+        assert r.returncode == 0 and r.stdout == b"hello over h2c\n", r.stderr
 
 
 def test_h2load_without_errors_and_one_connection_spread_over_all_instances(tmp_path):
