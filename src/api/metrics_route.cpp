@@ -108,6 +108,9 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
   FamilyBuilder rejected("meshd_gateway_rejected_total",
                          "Requests answered 503 because no instance could take them",
                          MetricType::Counter);
+  FamilyBuilder rate_limited(
+      "meshd_gateway_rate_limited_total",
+      "Requests answered 429 because they were over the service's rate_limit", MetricType::Counter);
   FamilyBuilder upgraded("meshd_gateway_upgraded_connections",
                          "Upgraded connections (WebSocket) the gateway relays now",
                          MetricType::Gauge);
@@ -129,6 +132,7 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
                         stats.latency_counts(), stats.latency_sum_seconds());
       retries.counter({{"service", name}}, static_cast<double>(stats.retries()));
       rejected.counter({{"service", name}}, static_cast<double>(stats.rejected()));
+      rate_limited.counter({{"service", name}}, static_cast<double>(stats.rate_limited()));
       upgraded.gauge({{"service", name}}, static_cast<double>(stats.upgraded()));
       ejections.counter({{"service", name}}, static_cast<double>(route->ejections()));
       transitions.counter({{"service", name}}, static_cast<double>(route->breaker_transitions()));
@@ -175,10 +179,10 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
   events.counter({}, static_cast<double>(ctx.events->last_seq()));
 
   for (FamilyBuilder* f :
-       {&up,          &state,         &restarts, &health,   &uptime,   &check,
-        &requests,    &latency,       &retries,  &rejected, &upgraded, &ejections,
-        &transitions, &breaker_state, &active,   &lateness, &cpu,      &rss,
-        &fds,         &start,         &ws,       &parked,   &dropped,  &events})
+       {&up,      &state,    &restarts, &health,      &uptime,    &check,       &requests,
+        &latency, &retries,  &rejected, &upgraded,    &ejections, &transitions, &breaker_state,
+        &active,  &lateness, &cpu,      &rss,         &fds,       &start,       &ws,
+        &parked,  &dropped,  &events,   &rate_limited})
     out.push_back(f->build());
   collect_cluster(ctx, out);
   return out;

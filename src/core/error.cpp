@@ -24,6 +24,8 @@ const char* to_string(ErrorCode code) {
       return "payload_too_large";
     case ErrorCode::upgrade_required:
       return "upgrade_required";
+    case ErrorCode::rate_limited:
+      return "rate_limited";
     case ErrorCode::header_fields_too_large:
       return "request_header_fields_too_large";
     case ErrorCode::internal:

@@ -24,6 +24,8 @@ int http_status(ErrorCode code) {
       return 413;
     case ErrorCode::upgrade_required:
       return 426;
+    case ErrorCode::rate_limited:
+      return 429;
     case ErrorCode::header_fields_too_large:
       return 431;
     case ErrorCode::internal:

@@ -1,7 +1,9 @@
 #include "routes.hpp"
 
 #include <array>
+#include <cctype>
 #include <charconv>
+#include <map>
 #include <random>
 #include <string_view>
 #include <thread>
@@ -113,6 +115,24 @@ Response count_body(BodyReader& body) {
   return json(200, R"({"bytes": )" + std::to_string(body.bytes_read()) + "}");
 }
 
+// Every request header, names lower-cased, repeated fields joined by ", ".
+Response headers(const Request& request) {
+  std::map<std::string, std::string> all;
+  for (const auto& f : request.headers) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string& value = all[name];
+    if (!value.empty()) value += ", ";
+    value += std::string_view(f.value());
+  }
+  std::string body = "{";
+  for (const auto& [name, value] : all) {
+    if (body.size() > 1) body += ", ";
+    body += json_string(name) + ": " + json_string(value);
+  }
+  return json(200, body + "}");
+}
+
 Response echo(const Request& request, const ServiceState& state) {
   return json(200, "{\"instance\": " + json_string(state.options.name) + ", \"port\": " +
                        std::to_string(state.port) + ", \"method\": " + json_string(request.method) +
@@ -138,6 +158,7 @@ Response handle_request(const Request& request, BodyReader& body, ServiceState& 
   if (path.starts_with("/status/")) return fixed_status(path);
   if (path == "/sleep") return sleep_then_answer(request);
   if (path == "/bytes") return bytes(request);
+  if (path == "/headers") return headers(request);
   if (sends_body && (path == "/upload" || path == "/echo-size")) return count_body(body);
   return echo(request, state);
 }

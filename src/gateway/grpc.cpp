@@ -56,6 +56,7 @@ Status status_for(core::ErrorCode code) {
       return Status::unimplemented;
     case ErrorCode::invalid_argument:
       return Status::invalid_argument;
+    case ErrorCode::rate_limited:
     case ErrorCode::payload_too_large:
     case ErrorCode::header_fields_too_large:
       return Status::resource_exhausted;

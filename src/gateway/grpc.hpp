@@ -39,7 +39,7 @@ std::optional<std::chrono::nanoseconds> parse_timeout(std::string_view value);
 /// failed upstream UNAVAILABLE, timeout DEADLINE_EXCEEDED, no such service
 /// UNIMPLEMENTED (the method's server does not exist behind this gateway:
 /// what grpc-go answers for an unknown service), a bad request
-/// INVALID_ARGUMENT, too large RESOURCE_EXHAUSTED, anything else INTERNAL.
+/// INVALID_ARGUMENT, rate limited or too large RESOURCE_EXHAUSTED, anything else INTERNAL.
 Status status_for(core::ErrorCode code);
 
 /// `grpc-message` encoding (gRPC's PROTOCOL-HTTP2.md): bytes outside

@@ -93,7 +93,7 @@ class H1Call final : public UpstreamCall, public std::enable_shared_from_this<H1
     out_.append(s.method).push_back(' ');
     out_.append(s.upstream_path).append(" HTTP/1.1\r\nHost: ").append(s.authority).append("\r\n");
     std::string length;
-    for (const auto& h : forward_headers(s, ctx_, client_ip_)) {
+    for (const auto& h : forward_headers(s, client_ip_)) {
       if (h.name == "te") continue;
       if (h.name == "content-length") {
         length = h.value;

@@ -10,6 +10,7 @@
 #include "meshd/core/local_reply.hpp"
 #include "meshd/core/text.hpp"
 #include "proxy_headers.hpp"
+#include "rate_limiter.hpp"
 
 namespace meshd::gateway::h2 {
 
@@ -21,22 +22,6 @@ namespace {
 bool idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE" || method == "TRACE";
-}
-
-// The service an :authority names, as `<service>` or `<service>.mesh`
-// with any port, when that service exists; then the path goes unchanged.
-std::optional<std::string> service_of_authority(std::string_view authority,
-                                                const RouteTable& routes) {
-  if (authority.empty() || authority.front() == '[') return std::nullopt;
-  auto colon = authority.rfind(':');
-  if (colon != std::string_view::npos) authority = authority.substr(0, colon);
-  std::string name = core::lower(authority);
-  constexpr std::string_view kMesh = ".mesh";
-  if (name.size() > kMesh.size() &&
-      name.compare(name.size() - kMesh.size(), kMesh.size(), kMesh) == 0)
-    name.resize(name.size() - kMesh.size());
-  if (name.empty() || !routes.find(name)) return std::nullopt;
-  return name;
 }
 
 std::string number(long long n) {
@@ -54,8 +39,8 @@ void StreamRouter::on_request(Stream& s) {
     if (auto t = grpc::parse_timeout(s.grpc_timeout))
       s.grpc_deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(*t);
   }
-  if (auto named = service_of_authority(s.authority, ctx_->routes)) {
-    s.service = std::move(*named);
+  if (auto named = service_from_authority(s.authority, ctx_->routes)) {
+    s.service.assign(*named);
     s.upstream_path = s.path;
   } else if (auto split = split_target(s.path)) {
     s.service.assign(split->service);
@@ -76,13 +61,27 @@ void StreamRouter::on_request(Stream& s) {
   if (!s.route)
     return local_error(
         s, core::make_error(core::ErrorCode::not_found, "no service named '" + s.service + "'"));
-  s.route->retry_budget().on_request(now);
-  if (s.route->spec().load_balancer == config::LoadBalancerPolicy::consistent_hash) {
-    MessageHead head;  // views into the stream's own strings, for hash_for
-    for (const auto& h : s.headers)
-      head.fields.push_back({boost::beast::http::string_to_field(h.name), h.name, h.value});
-    s.hash = hash_for(s.route->spec().hash_key, head, client_ip_);
+  // The request's fields as a MessageHead (views into the stream's own
+  // strings) for the key functions the HTTP/1.1 path uses.
+  MessageHead head;
+  auto keyed = [&] {
+    if (head.fields.empty())
+      for (const auto& h : s.headers)
+        head.fields.push_back({boost::beast::http::string_to_field(h.name), h.name, h.value});
+    return &head;
+  };
+  if (RateLimiter* limiter = s.route->rate_limiter()) {
+    int retry_after = 0;
+    if (!limiter->admit(rate_limit_key(limiter->spec(), *keyed(), client_ip_), now, retry_after)) {
+      s.route->stats().record_rate_limited();
+      s.route->stats().record(429, std::chrono::microseconds(0), now);
+      return local_error(s, rate_limited_error(s.service, limiter->spec(), retry_after),
+                         retry_after);
+    }
   }
+  s.route->retry_budget().on_request(now);
+  if (s.route->spec().load_balancer == config::LoadBalancerPolicy::consistent_hash)
+    s.hash = hash_for(s.route->spec().hash_key, *keyed(), client_ip_);
   attempt(s);
 }
 
@@ -182,7 +181,7 @@ void StreamRouter::fail_after_attempts(Stream& s) {
   local_error(s, core::make_error(code, msg));
 }
 
-void StreamRouter::local_error(Stream& s, const core::Error& error) {
+void StreamRouter::local_error(Stream& s, const core::Error& error, int retry_after) {
   if (s.closed) return;
   if (s.responded) return reset(s);
   if (s.grpc) {
@@ -197,6 +196,7 @@ void StreamRouter::local_error(Stream& s, const core::Error& error) {
   s.res_end = true;
   Headers h{{"content-type", "application/json"},
             {"content-length", number(static_cast<long long>(s.res_body.size()))}};
+  if (retry_after > 0) h.push_back({"retry-after", number(retry_after)});
   respond(s, core::http_status(error.code), h, true);
 }
 

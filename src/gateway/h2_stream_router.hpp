@@ -29,7 +29,8 @@ class StreamRouter : public StreamOwner {
   void on_request(Stream& s);
   /// An error of the gateway's own: JSON with its HTTP status, or for a
   /// gRPC call HTTP 200 with grpc-status and grpc-message (trailers-only).
-  void local_error(Stream& s, const core::Error& error);
+  /// A `retry_after` above 0 (seconds) goes as Retry-After (a 429).
+  void local_error(Stream& s, const core::Error& error, int retry_after = 0);
   /// The attempt's outcome to breakers and outlier detection, once.
   void record_result(Stream& s, Outcome outcome);
   /// The stream no longer occupies its instance.

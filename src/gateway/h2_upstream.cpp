@@ -11,6 +11,7 @@
 #include <map>
 
 #include "meshd/core/listen.hpp"
+#include "trace_context.hpp"
 
 namespace meshd::gateway::h2 {
 
@@ -212,7 +213,7 @@ void Connection::connect(const std::string& address, std::uint16_t port) {
 void Connection::submit(const std::shared_ptr<Call>& c, const std::string& host_authority,
                         const std::string& client_ip) {
   auto& s = *c->stream_;
-  Headers headers = forward_headers(s, ctx_, client_ip);
+  Headers headers = forward_headers(s, client_ip);
   const std::string& authority = s.authority.empty() ? host_authority : s.authority;
   static const std::string kMethod = ":method", kScheme = ":scheme", kAuthority = ":authority",
                            kPath = ":path", kHttp = "http";
@@ -422,10 +423,11 @@ ssize_t Connection::read_request_body(nghttp2_session*, int32_t, uint8_t* buf, s
 
 }  // namespace
 
-Headers forward_headers(const Stream& s, GatewayContext& ctx, const std::string& client_ip) {
+Headers forward_headers(const Stream& s, const std::string& client_ip) {
   Headers out;
   out.reserve(s.headers.size() + 3);
   std::string xff;
+  std::string_view incoming_trace;
   bool has_proto = false, has_id = false;
   for (const auto& h : s.headers) {
     const auto& n = h.name;
@@ -437,17 +439,23 @@ Headers forward_headers(const Stream& s, GatewayContext& ctx, const std::string&
       xff = h.value;
       continue;
     }
+    if (n == "traceparent") {
+      incoming_trace = h.value;
+      continue;
+    }
     if (n == "x-forwarded-proto") has_proto = true;
     if (n == "x-request-id" && !h.value.empty()) has_id = true;
     out.push_back(h);
   }
+  // A span of this hop in the client's trace, or a new trace
+  // (trace_context.hpp), as on the HTTP/1.1 path.
+  auto trace = trace_for(incoming_trace);
+  out.push_back({"traceparent", trace.traceparent()});
   if (!xff.empty()) xff += ", ";
   xff += client_ip;
   out.push_back({"x-forwarded-for", std::move(xff)});
   if (!has_proto) out.push_back({"x-forwarded-proto", "http"});
-  if (!has_id)
-    out.push_back(
-        {"x-request-id", ctx.request_id_prefix + '-' + std::to_string(++ctx.next_request)});
+  if (!has_id) out.push_back({"x-request-id", trace.trace_id});
   return out;
 }
 

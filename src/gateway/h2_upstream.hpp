@@ -25,7 +25,8 @@ class UpstreamPool;
 
 /// The headers a request carries upstream: the client's minus the
 /// connection-specific ones HTTP/2 forbids (RFC 9113 8.2.2; `te` only as
-/// "trailers"), plus X-Forwarded-For/-Proto and X-Request-Id when none came.
-Headers forward_headers(const Stream& stream, GatewayContext& ctx, const std::string& client_ip);
+/// "trailers"), plus X-Forwarded-For/-Proto, a traceparent for this hop
+/// (trace_context.hpp) and X-Request-Id (the trace id) when none came.
+Headers forward_headers(const Stream& stream, const std::string& client_ip);
 
 }  // namespace meshd::gateway::h2

@@ -109,6 +109,57 @@ std::string_view origin_form(std::string_view target) {
   return target;
 }
 
+std::string_view request_authority(const MessageHead& req) {
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    auto target = req.target;
+    if (target.size() < scheme.size() || !iequals(target.substr(0, scheme.size()), scheme))
+      continue;
+    auto rest = target.substr(scheme.size());
+    return rest.substr(0, rest.find_first_of("/?#"));
+  }
+  return req[http::field::host];
+}
+
+std::string authority_service_name(std::string_view authority) {
+  // RFC 3986 3.2: [userinfo@]host[:port]; a bracketed IPv6 literal is no name.
+  auto at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos) {
+    auto port = authority.substr(colon + 1);
+    if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return {};
+    authority = authority.substr(0, colon);
+  }
+  if (!authority.empty() && authority.back() == '.') authority.remove_suffix(1);  // FQDN
+  constexpr std::string_view kSuffix = ".mesh";
+  if (authority.size() > kSuffix.size() &&
+      iequals(authority.substr(authority.size() - kSuffix.size()), kSuffix))
+    authority.remove_suffix(kSuffix.size());
+  // As config::valid_service_name: 1-63 of [a-z0-9_-], starting with a letter or digit.
+  if (authority.empty() || authority.size() > 63) return {};
+  std::string name;
+  name.reserve(authority.size());
+  for (char c : authority) {
+    char l = core::lower(c);
+    bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') ||
+              (!name.empty() && (l == '_' || l == '-'));
+    if (!ok) return {};
+    name.push_back(l);
+  }
+  return name;
+}
+
+std::optional<std::string_view> service_from_authority(std::string_view host,
+                                                       const RouteTable& routes) {
+  if (host.empty()) return std::nullopt;
+  std::string name = authority_service_name(host);
+  if (name.empty()) return std::nullopt;
+  auto it = routes.routes().find(name);
+  if (it == routes.routes().end()) return std::nullopt;
+  return std::string_view(it->first);
+}
+
 bool expects_continue(const MessageHead& req) {
   if (req.version < 11) return false;
   for (const auto& f : req.fields)
@@ -185,6 +236,8 @@ void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::st
       } else if (is(f, "X-Request-Id")) {
         if (!seen_id) request_id = f.value, seen_id = true;
         if (request_id.empty()) continue;
+      } else if (info.trace && is(f, "traceparent")) {
+        continue;  // this hop's replaces it
       }
     }
     append_field(out, f.name_string, f.value);
@@ -193,10 +246,17 @@ void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::st
   if (!xff.empty()) out.append(xff).append(", ");
   out.append(info.client_ip).append("\r\n");
   if (proto.empty()) out.append("X-Forwarded-Proto: http\r\n");
-  if (request_id.empty()) {
+  if (request_id.empty() && info.trace) {
+    append_field(out, "X-Request-Id", info.trace->trace_id);
+  } else if (request_id.empty()) {
     out.append("X-Request-Id: ").append(info.request_id_prefix).push_back('-');
     append_number(out, ++*info.next_request);
     out.append("\r\n");
+  }
+  if (info.trace) {
+    out.append("traceparent: 00-").append(info.trace->trace_id).push_back('-');
+    out.append(info.trace->parent_id).push_back('-');
+    out.append(info.trace->flags).append("\r\n");
   }
   if (info.chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (info.upgrade) {
@@ -234,14 +294,32 @@ void write_client_head(const MessageHead& in, std::string_view instance,
 }
 
 void write_local_response(const core::Error& error, unsigned version, bool keep_alive,
-                          std::string& out) {
+                          std::string& out, int retry_after) {
   std::string body = core::error_body(error);
   append_status_line(out, version, core::http_status(error.code), {});
   out.append("Server: meshd\r\nContent-Type: application/json\r\n");
+  if (retry_after > 0) {
+    out.append("Retry-After: ");
+    append_number(out, static_cast<std::uint64_t>(retry_after));
+    out.append("\r\n");
+  }
   append_connection(out, version, keep_alive);
   out.append("Content-Length: ");
   append_number(out, body.size());
   out.append("\r\n\r\n").append(body);
+}
+
+std::string_view rate_limit_key(const config::RateLimitSpec& spec, const MessageHead& req,
+                                std::string_view client_ip) {
+  switch (spec.key) {
+    case config::RateLimitSpec::Key::client_ip:
+      return client_ip;
+    case config::RateLimitSpec::Key::header:
+      return req[std::string_view(spec.header)];
+    case config::RateLimitSpec::Key::none:
+      return {};
+  }
+  return {};
 }
 
 std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req,

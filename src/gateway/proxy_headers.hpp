@@ -14,6 +14,8 @@
 #include "http_head.hpp"
 #include "meshd/config/types.hpp"
 #include "meshd/core/error.hpp"
+#include "meshd/gateway/route_table.hpp"
+#include "trace_context.hpp"
 
 namespace meshd::gateway {
 
@@ -35,6 +37,25 @@ std::string_view origin_form(std::string_view target);
 /// invalid service name.
 std::optional<SplitTarget> split_target(std::string_view target);
 
+/// The authority a request names: the one in an absolute-form target
+/// (RFC 9112 3.2.2: it wins over Host), else the Host field; empty when
+/// there is none.
+std::string_view request_authority(const MessageHead& req);
+
+/// The service name a Host / `:authority` value would name, lower-cased:
+/// "api", "API.mesh:8000", "api.mesh." -> "api". Empty for anything else
+/// (an IP address, another domain, a name that is not a service name).
+/// Whether such a service exists is the caller's question.
+std::string authority_service_name(std::string_view authority);
+
+/// The service named by a Host / `:authority` value (`<service>` or
+/// `<service>.mesh`, any `:port`, case-insensitive) when that service
+/// exists; the view is the route table's own name. Such a request goes to
+/// that service with its path unchanged; any other goes by its
+/// `/<service>/` prefix (docs/traffic.md, "Routing by authority").
+std::optional<std::string_view> service_from_authority(std::string_view host,
+                                                       const RouteTable& routes);
+
 /// Whether an HTTP/1.1 request asks `Expect: 100-continue` (RFC 9110
 /// 10.1.1): the gateway answers 100 Continue itself and does not forward
 /// the field, so a client like curl never waits a second for it.
@@ -52,6 +73,9 @@ struct ForwardInfo {
   std::uint64_t* next_request = nullptr;  // numbers X-Request-Id when the client sent none
   bool chunked = false;                   // the body is forwarded chunked
   bool upgrade = false;                   // a WebSocket upgrade: Connection/Upgrade go too
+  /// The request's trace (trace_context.hpp): sent as traceparent, in place
+  /// of the client's, and as X-Request-Id when the client sent none.
+  const TraceContext* trace = nullptr;
 };
 
 /// Whether a request asks to become a WebSocket (RFC 6455 4.1: GET,
@@ -60,8 +84,9 @@ bool is_websocket_upgrade(const MessageHead& req);
 
 /// Appends the request header to send upstream: same method, the rest of
 /// the target, HTTP/1.1, the client's fields minus hop-by-hop ones, plus
-/// X-Forwarded-For, X-Forwarded-Proto and X-Request-Id (kept when the
-/// client sent one), and Transfer-Encoding for a chunked body. No
+/// X-Forwarded-For, X-Forwarded-Proto, X-Request-Id (kept when the client
+/// sent one), traceparent (tracestate goes as it came), and
+/// Transfer-Encoding for a chunked body. No
 /// Connection field: HTTP/1.1 keeps the pooled connection alive.
 void write_upstream_head(const MessageHead& in, const ForwardInfo& info, std::string& out);
 
@@ -85,8 +110,15 @@ void write_client_head(const MessageHead& in, std::string_view instance,
 /// Appends a whole local response (an error of the gateway's own): the
 /// status and JSON body core::local_reply gives `error`, so the gateway
 /// answers with the same codes as the REST API (docs/api.md, "Errors").
+/// A `retry_after` above 0 (seconds) is sent as Retry-After (a 429).
 void write_local_response(const core::Error& error, unsigned version, bool keep_alive,
-                          std::string& out);
+                          std::string& out, int retry_after = 0);
+
+/// The rate-limit key of a request, by the service's rate_limit.key: the
+/// client's address, the named header's value ("" when absent: such
+/// requests share one bucket), or "" (one bucket for all).
+std::string_view rate_limit_key(const config::RateLimitSpec& spec, const MessageHead& req,
+                                std::string_view client_ip);
 
 /// The consistent-hash key of a request, by the service's hash_key.
 std::optional<std::uint64_t> hash_for(const config::HashKey& key, const MessageHead& req,

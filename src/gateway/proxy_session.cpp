@@ -95,14 +95,21 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     phase_ = Phase::closed;
     return h2::start_h2c_upgrade(ctx_, std::move(client_), std::move(*h2c), in_.data());
   }
-  auto split = split_target(req_.target);
-  if (!split) {
+  // A Host naming a service wins over the path's prefix (docs/traffic.md).
+  std::string_view rest;
+  if (auto named = service_from_authority(request_authority(req_), ctx_->routes)) {
+    service_.assign(*named);
+    rest = origin_form(req_.target);
+  } else if (auto split = split_target(req_.target)) {
+    service_.assign(split->service);
+    rest = split->rest;
+  } else {
     in_.consume(header_bytes);
     return local_error(
-        core::make_error(core::ErrorCode::invalid_argument, "the path must be /<service>/<path>"),
+        core::make_error(core::ErrorCode::invalid_argument,
+                         "the path must be /<service>/<path>, or the Host <service>.mesh"),
         done && client_keep_alive_);
   }
-  service_.assign(split->service);
   route_ = ctx_->routes.find(service_);
   if (!route_) {
     in_.consume(header_bytes);
@@ -110,14 +117,26 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
         core::make_error(core::ErrorCode::not_found, "no service named '" + service_ + "'"),
         done && client_keep_alive_);
   }
-  has_body_ = !done;
-  upgrade_ = is_websocket_upgrade(req_);
-  if (route_->spec().protocol == config::Protocol::http2 && !upgrade_) {
-    // h2c instances: the request goes as an HTTP/2 stream (h2_h1_bridge.hpp).
+  if (route_->spec().protocol == config::Protocol::http2 && !is_websocket_upgrade(req_)) {
+    // h2c instances: the request goes as an HTTP/2 stream (h2_h1_bridge.hpp),
+    // which applies the rate limit itself.
     deadlines_.cancel();
     phase_ = Phase::closed;
     return h2::bridge_h1_request(ctx_, std::move(client_), in_.data());
   }
+  if (RateLimiter* limiter = route_->rate_limiter()) {
+    int retry_after = 0;
+    auto now = ctx_->clock.now();
+    if (!limiter->admit(rate_limit_key(limiter->spec(), req_, client_ip_), now, retry_after)) {
+      in_.consume(header_bytes);
+      route_->stats().record_rate_limited();
+      route_->stats().record(429, std::chrono::microseconds(0), now);
+      return local_error(rate_limited_error(service_, limiter->spec(), retry_after),
+                         done && client_keep_alive_, retry_after);
+    }
+  }
+  has_body_ = !done;
+  upgrade_ = is_websocket_upgrade(req_);
   attempts_ = 0;
   tried_.clear();
   last_outcome_ = Outcome::success;
@@ -130,8 +149,10 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     hash_.reset();
   out_.clear();
   sink_.chunked = reqp_->chunked();
-  ForwardInfo info{split->rest,         client_ip_,    ctx_->request_id_prefix,
-                   &ctx_->next_request, sink_.chunked, upgrade_};
+  set_trace(req_["traceparent"], thread_trace_random(), trace_);
+  ForwardInfo info{
+      rest,     client_ip_, ctx_->request_id_prefix, &ctx_->next_request, sink_.chunked,
+      upgrade_, &trace_};
   write_upstream_head(req_, info, out_);
   in_.consume(header_bytes);  // the header's views end here
   // The body bytes that came with the header go out in the same write;

@@ -20,6 +20,7 @@
 #include "meshd/balancer/retry_budget.hpp"
 #include "meshd/core/lingering.hpp"
 #include "proxy_headers.hpp"
+#include "rate_limiter.hpp"
 
 namespace meshd::gateway::detail {
 
@@ -192,7 +193,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   // ---- local responses ------------------------------------------------------
   // Answers with `error` as core::local_reply maps it (status and JSON
   // body), then reads the next request or, without `keep_alive`, lingers.
-  void local_error(const core::Error& error, bool keep_alive);
+  void local_error(const core::Error& error, bool keep_alive, int retry_after = 0);
 
   // Half-close and discard what the client still sends, so it reads our
   // error instead of a reset (see src/api/http_server.cpp).
@@ -227,6 +228,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::unique_ptr<UpstreamConnection> conn_;
   std::optional<std::uint64_t> hash_;
   std::set<std::string> tried_;
+  TraceContext trace_;  // this request's (traceparent upstream, the access log)
   core::TimePoint started_{}, attempt_started_{};  // from ctx_->clock
   Outcome last_outcome_ = Outcome::success;
   std::string last_error_;

@@ -92,11 +92,12 @@ void ProxySession::abort_both() {
   close_client();
 }
 
-void ProxySession::local_error(const core::Error& error, bool keep_alive) {
+void ProxySession::local_error(const core::Error& error, bool keep_alive, int retry_after) {
   release_host();
   client_keep_alive_ = keep_alive;
   out_.clear();
-  write_local_response(error, client_version_ ? client_version_ : 11, keep_alive, out_);
+  write_local_response(error, client_version_ ? client_version_ : 11, keep_alive, out_,
+                       retry_after);
   phase_ = Phase::replying_locally;
   write_client();
 }

@@ -7,6 +7,7 @@
 #include "meshd/balancer/panic_threshold.hpp"
 #include "meshd/balancer/slow_start.hpp"
 #include "meshd/config/diff.hpp"
+#include "rate_limiter.hpp"
 
 namespace meshd::gateway {
 
@@ -39,6 +40,7 @@ ServiceRoute::ServiceRoute(std::shared_ptr<const config::ServiceSpec> spec, core
       balancer_(balancer::make_load_balancer(spec_->load_balancer, spec_->slow_start, seed_)),
       outlier_(spec_->outlier_detection),
       retry_budget_(spec_->retry.budget) {
+  if (spec_->rate_limit) rate_limiter_ = std::make_shared<RateLimiter>(*spec_->rate_limit);
   refresh_locality();
 }
 
@@ -67,6 +69,8 @@ void ServiceRoute::set_spec(std::shared_ptr<const config::ServiceSpec> spec) {
     outlier_.set_hosts(host_ids());
   }
   if (new_budget) retry_budget_ = balancer::RetryBudget(spec_->retry.budget);
+  if (has("rate_limit"))
+    rate_limiter_ = spec_->rate_limit ? std::make_shared<RateLimiter>(*spec_->rate_limit) : nullptr;
   refresh_locality();
   if (new_balancer) {
     // The route's own seed, as at construction: routes rebuilt by one

@@ -22,6 +22,7 @@ enum class ErrorCode {
   conflict,                 // 409: not in this state (a reload is running)
   payload_too_large,        // 413
   upgrade_required,         // 426: a WebSocket endpoint asked without 'Upgrade: websocket'
+  rate_limited,             // 429: over a service's rate_limit (sent with Retry-After)
   header_fields_too_large,  // 431
   internal,                 // 500
   upstream_failure,         // 502: the gateway's upstream failed

@@ -20,6 +20,8 @@
 
 namespace meshd::gateway {
 
+class RateLimiter;  // src/gateway/rate_limiter.hpp
+
 /// How a call through the data path ended, as breakers and outlier
 /// detection count it.
 enum class Outcome { success, http_5xx, connect_failure, reset, timeout, cancelled };
@@ -76,6 +78,11 @@ class ServiceRoute {
   breaker::OutlierDetector& outlier() { return outlier_; }
   balancer::RetryBudget& retry_budget() { return retry_budget_; }
   TrafficStats& stats() { return stats_; }
+  /// The service's rate limiter; nullptr without `rate_limit`. A reload
+  /// makes a new one (empty buckets) only when rate_limit changed. Shared:
+  /// gateway threads may hold it in their routing snapshots.
+  RateLimiter* rate_limiter() const { return rate_limiter_.get(); }
+  const std::shared_ptr<RateLimiter>& shared_rate_limiter() const { return rate_limiter_; }
   std::vector<std::string> host_ids() const;
   std::uint64_t breaker_transitions() const { return breaker_transitions_; }
   std::uint64_t ejections() const { return ejections_; }
@@ -110,6 +117,7 @@ class ServiceRoute {
   breaker::OutlierDetector outlier_;
   balancer::RetryBudget retry_budget_;
   TrafficStats stats_;
+  std::shared_ptr<RateLimiter> rate_limiter_;
   std::map<std::string, Entry> entries_;
   std::vector<balancer::Host*> scratch_eligible_, scratch_all_, scratch_admitted_, scratch_local_;
   std::size_t local_hosts_ = 0;  // entries_ with local == true

@@ -18,7 +18,8 @@ class TrafficStats {
 
   void record(int status, std::chrono::microseconds latency, core::TimePoint now);
   void record_retry() { ++retries_; }
-  void record_rejected() { ++rejected_; }  // 503: nothing could take it
+  void record_rejected() { ++rejected_; }          // 503: nothing could take it
+  void record_rate_limited() { ++rate_limited_; }  // 429: over the service's rate_limit
   /// An upgraded connection (WebSocket) opened or closed.
   void upgrade_opened() { ++upgraded_; }
   void upgrade_closed() { --upgraded_; }
@@ -29,6 +30,7 @@ class TrafficStats {
   std::uint64_t errors() const { return errors_; }  // 5xx, including ours (502/503/504)
   std::uint64_t retries() const { return retries_; }
   std::uint64_t rejected() const { return rejected_; }
+  std::uint64_t rate_limited() const { return rate_limited_; }
   /// Responses by class: [1xx, 2xx, 3xx, 4xx, 5xx].
   const std::array<std::uint64_t, 5>& by_class() const { return by_class_; }
 
@@ -52,6 +54,7 @@ class TrafficStats {
   void roll(core::TimePoint now);
 
   std::uint64_t requests_ = 0, errors_ = 0, retries_ = 0, rejected_ = 0, upgraded_ = 0;
+  std::uint64_t rate_limited_ = 0;
   std::array<std::uint64_t, 5> by_class_{};
   std::vector<std::uint64_t> latency_counts_ =
       std::vector<std::uint64_t>(latency_bounds().size() + 1, 0);

@@ -43,6 +43,7 @@ TEST(Grpc, MapsGatewayErrorsToStatuses) {
   EXPECT_EQ(status_for(ErrorCode::not_found), Status::unimplemented);
   EXPECT_EQ(status_for(ErrorCode::invalid_argument), Status::invalid_argument);
   EXPECT_EQ(status_for(ErrorCode::payload_too_large), Status::resource_exhausted);
+  EXPECT_EQ(status_for(ErrorCode::rate_limited), Status::resource_exhausted);
   EXPECT_EQ(status_for(ErrorCode::internal), Status::internal);
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_clock.hpp"
 #include "gateway/input_buffer.hpp"
 #include "meshd/balancer/hash.hpp"
 
@@ -43,6 +44,53 @@ TEST(SplitTarget, AcceptsAbsoluteForm) {
   EXPECT_FALSE(split_target("ftp://h/svc/x"));
 }
 
+// A route table with the services `names`, no instances.
+struct Routes {
+  testing::FakeClock clock;
+  core::EventBus events{clock};
+  RouteTable table{&events, 1};
+  explicit Routes(std::initializer_list<const char*> names) {
+    auto cfg = std::make_shared<config::Config>();
+    for (const char* n : names) {
+      config::ServiceSpec s;
+      s.name = n;
+      cfg->services.push_back(s);
+    }
+    table.set_config(cfg);
+  }
+};
+
+TEST(ServiceFromAuthority, NamesAServiceByNameOrDotMeshWithAnyPort) {
+  Routes r{"api", "web-2"};
+  for (std::string_view host : {"api", "api.mesh", "api:8000", "api.mesh:8000", "API.Mesh:1",
+                                "api.mesh.", "api.mesh.:80", "user@api.mesh:8000"}) {
+    auto s = service_from_authority(host, r.table);
+    ASSERT_TRUE(s) << host;
+    EXPECT_EQ(*s, "api") << host;
+  }
+  auto s = service_from_authority("WEB-2.MESH", r.table);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*s, "web-2");
+}
+
+TEST(ServiceFromAuthority, AnythingElseKeepsPrefixRouting) {
+  Routes r{"api", "localhost2"};
+  for (std::string_view host :
+       {"", "127.0.0.1:8000", "localhost:8000", "[::1]:8000", "api.example.com", "api.mesh.com",
+        "api.meshx", ".mesh", "mesh", "other.mesh", "api:port", "api:80:80", "-api", "a pi",
+        "api.mesh.mesh", "api%2e.mesh"})
+    EXPECT_FALSE(service_from_authority(host, r.table)) << host;
+}
+
+TEST(ServiceFromAuthority, NameWithoutTheRouteTable) {
+  EXPECT_EQ(authority_service_name("Svc_1.MESH:443"), "svc_1");
+  EXPECT_EQ(authority_service_name("svc"), "svc");
+  EXPECT_EQ(authority_service_name("_svc"), "");
+  EXPECT_EQ(authority_service_name(std::string(64, 'a')), "");
+  EXPECT_EQ(authority_service_name(std::string(63, 'a') + ".mesh"), std::string(63, 'a'));
+  EXPECT_EQ(authority_service_name("10.0.0.1"), "");
+}
+
 // Parses one whole message from `raw` the way the gateway does; the body
 // goes to `body`, framed chunked when `chunk_out`. The raw text must
 // outlive the returned head (its fields are views into it).
@@ -77,6 +125,23 @@ std::string upstream_head(const MessageHead& in, std::string_view rest, std::uin
   return out;
 }
 
+TEST(RequestAuthority, IsTheAbsoluteFormsAuthorityElseHost) {
+  // RFC 9112 3.2.2: with an absolute-form target, Host is ignored.
+  std::string raw = "GET http://API.mesh:8000/x HTTP/1.1\r\nHost: web.mesh\r\n\r\n";
+  Parsed<true> abs(raw);
+  ASSERT_FALSE(abs.ec) << abs.ec.message();
+  EXPECT_EQ(request_authority(abs.head), "API.mesh:8000");
+  std::string raw2 = "GET /x HTTP/1.1\r\nHost: web.mesh\r\n\r\n";
+  Parsed<true> origin(raw2);
+  EXPECT_EQ(request_authority(origin.head), "web.mesh");
+  std::string raw3 = "GET http://api?q HTTP/1.1\r\nHost: web\r\n\r\n";
+  Parsed<true> query(raw3);
+  EXPECT_EQ(request_authority(query.head), "api");
+  std::string raw4 = "GET /x HTTP/1.0\r\n\r\n";
+  Parsed<true> none(raw4);
+  EXPECT_EQ(request_authority(none.head), "");
+}
+
 TEST(UpstreamHead, DropsHopByHopAndAddsForwardingHeaders) {
   std::string raw =
       "POST /svc/x?q=1 HTTP/1.1\r\nHost: example\r\nConnection: keep-alive, X-Secret-Hop\r\n"
@@ -92,6 +157,36 @@ TEST(UpstreamHead, DropsHopByHopAndAddsForwardingHeaders) {
             "abc-1\r\n\r\n");
   EXPECT_EQ(req.body, "hello");
   EXPECT_EQ(n, 1u);
+}
+
+TEST(UpstreamHead, ReplacesTraceparentAndUsesTheTraceAsRequestId) {
+  std::string raw =
+      "GET /svc/x HTTP/1.1\r\nHost: h\r\n"
+      "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+      "tracestate: congo=t61rcWkgMzE\r\n\r\n";
+  Parsed<true> req(raw);
+  ASSERT_FALSE(req.ec) << req.ec.message();
+  TraceRandom random(5);
+  auto trace = trace_for(req.head["traceparent"], random);
+  std::uint64_t n = 0;
+  std::string out;
+  ForwardInfo info{"/x", "127.0.0.1", "abc", &n};
+  info.trace = &trace;
+  write_upstream_head(req.head, info, out);
+  EXPECT_EQ(out,
+            "GET /x HTTP/1.1\r\nHost: h\r\ntracestate: congo=t61rcWkgMzE\r\n"
+            "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+            "X-Request-Id: 4bf92f3577b34da6a3ce929d0e0e4736\r\n"
+            "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-" +
+                trace.parent_id + "-01\r\n\r\n");
+  EXPECT_EQ(n, 0u);  // no counter used
+  // The client's own X-Request-Id stays.
+  std::string raw2 = "GET /svc/x HTTP/1.1\r\nHost: h\r\nX-Request-Id: mine\r\n\r\n";
+  Parsed<true> req2(raw2);
+  out.clear();
+  write_upstream_head(req2.head, info, out);
+  EXPECT_NE(out.find("X-Request-Id: mine\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("X-Request-Id: 4bf9"), std::string::npos) << out;
 }
 
 TEST(UpstreamHead, AnswersExpectItselfAndDoesNotForwardIt) {
@@ -225,6 +320,7 @@ TEST(LocalResponse, TakesStatusAndCodeFromTheOneMapping) {
   for (const Case& c :
        {Case{core::ErrorCode::invalid_argument, "HTTP/1.1 400 Bad Request", "invalid_argument"},
         Case{core::ErrorCode::not_found, "HTTP/1.1 404 Not Found", "not_found"},
+        Case{core::ErrorCode::rate_limited, "HTTP/1.1 429 Too Many Requests", "rate_limited"},
         Case{core::ErrorCode::header_fields_too_large,
              "HTTP/1.1 431 Request Header Fields Too Large", "request_header_fields_too_large"},
         Case{core::ErrorCode::upstream_failure, "HTTP/1.1 502 Bad Gateway", "upstream_failure"},
@@ -238,6 +334,30 @@ TEST(LocalResponse, TakesStatusAndCodeFromTheOneMapping) {
               std::string::npos)
         << out;
   }
+}
+
+TEST(LocalResponse, SaysRetryAfterWhenGivenOne) {
+  std::string out;
+  write_local_response(core::make_error(core::ErrorCode::rate_limited, "slow down"), 11, true, out,
+                       3);
+  EXPECT_NE(out.find("\r\nRetry-After: 3\r\n"), std::string::npos) << out;
+  out.clear();
+  write_local_response(core::make_error(core::ErrorCode::unavailable, "x"), 11, true, out);
+  EXPECT_EQ(out.find("Retry-After"), std::string::npos) << out;
+}
+
+TEST(RateLimitKey, IsTheClientTheHeaderOrNothing) {
+  std::string raw = "GET /s/x HTTP/1.1\r\nX-Tenant: acme\r\n\r\n";
+  Parsed<true> req(raw);
+  config::RateLimitSpec spec;
+  EXPECT_EQ(rate_limit_key(spec, req.head, "1.2.3.4"), "1.2.3.4");
+  spec.key = config::RateLimitSpec::Key::header;
+  spec.header = "x-tenant";
+  EXPECT_EQ(rate_limit_key(spec, req.head, "1.2.3.4"), "acme");
+  spec.header = "X-Other";
+  EXPECT_EQ(rate_limit_key(spec, req.head, "1.2.3.4"), "");
+  spec.key = config::RateLimitSpec::Key::none;
+  EXPECT_EQ(rate_limit_key(spec, req.head, "1.2.3.4"), "");
 }
 
 TEST(HashFor, ReadsHeaderCookieOrClientIp) {
