@@ -173,3 +173,21 @@ def test_idempotent_methods_are_retried_when_an_instance_dies(tmp_path):
             for t in threads:
                 t.join(timeout=30)
         assert not errors, errors[:5]
+
+
+def test_rate_limited_calls_are_resource_exhausted(tmp_path):
+    svc = grpc_service(free_ports(1)[0], 1, rate_limit={"rps": 1, "burst": 2})
+    with Meshd(tmp_path, mesh({"echo": svc})) as m:
+        wait_passing(m, "echo", 1)
+        with channel(m, "echo") as ch:
+            codes, details = [], []
+            for _ in range(6):
+                try:
+                    unary(ch)(b"x", timeout=10)
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as e:
+                    codes.append(e.code())
+                    details.append(e.details())
+        assert codes[:2] == [grpc.StatusCode.OK] * 2, codes
+        assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
+        assert all('"code":"rate_limited"' in d for d in details), details

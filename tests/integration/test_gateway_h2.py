@@ -264,3 +264,27 @@ def test_a_flood_of_streams_is_refused_past_the_limit(tmp_path):
         assert refused and answered, frames[:20]
         assert len(answered) <= 128 and len(refused) >= n - 128, (len(answered), len(refused))
         assert json.loads(curl(f"{m.gateway}/web/hello"))["path"] == "/hello"
+
+
+def test_streams_are_traced_and_rate_limited_like_http11_requests(tmp_path):
+    svcs = services(tmp_path, web_replicas=1)
+    svcs["limited"] = dict(svcs["web"], port=free_ports(1)[0], replicas=1,
+                           rate_limit={"rps": 1, "burst": 2})
+    with Meshd(tmp_path, mesh(svcs)) as m:
+        wait_passing(m, "web", 1)
+        wait_passing(m, "limited", 1)
+        gw = m.gateway
+        incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        seen = json.loads(curl("-H", f"traceparent: {incoming}", f"{gw}/web/headers"))
+        version, trace, parent, flags = seen["traceparent"].split("-")
+        assert (version, trace, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+        assert parent != "00f067aa0ba902b7" and len(parent) == 16
+        assert seen["x-request-id"] == trace
+        statuses = []
+        for _ in range(6):
+            status, headers, body = split_response(curl("-i", f"{gw}/limited/hello"))
+            statuses.append(status.split()[1])
+            if statuses[-1] == "429":
+                assert int(headers["retry-after"]) >= 1
+                assert json.loads(body)["error"]["code"] == "rate_limited"
+        assert statuses[:2] == ["200", "200"] and "429" in statuses, statuses
