@@ -316,7 +316,7 @@ json ConfigReloader::status() const {
   json reload = {{"in_progress", busy_}};
   if (busy_) {
     reload.update(in_progress_);
-    reload["replacing"] = supervisor_.reload_pending();
+    reload["replacing"] = supervisor_.rolling_services();
   }
   if (queued_) reload["queued"] = *queued_;
   return {{"running_version", running_version_},

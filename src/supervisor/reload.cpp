@@ -139,11 +139,12 @@ void Supervisor::order_services() {
   services_ = std::move(ordered);
 }
 
-std::vector<std::string> Supervisor::reload_pending() const {
+std::vector<std::string> Supervisor::rolling_services() const {
   std::vector<std::string> names;
-  if (!reload_) return names;
-  if (reload_->active) names.push_back(reload_->active->service());
-  for (const auto& n : reload_->queue) names.push_back(n);
+  if (reload_ && reload_->active) names.push_back(reload_->active->service());
+  if (reload_)
+    for (const auto& n : reload_->queue) names.push_back(n);
+  for (const auto& [n, rollout] : restarts_) names.push_back(n);
   return names;
 }
 
@@ -159,10 +160,8 @@ std::string Supervisor::rollouts_summary() const {
 }
 
 bool Supervisor::under_rollout(const std::string& name) const {
-  if (restarts_.count(name)) return true;
-  for (const auto& n : reload_pending())
-    if (n == name) return true;
-  return false;
+  auto names = rolling_services();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 std::optional<std::uint16_t> Supervisor::port_for(const config::ServiceSpec& spec,

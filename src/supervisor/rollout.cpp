@@ -16,11 +16,6 @@ bool serving(const Instance& i) {
   return has_process(i.state()) && i.health() == health::HealthStatus::passing;
 }
 
-bool still_serving(const Instance& i) {
-  return has_process(i.state()) && (i.health() == health::HealthStatus::passing ||
-                                    i.health() == health::HealthStatus::warning);
-}
-
 }  // namespace
 
 RolloutStatus rollout_record(std::string state, std::string reason,
@@ -50,14 +45,13 @@ ServiceRollout::ServiceRollout(Supervisor& supervisor, Service& service,
   // long before its window even opens: the deadline never cuts it short.
   settings_.deadline =
       std::max(settings_.deadline, new_spec_->health.start_period + settings_.min_healthy);
-  bool any_serving = false;
+  bool any_serving = service_.serving();
   std::map<int, std::string> old;
   int count = new_n_;
   for (const auto& i : service_.instances()) {
     if (i->retired()) continue;
     old[i->index()] = i->id();
     count = std::max(count, i->index() + 1);
-    any_serving = any_serving || still_serving(*i);
   }
   replicas_.resize(static_cast<std::size_t>(count));
   for (int k = 0; k < count; ++k) {
@@ -122,10 +116,14 @@ std::string ServiceRollout::describe() const {
   return "progressing";
 }
 
+Instance& ServiceRollout::add_replica(const std::shared_ptr<const config::ServiceSpec>& spec,
+                                      int index) {
+  return service_.add_instance(sup_.deps_, spec, index,
+                               {service_.next_generation(), sup_.port_for(*spec, index)}, sup_);
+}
+
 void ServiceRollout::start_new(Replica& r) {
-  auto& fresh =
-      service_.add_instance(sup_.deps_, new_spec_, r.index,
-                            {service_.next_generation(), sup_.port_for(*new_spec_, r.index)}, sup_);
+  auto& fresh = add_replica(new_spec_, r.index);
   r.new_id = fresh.id();
   r.stage = Stage::starting;
   r.started = now();

@@ -105,6 +105,9 @@ class ServiceRollout {
   }
   core::TimePoint now() const;
   bool is_canary(const Replica& r) const { return r.index < canary_ && !promoted_; }
+  /// A new instance of `spec` for replica `index`, on its port or a free
+  /// one while the old instance holds it; not started yet.
+  Instance& add_replica(const std::shared_ptr<const config::ServiceSpec>& spec, int index);
   /// Starts the new instance of replica `r`.
   void start_new(Replica& r);
   /// Moves one in-flight replica on; returns the reason when its new

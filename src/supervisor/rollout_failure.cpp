@@ -49,9 +49,7 @@ void ServiceRollout::fail(std::string reason, bool revert) {
 }
 
 void ServiceRollout::restore(Replica& r) {
-  auto& back =
-      service_.add_instance(sup_.deps_, old_spec_, r.index,
-                            {service_.next_generation(), sup_.port_for(*old_spec_, r.index)}, sup_);
+  auto& back = add_replica(old_spec_, r.index);
   r.restore_id = back.id();
   r.stage = Stage::restoring;
   r.started = now();

@@ -104,6 +104,15 @@ bool Service::available() const {
   return false;
 }
 
+bool Service::serving() const {
+  for (const auto& i : instances_)
+    if (!i->retired() && has_process(i->state()) &&
+        (i->health() == health::HealthStatus::passing ||
+         i->health() == health::HealthStatus::warning))
+      return true;
+  return false;
+}
+
 int Service::restarts() const {
   int total = 0;
   for (const auto& i : instances_) total += i->restarts();

@@ -144,11 +144,7 @@ core::Status Supervisor::restart_service(const std::string& name) {
             name + "/rollout/abort");
   if (!service->placed()) return not_placed_here(name);
   service->set_wanted(true);
-  bool serving = false;
-  for (const auto& i : service->instances())
-    serving =
-        serving || (has_process(i->state()) && (i->health() == health::HealthStatus::passing ||
-                                                i->health() == health::HealthStatus::warning));
+  bool serving = service->serving();
   events_.publish("service.command", name, "", "restart requested for " + name,
                   {{"command", "restart"}, {"rolling", serving && service->spec().managed()}});
   if (serving && service->spec().managed()) {

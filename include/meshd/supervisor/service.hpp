@@ -59,6 +59,10 @@ class Service {
   health::HealthStatus health() const;
   /// True when at least one instance is passing or warning.
   bool available() const;
+  /// Whether one of its current (not retired) instances has a process
+  /// that is passing or warning: what a rollout or a rolling restart has
+  /// to keep answering while it replaces them.
+  bool serving() const;
   /// Restarts summed over instances.
   int restarts() const;
 

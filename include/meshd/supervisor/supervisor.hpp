@@ -129,8 +129,10 @@ class Supervisor final : public InstanceObserver {
   /// (InstanceDeps::met_elsewhere): the daemon calls it when the other
   /// nodes' instances change.
   void dependencies_changed();
-  /// The services a running reload is still replacing (for the API).
-  std::vector<std::string> reload_pending() const;
+  /// The services being rolled: the one a reload is replacing now, those
+  /// it still will, and those under a rolling restart (for the API and for
+  /// refusing commands on them). rollouts_summary() says the same in words.
+  std::vector<std::string> rolling_services() const;
 
   /// What a subscriber hears about. Any hook may be empty.
   struct Listener {
