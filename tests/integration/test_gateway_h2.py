@@ -288,3 +288,15 @@ def test_streams_are_traced_and_rate_limited_like_http11_requests(tmp_path):
                 assert int(headers["retry-after"]) >= 1
                 assert json.loads(body)["error"]["code"] == "rate_limited"
         assert statuses[:2] == ["200", "200"] and "429" in statuses, statuses
+
+
+def test_a_connection_without_requests_is_closed_after_the_header_timeout(tmp_path):
+    with Meshd(tmp_path, mesh(services(tmp_path, web_replicas=1))) as m:
+        wait_passing(m, "web", 1)
+        host, port = m.gateway.replace("http://", "").split(":")
+        with socket.create_connection((host, int(port)), timeout=40) as s:
+            s.sendall(PREFACE + frame(4, 0, 0))  # then nothing (the gateway's header timeout: 10 s)
+            frames = read_frames(s)  # until the gateway closes
+        goaways = [f for f in frames if f[0] == GOAWAY]
+        assert goaways and int.from_bytes(goaways[-1][3][4:8], "big") == 0, frames  # NO_ERROR
+        assert json.loads(curl(f"{m.gateway}/web/hello"))["path"] == "/hello"
