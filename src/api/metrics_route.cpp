@@ -4,6 +4,7 @@
 
 #include "meshd/api/routes.hpp"
 #include "meshd/breaker/breaker_state.hpp"
+#include "meshd/gateway/access_log.hpp"
 #include "meshd/health/health_checker.hpp"
 #include "meshd/metrics/family_builder.hpp"
 #include "meshd/metrics/process_stats.hpp"
@@ -174,15 +175,27 @@ std::vector<prometheus::MetricFamily> collect(ApiContext& ctx, const MetricsSour
   FamilyBuilder dropped("meshd_store_dropped_writes_total",
                         "Database writes dropped (queue full or refused)", MetricType::Counter);
   dropped.counter({}, static_cast<double>(ctx.database->dropped_writes()));
+  FamilyBuilder access_log_dropped("meshd_gateway_access_log_dropped_total",
+                                   "Access log records dropped (queue full or the file unwritable)",
+                                   MetricType::Counter);
+  access_log_dropped.counter({}, static_cast<double>(gateway::AccessLog::dropped_total()));
   FamilyBuilder events("meshd_events_total", "Events published since the database was created",
                        MetricType::Counter);
   events.counter({}, static_cast<double>(ctx.events->last_seq()));
 
-  for (FamilyBuilder* f :
-       {&up,      &state,    &restarts, &health,      &uptime,    &check,       &requests,
-        &latency, &retries,  &rejected, &upgraded,    &ejections, &transitions, &breaker_state,
-        &active,  &lateness, &cpu,      &rss,         &fds,       &start,       &ws,
-        &parked,  &dropped,  &events,   &rate_limited})
+  for (FamilyBuilder* f : {&up,           &state,
+                           &restarts,     &health,
+                           &uptime,       &check,
+                           &requests,     &latency,
+                           &retries,      &rejected,
+                           &upgraded,     &ejections,
+                           &transitions,  &breaker_state,
+                           &active,       &lateness,
+                           &cpu,          &rss,
+                           &fds,          &start,
+                           &ws,           &parked,
+                           &dropped,      &events,
+                           &rate_limited, &access_log_dropped})
     out.push_back(f->build());
   collect_cluster(ctx, out);
   return out;

@@ -61,7 +61,8 @@ ParsedMesh parse_mesh(const Node& node, const std::string& path, Completeness co
       fail(al.get("max_size")->mark, al.path("max_size") + ": must be at least 4KB");
     read(al, "keep", spec.access_log.keep, 0, 1000);
   }
-  read(map, "gateway_threads", spec.gateway_threads, 1, 64);
+  // 0, like leaving it out: one a core, at most 8.
+  read(map, "gateway_threads", spec.gateway_threads, 0, 64);
   return out;
 }
 

@@ -90,6 +90,32 @@ OutlierDetectionSpec parse_outlier(const Node* node, const std::string& path) {
   return out;
 }
 
+// A protobuf name: letters, digits and '_', not starting with a digit;
+// `dotted` allows a package's dots between such parts.
+bool grpc_name(std::string_view name, bool dotted) {
+  bool start = true;
+  for (char c : name) {
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (dotted && c == '.' && !start) {
+      start = true;
+    } else if (alpha || (!start && c >= '0' && c <= '9')) {
+      start = false;
+    } else {
+      return false;
+    }
+  }
+  return !start;  // not empty, not ending in '.'
+}
+
+// RFC 9110 5.6.2: a field name is a token.
+bool field_name(std::string_view name) {
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
 RetrySpec parse_retry(const MapView& map) {
   RetrySpec out;
   read(map, "attempts", out.attempts, 1, 10);
@@ -111,8 +137,10 @@ RetrySpec parse_retry(const MapView& map) {
       const std::string& m = out.grpc_methods[i];
       // /package.Service/Method, or /package.Service/* for every method.
       auto second = m.find('/', 1);
-      if (!m.starts_with('/') || second == std::string::npos || second == 1 ||
-          second + 1 == m.size() || m.find('/', second + 1) != std::string::npos)
+      if (!m.starts_with('/') || second == std::string::npos ||
+          !grpc_name(std::string_view(m).substr(1, second - 1), true) ||
+          (m.substr(second + 1) != "*" &&
+           !grpc_name(std::string_view(m).substr(second + 1), false)))
         fail(methods->is_list() && i < methods->items.size() ? methods->items[i].mark
                                                              : methods->mark,
              path + "[" + std::to_string(i) + "]: expected /package.Service/Method or " +
@@ -148,7 +176,7 @@ RateLimitSpec parse_rate_limit(const Node& node, const std::string& path) {
       out.key = RateLimitSpec::Key::client_ip;
     else if (text == "none")
       out.key = RateLimitSpec::Key::none;
-    else if (text.starts_with("header:") && text.size() > 7)
+    else if (text.starts_with("header:") && field_name(std::string_view(text).substr(7)))
       out.key = RateLimitSpec::Key::header, out.header = text.substr(7);
     else
       fail(key->mark, kpath + ": expected " + expected + ", got '" + text + "'");

@@ -162,6 +162,11 @@ void ConfigReloader::apply(Attempt attempt) {
   if (loaded.mesh.data_dir != m.data_dir) needs_restart.push_back("data_dir");
   if (loaded.mesh.log_format != m.log_format) needs_restart.push_back("log_format");
   if (loaded.mesh.cors_origins != m.cors_origins) needs_restart.push_back("cors_origins");
+  // The gateway's access log is opened once, with the gateway.
+  const auto &la = loaded.mesh.access_log, &ra = m.access_log;
+  if (la.path != ra.path || la.format != ra.format || la.max_size != ra.max_size ||
+      la.keep != ra.keep)
+    needs_restart.push_back("access_log");
   // The node's identity and its cluster (flags included) are fixed for
   // the life of the process: the lease and the name claim are made once.
   if (loaded.mesh.node != m.node) needs_restart.push_back("node");
@@ -178,6 +183,7 @@ void ConfigReloader::apply(Attempt attempt) {
   loaded.mesh.gateway = m.gateway;
   loaded.mesh.data_dir = m.data_dir;
   loaded.mesh.log_format = m.log_format;
+  loaded.mesh.access_log = m.access_log;
   for (const auto& key : needs_restart)
     spdlog::warn("config reload ({}): mesh.{} changed; it takes effect when meshd restarts",
                  attempt.trigger, key);

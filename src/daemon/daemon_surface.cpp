@@ -12,6 +12,7 @@
 #include "meshd/api/static_files.hpp"
 #include "meshd/core/listen.hpp"
 #include "meshd/core/process.hpp"
+#include "meshd/gateway/access_log.hpp"
 #include "traffic_views.hpp"
 #include "version.hpp"
 
@@ -83,7 +84,10 @@ void Daemon::State::start_gateway() {
     spdlog::info("no mesh.gateway: the data path is off (resolve/report still work)");
     return;
   }
-  gateway = std::make_unique<gateway::Gateway>(io, *routes, clock, random01);
+  gateway::GatewayOptions gateway_options;
+  if (config->mesh.access_log.enabled())  // throws one clear line when it cannot be opened
+    gateway_options.access_log = std::make_shared<gateway::AccessLog>(config->mesh.access_log);
+  gateway = std::make_unique<gateway::Gateway>(io, *routes, clock, random01, gateway_options);
   auto bound = gateway->listen(*config->mesh.gateway);
   write_file_atomically(data_dir / "gateway", bound.to_string() + "\n");
   spdlog::info("gateway listening on http://{} (http://{}/<service>/<path>)", bound.to_string(),

@@ -195,6 +195,7 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
         out_.append(hex, std::to_chars(hex, hex + sizeof hex, taken, 16).ptr).append("\r\n");
       }
       out_.append(s.res_body, s.res_off, taken);
+      s.bytes_out += taken;
       if (chunked_) out_.append("\r\n");
       s.res_off += taken;
       if (s.res_off == s.res_body.size()) {
@@ -229,6 +230,7 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
     closed_ = true;
     deadline_.cancel();
     auto keep_until_return = std::move(self_);
+    if (stream_) log_stream(*stream_, version_ >= 11 ? "HTTP/1.1" : "HTTP/1.0");
     bool reusable = keep_alive_ && parser_->is_done() && in_.size() == 0 && !ctx_->stopped;
     if (reusable) return start_proxy_session(ctx_, std::move(socket_));
     error_code ignored;
@@ -249,6 +251,7 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
       stream_->call.reset();
       record_result(*stream_, Outcome::cancelled);
       release_host(*stream_);
+      log_stream(*stream_, version_ >= 11 ? "HTTP/1.1" : "HTTP/1.0");
     }
   }
 

@@ -187,6 +187,7 @@ void ServerSession::close() {
     s->call.reset();
     record_result(*s, Outcome::cancelled);
     release_host(*s);
+    log_stream(*s, "HTTP/2");
   }
   streams_.clear();
 }
@@ -303,6 +304,7 @@ int ServerSession::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t
   s->call.reset();
   self.record_result(*s, Outcome::cancelled);
   self.release_host(*s);
+  self.log_stream(*s, "HTTP/2");
   return 0;
 }
 
@@ -316,6 +318,7 @@ ssize_t ServerSession::read_response_body(nghttp2_session* session, int32_t stre
   std::size_t n = std::min(length, s.res_pending());
   std::memcpy(buf, s.res_body.data() + s.res_off, n);
   s.res_off += n;
+  s.bytes_out += n;
   if (s.res_off == s.res_body.size()) {
     s.res_body.clear();
     s.res_off = 0;

@@ -16,6 +16,7 @@
 
 #include "gateway_context.hpp"
 #include "meshd/gateway/route_table.hpp"
+#include "trace_context.hpp"
 
 namespace meshd::gateway::h2 {
 
@@ -106,6 +107,15 @@ struct Stream {
   std::size_t res_off = 0;  // bytes of res_body already given to nghttp2
   Headers trailers;
   bool closed = false;  // nghttp2 closed the stream
+
+  // For the access log and the trace.
+  TraceContext trace;  // this hop's (traceparent upstream, X-Request-Id)
+  core::WallTime wall_started{};
+  int status = 0;  // sent to the client
+  std::uint64_t bytes_out = 0;
+  std::chrono::microseconds upstream_time{};
+  std::string error;  // why the gateway answered itself
+  bool logged = false;
 
   bool replayable() const { return body_base == 0; }
   /// Request body bytes up to `upto` (absolute) went upstream: past the

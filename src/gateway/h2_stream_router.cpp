@@ -9,6 +9,7 @@
 #include "h2_upstream.hpp"
 #include "meshd/core/local_reply.hpp"
 #include "meshd/core/text.hpp"
+#include "meshd/gateway/access_log.hpp"
 #include "proxy_headers.hpp"
 #include "rate_limiter.hpp"
 
@@ -34,6 +35,11 @@ std::string number(long long n) {
 void StreamRouter::on_request(Stream& s) {
   auto now = ctx_->clock.now();
   s.started = now;
+  if (ctx_->options.access_log) s.wall_started = ctx_->clock.wall_now();
+  std::string_view incoming_trace;
+  for (const auto& h : s.headers)
+    if (h.name == "traceparent") incoming_trace = h.value;
+  set_trace(incoming_trace, thread_trace_random(), s.trace);
   s.grpc = grpc::is_grpc(s.content_type);
   if (s.grpc && !s.grpc_timeout.empty()) {
     if (auto t = grpc::parse_timeout(s.grpc_timeout))
@@ -183,12 +189,14 @@ void StreamRouter::fail_after_attempts(Stream& s) {
 
 void StreamRouter::local_error(Stream& s, const core::Error& error, int retry_after) {
   if (s.closed) return;
+  s.error = error.message;
   if (s.responded) return reset(s);
   if (s.grpc) {
     // Trailers-only (gRPC's PROTOCOL-HTTP2.md): the status in the headers.
     Headers h{{"content-type", "application/grpc"},
               {"grpc-status", number(static_cast<int>(grpc::status_for(error.code)))},
               {"grpc-message", grpc::percent_encode(core::error_body(error))}};
+    s.status = 200;
     return respond(s, 200, h, false);
   }
   s.res_body = core::error_body(error);
@@ -197,7 +205,9 @@ void StreamRouter::local_error(Stream& s, const core::Error& error, int retry_af
   Headers h{{"content-type", "application/json"},
             {"content-length", number(static_cast<long long>(s.res_body.size()))}};
   if (retry_after > 0) h.push_back({"retry-after", number(retry_after)});
-  respond(s, core::http_status(error.code), h, true);
+  s.status = core::http_status(error.code);
+  s.bytes_out += s.res_body.size();
+  respond(s, s.status, h, true);
 }
 
 void StreamRouter::on_response_head(Stream& s, int status, Headers headers, bool end_stream) {
@@ -242,6 +252,8 @@ void StreamRouter::relay_head(Stream& s, int status, Headers headers, bool end_s
   s.route->stats().record(
       status, std::chrono::duration_cast<std::chrono::microseconds>(now - s.started), now);
   headers.push_back({"x-mesh-instance", s.host_id});
+  s.status = status;
+  s.upstream_time = std::chrono::duration_cast<std::chrono::microseconds>(now - s.attempt_started);
   if (end_stream) {
     s.res_end = true;
     s.call.reset();
@@ -273,6 +285,29 @@ void StreamRouter::record_result(Stream& s, Outcome outcome) {
 void StreamRouter::release_host(Stream& s) {
   if (s.host) --s.host->active_requests;
   s.host.reset();
+}
+
+void StreamRouter::log_stream(Stream& s, std::string_view protocol) {
+  if (s.logged || !ctx_->options.access_log || s.started == core::TimePoint{}) return;
+  s.logged = true;
+  AccessRecord r;
+  r.time = s.wall_started;
+  r.service = s.service;
+  r.instance = s.status != 0 && s.error.empty() ? s.host_id : std::string();
+  r.method = s.method;
+  r.path = s.path;
+  r.status = s.status;
+  r.bytes_in = s.body_received;
+  r.bytes_out = s.bytes_out;
+  r.duration_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(ctx_->clock.now() - s.started).count();
+  r.upstream_us = s.upstream_time.count();
+  r.retries = std::max(s.attempts - 1, 0);
+  r.trace_id = s.trace.trace_id;
+  r.protocol.assign(protocol);
+  r.client = client_ip_;
+  r.error = s.error.empty() && s.status == 0 ? s.last_error : s.error;
+  ctx_->options.access_log->write(std::move(r));
 }
 
 }  // namespace meshd::gateway::h2

@@ -35,6 +35,8 @@ class StreamRouter : public StreamOwner {
   void record_result(Stream& s, Outcome outcome);
   /// The stream no longer occupies its instance.
   void release_host(Stream& s);
+  /// The stream's access log record (mesh.access_log), once, when it ends.
+  void log_stream(Stream& s, std::string_view protocol);
 
   // ---- what the subclass does with the client ---------------------------------
   /// Sends the response head (and with_body: the body from s.res_body as it

@@ -427,7 +427,6 @@ Headers forward_headers(const Stream& s, const std::string& client_ip) {
   Headers out;
   out.reserve(s.headers.size() + 3);
   std::string xff;
-  std::string_view incoming_trace;
   bool has_proto = false, has_id = false;
   for (const auto& h : s.headers) {
     const auto& n = h.name;
@@ -439,23 +438,19 @@ Headers forward_headers(const Stream& s, const std::string& client_ip) {
       xff = h.value;
       continue;
     }
-    if (n == "traceparent") {
-      incoming_trace = h.value;
-      continue;
-    }
+    if (n == "traceparent") continue;
     if (n == "x-forwarded-proto") has_proto = true;
     if (n == "x-request-id" && !h.value.empty()) has_id = true;
     out.push_back(h);
   }
-  // A span of this hop in the client's trace, or a new trace
-  // (trace_context.hpp), as on the HTTP/1.1 path.
-  auto trace = trace_for(incoming_trace);
-  out.push_back({"traceparent", trace.traceparent()});
+  // This hop's span in the client's trace, or a new trace (set when the
+  // stream was routed), as on the HTTP/1.1 path.
+  out.push_back({"traceparent", s.trace.traceparent()});
   if (!xff.empty()) xff += ", ";
   xff += client_ip;
   out.push_back({"x-forwarded-for", std::move(xff)});
   if (!has_proto) out.push_back({"x-forwarded-proto", "http"});
-  if (!has_id) out.push_back({"x-request-id", trace.trace_id});
+  if (!has_id) out.push_back({"x-request-id", s.trace.trace_id});
   return out;
 }
 

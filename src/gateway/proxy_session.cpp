@@ -80,6 +80,7 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   client_keep_alive_ = reqp_->keep_alive();
   client_version_ = req_.version;
   started_ = ctx_->clock.now();
+  open_access_record(header_bytes);
   bool done = reqp_->is_done();
   if (client_version_ >= 11 && host_fields(req_) != 1) {
     in_.consume(header_bytes);
@@ -158,7 +159,7 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   // The body bytes that came with the header go out in the same write;
   // if none did, the header goes alone, so a slow uploader's request
   // still reaches the instance at once.
-  if (has_body_ && feed(*reqp_, in_)) return close_client();  // malformed body
+  if (has_body_ && feed_request()) return close_client();  // malformed body
   if (has_body_ && expects_continue(req_)) return send_continue();
   attempt();
 }
@@ -266,7 +267,7 @@ void ProxySession::on_request_written(error_code ec) {
 }
 
 void ProxySession::pump_request_body() {
-  if (feed(*reqp_, in_)) return abort_both();  // malformed body
+  if (feed_request()) return abort_both();  // malformed body
   if (!out_.empty()) return write_upstream();
   if (reqp_->is_done()) return read_response();
   deadlines_.clear(Side::upstream);
@@ -347,7 +348,11 @@ void ProxySession::on_response_head(std::size_t header_bytes) {
   route_->stats().record(
       status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_), end);
   // An upgrade the instance accepted; one it refused is answered as it is.
-  if (upgrade_ && status == 101) return start_tunnel(header_bytes);
+  upstream_time_ = latency;
+  if (upgrade_ && status == 101) {
+    close_access_record(101);  // the tunnel's life is not the request's
+    return start_tunnel(header_bytes);
+  }
   bool sized = respp_->content_length().has_value();
   if (!respp_->is_done() && !sized && !respp_->chunked() && client_version_ < 11)
     client_keep_alive_ = false;  // body ends when the upstream closes: so must we
@@ -381,6 +386,7 @@ void ProxySession::pump_response_body() {
 }
 
 void ProxySession::write_client() {
+  bytes_out_ += out_.size();
   error_code ec;
   std::size_t n = client_.write_some(asio::buffer(out_), ec);
   if (!ec && n == out_.size()) return on_client_written({});
@@ -416,6 +422,7 @@ void ProxySession::exchange_done() {
     drop_connection();
   }
   release_host();
+  close_access_record(res_.status);
   if (!client_keep_alive_ || !reqp_->is_done()) return close_client();
   // From the back of the event loop's queue, as for the response: by then
   // the client's next request has often arrived (no wasted recv), and a

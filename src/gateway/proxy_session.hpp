@@ -19,6 +19,7 @@
 #include "http_head.hpp"
 #include "meshd/balancer/retry_budget.hpp"
 #include "meshd/core/lingering.hpp"
+#include "meshd/gateway/access_log.hpp"
 #include "proxy_headers.hpp"
 #include "rate_limiter.hpp"
 
@@ -119,6 +120,21 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
     }
     return false;
   }
+
+  // The request body bytes in `in` go on (feed), counted for the access log.
+  bool feed_request() {
+    std::size_t before = in_.size();
+    bool bad = feed(*reqp_, in_);
+    bytes_in_ += before - in_.size();
+    return bad;
+  }
+
+  // ---- the access log (proxy_session_access.cpp) ------------------------------
+  // Starts this request's record, when mesh.access_log is on.
+  void open_access_record(std::size_t header_bytes);
+  // Ends it: `status` sent (0: none), `error` for the gateway's own answers
+  // and broken exchanges, `unsent` bytes of response still to be written.
+  void close_access_record(int status, std::string_view error = {}, std::size_t unsent = 0);
 
   // ---- one attempt on one instance -------------------------------------------
   void attempt();
@@ -228,7 +244,10 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::unique_ptr<UpstreamConnection> conn_;
   std::optional<std::uint64_t> hash_;
   std::set<std::string> tried_;
-  TraceContext trace_;  // this request's (traceparent upstream, the access log)
+  TraceContext trace_;   // this request's (traceparent upstream, the access log)
+  AccessRecord access_;  // this request's, while logging_
+  std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  std::chrono::microseconds upstream_time_{0};     // the last attempt's, to its response head
   core::TimePoint started_{}, attempt_started_{};  // from ctx_->clock
   Outcome last_outcome_ = Outcome::success;
   std::string last_error_;
@@ -238,6 +257,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   Phase phase_ = Phase::accepted;
   // What the phase does not say:
   bool client_keep_alive_ = true;  // the connection stays open after this exchange
+  bool logging_ = false;           // access_ is open: the access log is on and a request came
   bool has_body_ = false;          // the request has a body (it streams, so no retry)
   bool upgrade_ = false;           // the request asks for a WebSocket upgrade
   bool tunneling_ = false;         // the upgrade happened: counted in the route's stats

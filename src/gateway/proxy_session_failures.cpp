@@ -14,6 +14,7 @@ void ProxySession::upstream_failed(Outcome outcome, const std::string& what) {
   deadlines_.clear(Side::upstream);
   auto latency =
       std::chrono::duration_cast<std::chrono::microseconds>(ctx_->clock.now() - attempt_started_);
+  upstream_time_ = latency;
   // A pooled connection the instance closed while idle is not the
   // instance's fault: try again on a fresh connection, uncounted.
   bool stale = reused_ && (outcome == Outcome::reset) && replayable() && !stale_retried_;
@@ -98,6 +99,7 @@ void ProxySession::local_error(const core::Error& error, bool keep_alive, int re
   out_.clear();
   write_local_response(error, client_version_ ? client_version_ : 11, keep_alive, out_,
                        retry_after);
+  close_access_record(core::http_status(error.code), error.message, out_.size());
   phase_ = Phase::replying_locally;
   write_client();
 }
@@ -123,6 +125,9 @@ void ProxySession::drain() {
 }
 
 void ProxySession::close_client() {
+  if (logging_)
+    close_access_record(phase_ == Phase::relaying_response ? res_.status : 0,
+                        "the connection closed before the exchange was complete");
   phase_ = Phase::closed;
   error_code ignored;
   client_.shutdown(tcp::socket::shutdown_both, ignored);

@@ -4,6 +4,7 @@ gateway's own errors as grpc-status, grpc-timeout, and retries of the
 methods declared idempotent when an instance dies mid-run."""
 
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -191,3 +192,27 @@ def test_rate_limited_calls_are_resource_exhausted(tmp_path):
         assert codes[:2] == [grpc.StatusCode.OK] * 2, codes
         assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
         assert all('"code":"rate_limited"' in d for d in details), details
+
+
+def test_calls_are_in_the_access_log(tmp_path):
+    log_path = tmp_path / "access.log"
+    config = mesh({"echo": grpc_service(free_ports(1)[0], 1)})
+    config["mesh"]["access_log"] = {"path": str(log_path)}
+    with Meshd(tmp_path, config) as m:
+        wait_passing(m, "echo", 1)
+        with channel(m, "echo") as ch:
+            assert unary(ch)(b"hello", timeout=10) == b"hello"
+        with channel(m, "nope") as ch:
+            with pytest.raises(grpc.RpcError):
+                unary(ch)(b"x", timeout=10)
+        def records():
+            if not log_path.exists():
+                return None
+            lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+            return lines if len(lines) >= 2 else None
+        ok, missing = wait_until(records, timeout=10, what="2 access log lines")[:2]
+        assert (ok["service"], ok["instance"], ok["status"]) == ("echo", "echo-0", 200), ok
+        assert (ok["method"], ok["path"], ok["protocol"]) == ("POST", "/test.Echo/Unary", "HTTP/2")
+        assert ok["bytes_in"] >= 5 and ok["bytes_out"] >= 5 and len(ok["trace_id"]) == 32
+        assert (missing["status"], missing["instance"]) == (200, "")  # trailers-only grpc-status
+        assert "no service named 'nope'" in missing["error"]

@@ -4,7 +4,10 @@ raw sockets against the real binary on 127.0.0.1."""
 
 import http.client
 import json
+import math
+import re
 import subprocess
+import time
 
 import pytest
 
@@ -112,12 +115,15 @@ def test_rate_limit_answers_429_with_retry_after_past_the_burst(tmp_path):
     port = free_ports(1)[0]
     m = started(tmp_path, {"api": service(port, rate_limit={"rps": 5, "burst": 5})})
     try:
+        began = time.monotonic()
         answers = quick_requests(m.gateway + "/api/x", 20)
+        elapsed = time.monotonic() - began
         passed = [a for a in answers if a[0] == 200]
         limited = [a for a in answers if a[0] == 429]
         assert len(passed) + len(limited) == 20, [a[0] for a in answers]
-        # The burst, plus at most what refilled while curl sent (5 a second).
-        assert 5 <= len(passed) <= 7, [a[0] for a in answers]
+        # The burst, plus at most what refilled meanwhile (5 a second): on
+        # a quiet machine exactly 5; a slow one may earn a token or more.
+        assert 5 <= len(passed) <= 5 + math.ceil(elapsed * 5), ([a[0] for a in answers], elapsed)
         assert [a[0] for a in answers[:5]] == [200] * 5
         for status, headers, body in limited:
             assert int(headers["retry-after"]) >= 1
@@ -190,3 +196,97 @@ def test_an_invalid_or_missing_traceparent_starts_a_new_trace(two_services):
     traces.add(seen["traceparent"].split("-")[1])
     assert seen["x-request-id"] == seen["traceparent"].split("-")[1]
     assert len(traces) == 5
+
+
+def read_access_log(path, n, timeout=10):
+    """The first n records of the access log (JSON lines), waiting for the writer thread."""
+    def lines():
+        if not path.exists():
+            return None
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        return records if len(records) >= n else None
+    return wait_until(lines, timeout=timeout, what=f"{n} access log lines in {path}")
+
+
+def test_access_log_has_one_json_line_per_request(tmp_path):
+    api_port = free_ports(1)[0]
+    log_path = tmp_path / "logs" / "sub" / "access.log"  # the directory is created
+    m = started(tmp_path, {"api": service(api_port, rate_limit={"rps": 0.01, "burst": 2})},
+                mesh={"access_log": {"path": str(log_path)}})
+    try:
+        gw = m.gateway
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        status, _, _ = curl(gw + "/api/items?x=1", "-H", f"traceparent: 00-{trace}-00f067aa0ba902b7-01")
+        assert status == 200
+        status, _, _ = curl(gw + "/api/upload", "--data-binary", "x" * 1000)
+        assert status == 200
+        status, _, _ = curl(gw + "/api/x")
+        assert status == 429
+        status, _, _ = curl(gw + "/nosuch/x")
+        assert status == 404
+        records = read_access_log(log_path, 4)
+        ok, upload, limited, missing = records[:4]
+        assert ok["service"] == "api" and ok["instance"] == "api-0"
+        assert (ok["method"], ok["path"], ok["status"]) == ("GET", "/api/items?x=1", 200)
+        assert ok["trace_id"] == trace and ok["protocol"] == "HTTP/1.1"
+        assert ok["client"] == "127.0.0.1" and ok["retries"] == 0
+        assert ok["bytes_in"] > 0 and ok["bytes_out"] > 0
+        assert ok["duration_ms"] >= ok["upstream_ms"] > 0
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ok["time"]), ok["time"]
+        assert "error" not in ok
+        assert (upload["method"], upload["status"]) == ("POST", 200)
+        assert upload["bytes_in"] >= 1000  # header and body
+        assert len(upload["trace_id"]) == 32 and upload["trace_id"] != trace
+        assert (limited["status"], limited["service"], limited["instance"]) == (429, "api", "")
+        assert "rate limit" in limited["error"] and limited["bytes_out"] > 0
+        assert (missing["status"], missing["service"]) == (404, "nosuch")  # as named
+        assert "no service named 'nosuch'" in missing["error"]
+        assert metric_value(m, "meshd_gateway_access_log_dropped_total") == 0
+    finally:
+        m.__exit__(None, None, None)
+
+
+def metric_value(m, name):
+    status, _, text = m.api("GET", "/metrics")
+    assert status == 200
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{}"):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_an_access_log_path_that_cannot_be_created_stops_startup_with_a_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the log's directory would be")
+    config = {"mesh": {"gateway": "127.0.0.1:0",
+                       "access_log": {"path": str(blocker / "access.log")}},
+              "services": {}}
+    m = Meshd(tmp_path, config)
+    m.start(wait=False)
+    try:
+        code = m.proc.wait(timeout=20)
+    finally:
+        if m.proc.poll() is None:
+            m.proc.kill()
+            m.proc.wait()
+    assert code != 0
+    out = m.output()
+    assert "mesh.access_log.path" in out and "cannot create the directory" in out, out
+
+
+def test_a_reload_that_changes_the_access_log_needs_a_restart_and_keeps_the_running_one(tmp_path):
+    api_port = free_ports(1)[0]
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    m = started(tmp_path, {"api": service(api_port)}, mesh={"access_log": {"path": str(first)}})
+    try:
+        cfg = json.loads(m.config_path.read_text())
+        cfg["mesh"]["access_log"] = {"path": str(second)}
+        m.config_path.write_text(json.dumps(cfg))
+        status, _, body = m.api("POST", "/api/v1/config/reload?wait=true", timeout=60)
+        assert status == 200 and "access_log" in body["mesh"]["needs_restart"], body
+        assert m.get("/api/v1/config")["config"]["mesh"]["access_log"]["path"] == str(first)
+        assert curl(m.gateway + "/api/x")[0] == 200
+        assert read_access_log(first, 1)[0]["path"] == "/api/x"
+        assert not second.exists()
+    finally:
+        m.__exit__(None, None, None)

@@ -10,6 +10,8 @@
 
 namespace meshd::gateway {
 
+class AccessLog;  // meshd/gateway/access_log.hpp
+
 struct GatewayOptions {
   std::size_t header_limit = 16 * 1024;  // larger request headers: 431
   core::Duration header_timeout{10000};  // whole request header must arrive within this (slowloris)
@@ -17,6 +19,7 @@ struct GatewayOptions {
   core::Duration body_timeout{60000};    // longest pause while streaming a body either way
   std::size_t max_idle_per_host = 128;   // pooled keep-alive connections per instance
   core::Duration upstream_idle{30000};   // an idle pooled connection is closed after this
+  std::shared_ptr<AccessLog> access_log;  // mesh.access_log; nullptr: off
 };
 
 /// The data path (SPEC section 4): `http://<gateway>/<service>/<rest>` is
