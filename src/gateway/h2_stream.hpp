@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gateway_context.hpp"
@@ -60,6 +61,11 @@ class UpstreamCall {
   virtual void cancel() = 0;
 };
 
+/// A service's route as the gateway's sessions hold it: whatever
+/// GatewayContext::routes.find() gives (the route table's, or a gateway
+/// thread's view of it), so this follows that type when it changes.
+using RoutePtr = decltype(std::declval<GatewayContext&>().routes.find(std::string()));
+
 /// Body bytes one stream holds in either direction before it stops
 /// reading more (the window it leaves the other side).
 constexpr std::size_t kStreamBuffer = 256 * 1024;
@@ -84,7 +90,7 @@ struct Stream {
 
   // Routing and attempts.
   std::string service, upstream_path;
-  std::shared_ptr<ServiceRoute> route;
+  RoutePtr route;
   std::shared_ptr<balancer::Host> host;
   std::string host_id;
   std::set<std::string> tried;
