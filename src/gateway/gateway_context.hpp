@@ -13,6 +13,10 @@
 
 namespace meshd::gateway {
 
+namespace h2 {
+class UpstreamPool;
+}
+
 // The gateway's sockets name the io_context's executor type instead of
 // Asio's type-erased any_io_executor: on a path that runs four I/O
 // operations per request, the erased executor's copies showed up in
@@ -40,6 +44,8 @@ struct GatewayContext {
   std::function<double()> random01;
   GatewayOptions options;
   UpstreamPool pool;
+  std::shared_ptr<h2::UpstreamPool>
+      h2_pool;  // h2c to instances (h2_upstream.cpp), made on first use; one per thread
   std::atomic<std::size_t> connections = 0;  // read by Gateway::connections() on the control loop
   std::uint64_t next_request = 0;
   std::string request_id_prefix;  // random per process, so ids differ across restarts

@@ -14,6 +14,8 @@
 //   every read and write.
 #include "proxy_session.hpp"
 
+#include "h2_h1_bridge.hpp"
+#include "h2_server_session.hpp"
 #include "meshd/core/listen.hpp"
 #include "meshd/core/local_reply.hpp"
 
@@ -42,6 +44,17 @@ void ProxySession::receive_request() {
 }
 
 void ProxySession::parse_request() {
+  // HTTP/2 with prior knowledge: the connection's first bytes are the
+  // preface (h2_server_session.hpp), and another class serves it.
+  if (started_ == core::TimePoint{} && in_.data().front() == 'P') {
+    auto preface = h2::match_preface(in_.data());
+    if (preface == h2::PrefaceMatch::partial) return receive_request();
+    if (preface == h2::PrefaceMatch::full) {
+      deadlines_.cancel();
+      phase_ = Phase::closed;
+      return h2::start_h2_session(ctx_, std::move(client_), in_.data());
+    }
+  }
   error_code ec;
   std::size_t used = reqp_->put(asio::buffer(in_.data().data(), in_.size()), ec);
   if (ec == http::error::need_more) {
@@ -77,6 +90,12 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
                                             : "a request must have one Host header, not several"),
                        false);
   }
+  if (auto h2c = h2::h2c_upgrade(req_, !done)) {  // `Upgrade: h2c`: HTTP/2 from here on
+    in_.consume(header_bytes);
+    deadlines_.cancel();
+    phase_ = Phase::closed;
+    return h2::start_h2c_upgrade(ctx_, std::move(client_), std::move(*h2c), in_.data());
+  }
   // A Host naming a service wins over the path's prefix (docs/traffic.md).
   std::string_view rest;
   if (auto named = service_from_authority(request_authority(req_), ctx_->routes)) {
@@ -98,6 +117,13 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
     return local_error(
         core::make_error(core::ErrorCode::not_found, "no service named '" + service_ + "'"),
         done && client_keep_alive_);
+  }
+  if (route_->spec().protocol == config::Protocol::http2 && !is_websocket_upgrade(req_)) {
+    // h2c instances: the request goes as an HTTP/2 stream (h2_h1_bridge.hpp),
+    // which applies the rate limit itself.
+    deadlines_.cancel();
+    phase_ = Phase::closed;
+    return h2::bridge_h1_request(ctx_, std::move(client_), in_.data());
   }
   if (RateLimiter* limiter = route_->rate_limiter()) {
     int retry_after = 0;

@@ -290,3 +290,20 @@ def test_a_reload_that_changes_the_access_log_needs_a_restart_and_keeps_the_runn
         assert not second.exists()
     finally:
         m.__exit__(None, None, None)
+
+
+def test_access_log_records_a_failed_call_with_its_retries(tmp_path):
+    closed = free_ports(1)[0]  # nothing listens there
+    log_path = tmp_path / "access.log"
+    config = {"mesh": {"gateway": "127.0.0.1:0", "access_log": {"path": str(log_path)}},
+              "services": {"gone": {"address": [f"127.0.0.1:{closed}"], "health": {"type": "none"},
+                                    "retry": {"attempts": 2, "backoff": "1ms", "budget": "100%"},
+                                    "outlier_detection": False, "circuit_breaker": False}}}
+    with Meshd(tmp_path, config) as m:
+        status, _, body = curl(m.gateway + "/gone/x")
+        assert status == 502, body
+        record = read_access_log(log_path, 1)[0]
+        assert (record["service"], record["status"], record["retries"]) == ("gone", 502, 1), record
+        assert record["instance"], record  # the last one tried
+        assert "upstream failed after 2 attempts" in record["error"], record
+        assert len(record["trace_id"]) == 32 and record["bytes_out"] > 0
