@@ -7,6 +7,7 @@
 #include "meshd/balancer/panic_threshold.hpp"
 #include "meshd/balancer/slow_start.hpp"
 #include "meshd/config/diff.hpp"
+#include "no_instance.hpp"
 #include "rate_limiter.hpp"
 
 namespace meshd::gateway {
@@ -211,20 +212,9 @@ core::Result<Pick> ServiceRoute::choose(const balancer::PickContext& ctx,
     panic_set = balancer::apply_panic_threshold(eligible, all, spec_->panic_threshold, &panicking);
   const auto& candidates = panicking ? panic_set : eligible;
   int open = admit(candidates, ctx.now, admitted);
-  if (admitted.empty()) {
-    std::string why;
-    if (all.empty())
-      why = overridden > 0 ? "every instance is drained or in maintenance"
-                           : "no instance left to try";
-    else if (candidates.empty())
-      why = "no healthy instance (" + std::to_string(unhealthy) + " not passing, " +
-            std::to_string(ejected) + " ejected)";
-    else
-      why = "every circuit breaker is open (" + std::to_string(open) + " of " +
-            std::to_string(candidates.size()) + ")";
-    return core::make_error(ErrorCode::unavailable,
-                            "no instance of '" + spec_->name + "' can take the call: " + why);
-  }
+  if (admitted.empty())
+    return detail::no_instance_error(spec_->name, all.size(), overridden, candidates.size(),
+                                     unhealthy, ejected, open);
   return take(admitted, ctx, take_permit, panicking);
 }
 

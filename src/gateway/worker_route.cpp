@@ -5,6 +5,7 @@
 
 #include "meshd/balancer/panic_threshold.hpp"
 #include "meshd/config/diff.hpp"
+#include "no_instance.hpp"
 #include "proxy_headers.hpp"
 
 namespace meshd::gateway {
@@ -213,20 +214,9 @@ core::Result<Pick> WorkerRoute::pick(const balancer::PickContext& ctx,
         balancer::apply_panic_threshold(eligible_, all_, spec_->panic_threshold, &panicking);
   const auto& candidates = panicking ? panic_set : eligible_;
   int open = admit(candidates);
-  if (admitted_.empty()) {
-    std::string why;
-    if (all_.empty())
-      why = overridden > 0 ? "every instance is drained or in maintenance"
-                           : "no instance left to try";
-    else if (candidates.empty())
-      why = "no healthy instance (" + std::to_string(unhealthy) + " not passing, " +
-            std::to_string(ejected) + " ejected)";
-    else
-      why = "every circuit breaker is open (" + std::to_string(open) + " of " +
-            std::to_string(candidates.size()) + ")";
-    return core::make_error(ErrorCode::unavailable,
-                            "no instance of '" + name_ + "' can take the call: " + why);
-  }
+  if (admitted_.empty())
+    return detail::no_instance_error(name_, all_.size(), overridden, candidates.size(), unhealthy,
+                                     ejected, open);
   return take(admitted_, ctx, panicking);
 }
 
