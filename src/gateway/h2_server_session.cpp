@@ -1,16 +1,12 @@
-// The I/O of an HTTP/2 client connection and its nghttp2 callbacks (see
-// h2_server_session.hpp); what happens to each stream is in
-// h2_server_streams.cpp. Modelled on nghttp2's examples/libevent-server.c:
+// The I/O of an HTTP/2 client connection (see h2_server_session.hpp); its
+// nghttp2 callbacks are in h2_server_callbacks.cpp, what happens to each
+// stream in h2_stream_router.cpp. Modelled on nghttp2's examples/libevent-server.c:
 // bytes read go to nghttp2_session_mem_recv, what nghttp2_session_mem_send
 // gives is written, and the connection ends once nghttp2 wants neither.
 #include "h2_server_session.hpp"
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
-#include <cstring>
-
-#include "meshd/core/text.hpp"
 
 namespace meshd::gateway::h2 {
 
@@ -20,11 +16,6 @@ using error_code = boost::system::error_code;
 namespace {
 
 constexpr std::size_t kReadSize = 64 * 1024;
-constexpr std::size_t kWriteBatch = 64 * 1024;
-
-ServerSession& self_of(void* user_data) {
-  return *static_cast<ServerSession*>(user_data);
-}
 
 }  // namespace
 
@@ -66,13 +57,13 @@ ServerSession::~ServerSession() {
 }
 
 void ServerSession::start_upgraded(H2cUpgrade upgrade, std::string_view received) {
-  switching_ = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+  write_first("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
   auto rv =
       nghttp2_session_upgrade2(session_, reinterpret_cast<const uint8_t*>(upgrade.settings.data()),
                                upgrade.settings.size(), upgrade.method == "HEAD", nullptr);
   if (rv != 0) {
     // The settings did not parse: nothing was switched, so say so in HTTP/1.1.
-    switching_.clear();
+    drop_first();
     static constexpr std::string_view kBad =
         "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     error_code ignored;
@@ -135,39 +126,17 @@ void ServerSession::on_read(const char* data, std::size_t n) {
   flush();
 }
 
-void ServerSession::schedule_flush() {
-  if (flush_queued_ || closed_) return;
-  flush_queued_ = true;
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    self->flush_queued_ = false;
-    self->flush();
-  });
+void ServerSession::on_send_failed(int) {
+  close();
 }
 
-void ServerSession::flush() {
-  if (closed_ || writing_) return;
-  out_.clear();
-  out_.swap(switching_);
-  while (out_.size() < kWriteBatch) {
-    const uint8_t* data;
-    auto n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) return close();
-    if (n == 0) break;
-    out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-  }
-  if (out_.empty()) {
-    if (done()) close();
-    return;
-  }
-  writing_ = true;
-  asio::async_write(socket_, asio::buffer(out_),
-                    [self = shared_from_this()](error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      if (self->closed_) return;
-                      if (ec) return self->close();
-                      self->last_active_ = std::chrono::steady_clock::now();
-                      self->flush();
-                    });
+void ServerSession::on_nothing_to_send() {
+  if (done()) close();
+}
+
+void ServerSession::on_written(error_code ec) {
+  if (ec) return close();
+  last_active_ = std::chrono::steady_clock::now();
 }
 
 bool ServerSession::done() const {
@@ -205,140 +174,13 @@ void ServerSession::arm_idle() {
     if (self->streams_.empty() && std::chrono::steady_clock::now() >= self->last_active_ + wait) {
       nghttp2_session_terminate_session(self->session_, NGHTTP2_NO_ERROR);
       self->flush();
-      if (!self->writing_) return self->close();
+      if (!self->writing()) return self->close();
       // The GOAWAY is being written; a client that never reads it is cut off.
       self->last_active_ = std::chrono::steady_clock::now() - wait + std::chrono::seconds(1);
     }
     if (!self->streams_.empty()) self->last_active_ = std::chrono::steady_clock::now();
     self->arm_idle();
   });
-}
-
-// ---- nghttp2 callbacks --------------------------------------------------------
-
-int ServerSession::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
-  auto& self = self_of(user);
-  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  auto s = std::make_shared<Stream>();
-  s->id = frame->hd.stream_id;
-  s->session = self.weak_from_this();
-  self.streams_.emplace(s->id, std::move(s));
-  self.any_stream_ = true;
-  return 0;
-}
-
-int ServerSession::on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
-                             size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
-                             void* user) {
-  auto& self = self_of(user);
-  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-  auto it = self.streams_.find(frame->hd.stream_id);
-  if (it == self.streams_.end()) return 0;
-  auto& s = *it->second;
-  std::string_view n(reinterpret_cast<const char*>(name), namelen);
-  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // request trailers: dropped
-  // nghttp2 has checked the names (lower case, pseudo-headers first and known).
-  if (n == ":method")
-    s.method.assign(v);
-  else if (n == ":scheme")
-    s.scheme.assign(v);
-  else if (n == ":authority")
-    s.authority.assign(v);
-  else if (n == ":path")
-    s.path.assign(v);
-  else if (n.empty() || n[0] == ':')
-    return 0;
-  else {
-    if (n == "content-type") s.content_type.assign(v);
-    if (n == "grpc-timeout") s.grpc_timeout.assign(v);
-    if (n == "host" && s.authority.empty()) s.authority.assign(v);
-    s.headers.push_back({std::string(n), std::string(v)});
-  }
-  return 0;
-}
-
-int ServerSession::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
-  auto& self = self_of(user);
-  auto it = self.streams_.find(frame->hd.stream_id);
-  if (it == self.streams_.end()) return 0;
-  auto s = it->second;  // a copy: on_request may close the stream
-  bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
-  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-    s->body_complete = end;
-    self.on_request(*s);
-  } else if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end) {
-    s->body_complete = true;
-    if (s->call) s->call->request_body_ready();
-  }
-  return 0;
-}
-
-int ServerSession::on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id,
-                                 const uint8_t* data, size_t len, void* user) {
-  auto& self = self_of(user);
-  nghttp2_session_consume_connection(session, len);
-  auto it = self.streams_.find(stream_id);
-  if (it == self.streams_.end()) return 0;
-  auto& s = *it->second;
-  if (s.responded && !s.call) {
-    // Answered already (an error of the gateway's own): the rest of the
-    // body is read and dropped, so the client can finish sending it.
-    nghttp2_session_consume_stream(session, stream_id, len);
-    return 0;
-  }
-  s.body.append(reinterpret_cast<const char*>(data), len);
-  s.body_received += len;
-  if (s.call) s.call->request_body_ready();
-  return 0;
-}
-
-int ServerSession::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
-  auto& self = self_of(user);
-  auto it = self.streams_.find(stream_id);
-  if (it == self.streams_.end()) return 0;
-  auto s = std::move(it->second);
-  self.streams_.erase(it);
-  s->closed = true;
-  if (s->call) s->call->cancel();
-  s->call.reset();
-  self.record_result(*s, Outcome::cancelled);
-  self.release_host(*s);
-  self.log_stream(*s, "HTTP/2");
-  return 0;
-}
-
-ssize_t ServerSession::read_response_body(nghttp2_session* session, int32_t stream_id, uint8_t* buf,
-                                          size_t length, uint32_t* flags, nghttp2_data_source*,
-                                          void* user) {
-  auto& self = self_of(user);
-  auto it = self.streams_.find(stream_id);
-  if (it == self.streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  auto& s = *it->second;
-  std::size_t n = std::min(length, s.res_pending());
-  std::memcpy(buf, s.res_body.data() + s.res_off, n);
-  s.res_off += n;
-  s.bytes_out += n;
-  if (s.res_off == s.res_body.size()) {
-    s.res_body.clear();
-    s.res_off = 0;
-  }
-  if (n > 0 && s.call) s.call->response_consumed(n);
-  if (s.res_pending() == 0 && s.res_end) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (!s.trailers.empty()) {
-      std::vector<nghttp2_nv> nv;
-      for (auto& h : s.trailers)
-        nv.push_back({reinterpret_cast<uint8_t*>(h.name.data()),
-                      reinterpret_cast<uint8_t*>(h.value.data()), h.name.size(), h.value.size(),
-                      NGHTTP2_NV_FLAG_NONE});
-      if (nghttp2_submit_trailer(session, stream_id, nv.data(), nv.size()) == 0)
-        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    }
-    return static_cast<ssize_t>(n);
-  }
-  if (n == 0) return NGHTTP2_ERR_DEFERRED;
-  return static_cast<ssize_t>(n);
 }
 
 // ---- the client side of streams (StreamRouter) ------------------------------------
@@ -404,75 +246,6 @@ void start_h2c_upgrade(std::shared_ptr<GatewayContext> ctx, Socket socket, H2cUp
                        std::string_view received) {
   std::make_shared<ServerSession>(std::move(ctx), std::move(socket))
       ->start_upgraded(std::move(upgrade), received);
-}
-
-std::optional<std::string> decode_base64url(std::string_view text) {
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (char c : text) {
-    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
-            : c >= 'a' && c <= 'z' ? c - 'a' + 26
-            : c >= '0' && c <= '9' ? c - '0' + 52
-            : c == '-' || c == '+' ? 62
-            : c == '_' || c == '/' ? 63
-                                   : -1;
-    if (c == '=') break;
-    if (v < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<std::uint32_t>(v);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out.push_back(static_cast<char>((bits >> count) & 0xFF));
-    }
-  }
-  return out;
-}
-
-namespace {
-
-// Whether a comma-separated field value has `token` (case-insensitive).
-bool has_token(std::string_view value, std::string_view token) {
-  std::size_t pos = 0;
-  while (pos <= value.size()) {
-    auto comma = value.find(',', pos);
-    auto part = value.substr(pos, comma == std::string_view::npos ? value.npos : comma - pos);
-    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
-    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
-    if (core::iequals(part, token)) return true;
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return false;
-}
-
-}  // namespace
-
-std::optional<H2cUpgrade> h2c_upgrade(const MessageHead& req, bool has_body) {
-  namespace http = boost::beast::http;
-  // The Upgrade field first: for nearly every request its absence ends this.
-  auto upgrade = req[http::field::upgrade];
-  if (upgrade.empty() || has_body || req.version != 11) return std::nullopt;
-  auto connection = req[http::field::connection];
-  if (!has_token(upgrade, "h2c") || !has_token(connection, "upgrade") ||
-      !has_token(connection, "http2-settings") || !req.has("http2-settings"))
-    return std::nullopt;
-  auto settings = decode_base64url(req["http2-settings"]);
-  if (!settings) return std::nullopt;
-  H2cUpgrade u;
-  u.method.assign(req.method_string);
-  u.target.assign(req.target);
-  u.authority.assign(req[http::field::host]);
-  u.settings = std::move(*settings);
-  for (const auto& f : req.fields) {
-    std::string name = core::lower(f.name_string);
-    if (name == "connection" || name == "upgrade" || name == "http2-settings" || name == "host" ||
-        name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
-        name == "te" || has_token(connection, name))
-      continue;
-    u.headers.push_back({std::move(name), std::string(f.value)});
-  }
-  return u;
 }
 
 }  // namespace meshd::gateway::h2

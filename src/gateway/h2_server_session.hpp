@@ -19,43 +19,18 @@
 #include "gateway_context.hpp"
 #include "h2_stream.hpp"
 #include "h2_stream_router.hpp"
-#include "http_head.hpp"
+#include "h2_upgrade.hpp"
+#include "h2_writer.hpp"
 #include "meshd/core/error.hpp"
 
 namespace meshd::gateway::h2 {
 
-/// The client connection preface of HTTP/2 (RFC 9113 3.4).
-constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-enum class PrefaceMatch { no, partial, full };
-/// Whether a connection's first bytes are the HTTP/2 preface, the start of
-/// it (more must be read to tell), or not.
-inline PrefaceMatch match_preface(std::string_view first) {
-  auto n = std::min(first.size(), kPreface.size());
-  if (first.substr(0, n) != kPreface.substr(0, n)) return PrefaceMatch::no;
-  return n == kPreface.size() ? PrefaceMatch::full : PrefaceMatch::partial;
-}
-
-/// An HTTP/1.1 request that asked to continue as h2c (RFC 7540 3.2:
-/// `Upgrade: h2c`, `HTTP2-Settings`, both named in `Connection`). It
-/// becomes stream 1 of the HTTP/2 connection that follows the 101.
-struct H2cUpgrade {
-  std::string method, target, authority;
-  Headers headers;       // lower-case names, without the upgrade's own fields
-  std::string settings;  // HTTP2-Settings, decoded
-};
-
-/// The upgrade a request asks for, when it is a valid h2c upgrade
-/// without a body (one with a body stays HTTP/1.1, as RFC 7540 allows).
-std::optional<H2cUpgrade> h2c_upgrade(const MessageHead& request, bool has_body);
-
-/// base64url without padding (RFC 7540 3.2.1); empty on a bad character.
-std::optional<std::string> decode_base64url(std::string_view text);
-
 /// Streams one client connection may have open at once.
 constexpr std::uint32_t kMaxConcurrentStreams = 128;
 
-class ServerSession : public StreamRouter, public std::enable_shared_from_this<ServerSession> {
+class ServerSession : public StreamRouter,
+                      public H2Writer<ServerSession>,
+                      public std::enable_shared_from_this<ServerSession> {
  public:
   ServerSession(std::shared_ptr<GatewayContext> ctx, Socket socket);
   ~ServerSession() override;
@@ -78,14 +53,20 @@ class ServerSession : public StreamRouter, public std::enable_shared_from_this<S
   // ---- I/O --------------------------------------------------------------------
   void read();
   void on_read(const char* data, std::size_t n);
-  /// Queues a flush on the loop: what nghttp2 has to send gets written.
-  void schedule_flush();
-  void flush();
   void close();
   void arm_idle();
   bool done() const;
 
-  // nghttp2 callbacks.
+  // The write loop (h2_writer.hpp).
+  friend class H2Writer<ServerSession>;
+  Socket& socket() { return socket_; }
+  nghttp2_session* h2() { return session_; }
+  bool may_write() const { return !closed_; }
+  void on_send_failed(int rv);
+  void on_nothing_to_send();
+  void on_written(boost::system::error_code ec);
+
+  // nghttp2 callbacks (h2_server_callbacks.cpp).
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
   static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
                        const uint8_t*, size_t, uint8_t, void*);
@@ -99,13 +80,11 @@ class ServerSession : public StreamRouter, public std::enable_shared_from_this<S
   nghttp2_session* session_ = nullptr;
   std::map<std::int32_t, std::shared_ptr<Stream>> streams_;
   std::unique_ptr<char[]> in_;
-  std::string out_;
-  std::string switching_;  // the 101 of an upgrade, written before any frame
   boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                     boost::asio::wait_traits<std::chrono::steady_clock>, Executor>
       idle_timer_;
   std::chrono::steady_clock::time_point last_active_{};
-  bool writing_ = false, flush_queued_ = false, closed_ = false, any_stream_ = false;
+  bool closed_ = false, any_stream_ = false;
 };
 
 /// Serves a connection that began with the HTTP/2 preface; `received` is
