@@ -46,6 +46,7 @@ class ServerSession : public StreamRouter,
  private:
   void respond(Stream& s, int status, const Headers& headers, bool with_body) override;
   void reset(Stream& s) override;
+  bool trailers_reach_client(const Stream&) const override { return true; }
   void body_ready(Stream& s) override;
   std::shared_ptr<Stream> shared(const Stream& s) const override;
   std::shared_ptr<StreamRouter> keep() override;

@@ -148,12 +148,29 @@ void StreamRouter::on_upstream_failed(Stream& s, Outcome outcome, std::string wh
     s.res_body.clear();
     s.res_off = 0;
   }
-  if (s.responded) return reset(s);  // the response has begun: only this stream can say so
+  if (s.responded) return break_off(s, outcome);
   unsigned flag = outcome == Outcome::timeout           ? config::retry_timeout
                   : outcome == Outcome::connect_failure ? config::retry_connect_failure
                                                         : config::retry_reset;
   if (may_retry(s, flag)) return retry(s);
   fail_after_attempts(s);
+}
+
+// The response has begun, so only this stream can say it broke off: a gRPC
+// call ends with its status in trailers (what grpcio, Envoy and Linkerd
+// give: DEADLINE_EXCEEDED for a timeout, UNAVAILABLE for the instance
+// failing) after the messages already relayed; anything else is reset.
+void StreamRouter::break_off(Stream& s, Outcome outcome) {
+  bool timeout = outcome == Outcome::timeout;
+  if (timeout) s.last_outcome = Outcome::timeout;  // the verdict itself came with the head
+  s.error = (timeout ? "upstream timed out mid-response: " : "upstream failed mid-response: ") +
+            s.last_error;
+  if (!s.grpc || !trailers_reach_client(s) || s.res_end) return reset(s);
+  auto status = timeout ? grpc::Status::deadline_exceeded : grpc::Status::unavailable;
+  s.trailers = {{"grpc-status", number(static_cast<int>(status))},
+                {"grpc-message", grpc::percent_encode(s.error)}};
+  s.res_end = true;
+  body_ready(s);
 }
 
 void StreamRouter::retry(Stream& s) {

@@ -44,6 +44,9 @@ class StreamRouter : public StreamOwner {
   virtual void respond(Stream& s, int status, const Headers& headers, bool with_body) = 0;
   /// The response broke off after it began: the client must see it did.
   virtual void reset(Stream& s) = 0;
+  /// Whether trailers set in s.trailers before s.res_end reach the client
+  /// (HTTP/2 clients: yes).
+  virtual bool trailers_reach_client(const Stream&) const { return false; }
   /// s.res_body grew, or s.res_end was set.
   virtual void body_ready(Stream& s) = 0;
   /// The owning pointer of a stream still open, or null.
@@ -59,6 +62,7 @@ class StreamRouter : public StreamOwner {
   void retry(Stream& s);
   bool may_retry(const Stream& s, unsigned on) const;
   void fail_after_attempts(Stream& s);
+  void break_off(Stream& s, Outcome outcome);
   void relay_head(Stream& s, int status, Headers headers, bool end_stream);
   /// Relays a held head; false when that ended the response instead (a
   /// retried 5xx, a closed stream).

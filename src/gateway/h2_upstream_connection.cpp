@@ -34,7 +34,41 @@ void Call::request_body_ready() {
 }
 
 void Call::response_consumed(std::size_t n) {
+  // The window reopens now: the instance's silence is timed from here.
+  last_data_ = std::chrono::steady_clock::now();
   if (id_ > 0) conn_->consume(id_, n);
+}
+
+// The response body's idle timeout, as the HTTP/1.1 path times each read of
+// a body: the call ends when no DATA came for the service's `timeout` while
+// the instance could have sent some (a client that has not taken what came
+// is no stall of the instance's). A call's grpc-timeout bounds it whole.
+void Call::watch_body() {
+  last_data_ = std::chrono::steady_clock::now();
+  arm_body_timer();
+}
+
+void Call::arm_body_timer() {
+  using Clock = std::chrono::steady_clock;
+  auto idle = std::chrono::duration_cast<Clock::duration>(stream_->route->spec().timeout);
+  auto due = last_data_ + idle;
+  if (stream_->grpc_deadline) due = std::min(due, *stream_->grpc_deadline);
+  deadline_.expires_at(due);
+  deadline_.async_wait([weak = weak_from_this(), idle](error_code ec) {
+    auto c = weak.lock();
+    if (ec || !c || c->finished_) return;
+    auto now = Clock::now();
+    const auto& s = *c->stream_;
+    bool call_over = s.grpc_deadline && now >= *s.grpc_deadline;
+    if (!call_over) {
+      if (s.res_pending() > 0) c->last_data_ = now;  // the client is slow, not the instance
+      if (now < c->last_data_ + idle) return c->arm_body_timer();
+    }
+    if (c->id_ > 0) c->conn_->rst(c->id_);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(idle).count();
+    c->fail(Outcome::timeout, call_over ? std::string("the call's grpc-timeout has passed")
+                                        : "no response data within " + std::to_string(ms) + "ms");
+  });
 }
 
 void Call::cancel() {
@@ -247,18 +281,23 @@ int Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
       }
       c->got_head_ = true;
       c->deadline_.cancel();
-      if (end) c->finished_ = true;
+      if (end)
+        c->finished_ = true;
+      else
+        c->watch_body();
       if (auto session = c->stream_->session.lock())
         session->on_response_head(*c->stream_, c->status_, std::move(c->head_), end);
       return 0;
     }
     if (end) {
       c->finished_ = true;
+      c->deadline_.cancel();
       if (auto session = c->stream_->session.lock())
         session->on_response_end(*c->stream_, std::move(c->trailers_));
     }
   } else if (frame->hd.type == NGHTTP2_DATA && end && c->got_head_) {
     c->finished_ = true;
+    c->deadline_.cancel();
     if (auto session = c->stream_->session.lock()) session->on_response_end(*c->stream_, {});
   }
   return 0;
@@ -273,6 +312,7 @@ int Connection::on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_
     nghttp2_session_consume_stream(session, stream_id, len);
     return 0;
   }
+  c->last_data_ = std::chrono::steady_clock::now();
   c->stream_->res_body.append(reinterpret_cast<const char*>(data), len);
   if (auto s = c->stream_->session.lock()) s->on_response_data(*c->stream_);
   return 0;

@@ -33,6 +33,8 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
 
   /// Reports a failure to the stream's session, once.
   void fail(Outcome outcome, std::string what);
+  /// The response head is in: from now the body's idle timeout runs.
+  void watch_body();
 
   std::shared_ptr<Stream> stream_;
   std::shared_ptr<Connection> conn_;
@@ -41,7 +43,11 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
   std::uint64_t sent_ = 0;  // absolute request body offset sent so far
   int status_ = 0;
   Headers head_, trailers_;
+  std::chrono::steady_clock::time_point last_data_{};  // the body's last DATA (or window update)
   bool got_head_ = false, finished_ = false;
+
+ private:
+  void arm_body_timer();
 };
 
 /// Streams a connection carries before the pool opens another to the same

@@ -6,6 +6,10 @@ generated code; messages are raw bytes):
                       name the instance
   /test.Echo/Stream   server-streaming: the request is a count N, the
                       answer N messages "<instance>:<i>"
+  /test.Echo/Drip     server-streaming: the request is "N,MS", the answer
+                      N messages "<instance>:<i>", MS milliseconds apart
+                      (the first at once): "2,5000" is one message and
+                      then a stall
   /test.Echo/Sleep    sleeps the request's milliseconds, then answers
   /test.Echo/Fail     aborts with NOT_FOUND and a message
 
@@ -35,6 +39,15 @@ def main():
         for i in range(int(request.decode() or "0")):
             yield f"{name}:{i}".encode()
 
+    def drip(request, context):
+        count, gap = (int(x) for x in request.decode().split(","))
+        for i in range(count):
+            if i > 0:
+                time.sleep(gap / 1000)
+            if not context.is_active():
+                return
+            yield f"{name}:{i}".encode()
+
     def sleep(request, context):
         time.sleep(int(request.decode()) / 1000)
         return name.encode()
@@ -45,6 +58,7 @@ def main():
     handler = grpc.method_handlers_generic_handler("test.Echo", {
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
         "Stream": grpc.unary_stream_rpc_method_handler(stream),
+        "Drip": grpc.unary_stream_rpc_method_handler(drip),
         "Sleep": grpc.unary_unary_rpc_method_handler(sleep),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
     })

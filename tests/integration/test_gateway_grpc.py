@@ -216,3 +216,47 @@ def test_calls_are_in_the_access_log(tmp_path):
         assert ok["bytes_in"] >= 5 and ok["bytes_out"] >= 5 and len(ok["trace_id"]) == 32
         assert (missing["status"], missing["instance"]) == (200, "")  # trailers-only grpc-status
         assert "no service named 'nope'" in missing["error"]
+
+
+def drip(ch):
+    return ch.unary_stream("/test.Echo/Drip")
+
+
+def test_a_stalled_response_body_ends_with_deadline_exceeded(tmp_path):
+    # The service's timeout is the response body's idle timeout: a stream
+    # that keeps sending is not cut, one whose instance falls silent is, with
+    # DEADLINE_EXCEEDED after the messages that came.
+    svc = grpc_service(free_ports(1)[0], 1, timeout="500ms", retry={"attempts": 1})
+    with Meshd(tmp_path, mesh({"stall": svc})) as m:
+        wait_passing(m, "stall", 1)
+        with channel(m, "stall") as ch:
+            replies = list(drip(ch)(b"8,150", timeout=20))  # 1 s in all, never 500 ms silent
+            assert replies == [f"stall-0:{i}".encode() for i in range(8)]
+            got = []
+            with pytest.raises(grpc.RpcError) as err:
+                for reply in drip(ch)(b"2,5000", timeout=20):
+                    got.append(reply)
+            assert got == [b"stall-0:0"]
+            assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            assert "upstream timed out mid-response" in err.value.details()
+            assert "no response data within 500ms" in err.value.details()
+        # The instance is still there: the stalled call was its only trouble.
+        with channel(m, "stall") as ch:
+            assert unary(ch)(b"after", timeout=10) == b"after"
+
+
+def test_an_instance_killed_mid_stream_is_unavailable(tmp_path):
+    with Meshd(tmp_path, mesh({"echo": grpc_service(free_ports(1)[0], 1)})) as m:
+        wait_passing(m, "echo", 1)
+        pid = m.service("echo")["instances"][0]["pid"]
+        with channel(m, "echo") as ch:
+            got = []
+            with pytest.raises(grpc.RpcError) as err:
+                for reply in drip(ch)(b"100,100", timeout=30):
+                    got.append(reply)
+                    if len(got) == 2:
+                        os.kill(pid, signal.SIGKILL)
+            # UNAVAILABLE, as Envoy and Linkerd say it, not INTERNAL (a reset stream).
+            assert err.value.code() == grpc.StatusCode.UNAVAILABLE, err.value
+            assert "upstream failed mid-response" in err.value.details()
+            assert 2 <= len(got) < 100
