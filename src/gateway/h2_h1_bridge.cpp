@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "h2_stream_router.hpp"
+#include "h2_upgrade.hpp"
 #include "http_head.hpp"
 #include "input_buffer.hpp"
 #include "meshd/core/text.hpp"
@@ -68,6 +69,10 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
     s->path.assign(head_.target);
     s->authority.assign(head_[http::field::host]);
     auto connection = head_[http::field::connection];
+    // A client that takes trailers gets them (in a chunked response), and
+    // the instance learns so: HTTP/2 allows `te: trailers` and nothing else.
+    accepts_trailers_ = has_token(head_[http::field::te], "trailers");
+    if (accepts_trailers_) s->headers.push_back({"te", "trailers"});
     for (const auto& f : head_.fields) {
       std::string name = core::lower(f.name_string);
       if (name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
@@ -148,13 +153,16 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
     auto reason = http::obsolete_reason(static_cast<http::status>(status));
     out_.append(reason.data(), reason.size()).append("\r\n");
     bool sized = false;
-    for (const auto& h : headers) {
-      if (!h.name.empty() && h.name[0] == ':') continue;
+    for (const auto& h : headers)
       if (h.name == "content-length") sized = true;
-      out_.append(h.name).append(": ").append(h.value).append("\r\n");
-    }
     bool bodyless = head_request_ || status == 204 || status == 304;
     chunked_ = with_body && !sized && !bodyless && version_ >= 11;
+    for (const auto& h : headers) {
+      if (!h.name.empty() && h.name[0] == ':') continue;
+      // `Trailer` announces trailers: only when they will come.
+      if (h.name == "trailer" && !(chunked_ && accepts_trailers_)) continue;
+      out_.append(h.name).append(": ").append(h.value).append("\r\n");
+    }
     if (chunked_) out_.append("transfer-encoding: chunked\r\n");
     if (!with_body && !sized && !bodyless) out_.append("content-length: 0\r\n");
     if (with_body && !sized && !chunked_ && !bodyless) keep_alive_ = false;  // ends with the close
@@ -206,8 +214,11 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
     bool last = s.responded && s.res_end && s.res_pending() == 0 && !finished_;
     if (last) {
       finished_ = true;
-      if (chunked_) out_.append("0\r\n\r\n");
+      if (chunked_) end_chunked(s);
     }
+    // A body without chunks (HTTP/1.0, or ended by the close) whose end
+    // came after its last bytes were written has nothing left to write.
+    if (last && out_.empty()) return done();
     if (out_.empty()) return;
     writing_ = true;
     arm(ctx_->options.body_timeout);
@@ -222,6 +233,24 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
                         if (last) return self->done();
                         self->write();
                       });
+  }
+
+  // The last chunk, with the instance's trailers as trailer fields (RFC
+  // 9112 7.1.2) when the client said it takes them (`TE: trailers`).
+  void end_chunked(const Stream& s) {
+    out_.append("0\r\n");
+    if (accepts_trailers_) {
+      for (const auto& h : s.trailers) {
+        // Framing, routing and the like may not be trailers (RFC 9110 6.5.1).
+        if (h.name.empty() || h.name[0] == ':' || h.name == "content-length" ||
+            h.name == "transfer-encoding" || h.name == "host" || h.name == "connection" ||
+            h.name == "trailer" || h.name == "te" || h.name == "content-type" ||
+            h.name == "content-encoding")
+          continue;
+        out_.append(h.name).append(": ").append(h.value).append("\r\n");
+      }
+    }
+    out_.append("\r\n");
   }
 
   // The response is out: the next request goes to an ordinary
@@ -277,6 +306,7 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
   std::shared_ptr<Stream> stream_;
   std::shared_ptr<H1Bridge> self_;  // set while the exchange runs
   unsigned version_ = 11;
+  bool accepts_trailers_ = false;  // the client sent `TE: trailers`
   bool keep_alive_ = true, head_request_ = false, chunked_ = false, with_body_ = false,
        reading_ = false, writing_ = false, finished_ = false, closed_ = false;
 };

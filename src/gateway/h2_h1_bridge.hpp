@@ -5,7 +5,8 @@
 // (grpcio, nghttpd) do not speak HTTP/1.1, so the request goes to them as an
 // HTTP/2 stream, routed, retried and counted like any (StreamRouter), and
 // its response comes back as HTTP/1.1 (chunked when it has no
-// Content-Length; trailers are dropped). Bodies stream both ways, at most
+// Content-Length; trailers as chunked trailer fields to a client that sent
+// `TE: trailers`, else dropped). Bodies stream both ways, at most
 // 256 KiB buffered each way. Once the response is written the connection
 // goes back to an ordinary ProxySession for the client's next request.
 

@@ -28,9 +28,6 @@ std::optional<std::string> decode_base64url(std::string_view text) {
   return out;
 }
 
-namespace {
-
-// Whether a comma-separated field value has `token` (case-insensitive).
 bool has_token(std::string_view value, std::string_view token) {
   std::size_t pos = 0;
   while (pos <= value.size()) {
@@ -44,8 +41,6 @@ bool has_token(std::string_view value, std::string_view token) {
   }
   return false;
 }
-
-}  // namespace
 
 std::optional<H2cUpgrade> h2c_upgrade(const MessageHead& req, bool has_body) {
   namespace http = boost::beast::http;

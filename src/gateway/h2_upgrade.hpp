@@ -40,6 +40,10 @@ struct H2cUpgrade {
 /// without a body (one with a body stays HTTP/1.1, as RFC 7540 allows).
 std::optional<H2cUpgrade> h2c_upgrade(const MessageHead& request, bool has_body);
 
+/// Whether a comma-separated field value (`Connection`, `Upgrade`, `TE`)
+/// has `token`, case-insensitively.
+bool has_token(std::string_view value, std::string_view token);
+
 /// base64url without padding (RFC 7540 3.2.1); empty on a bad character.
 std::optional<std::string> decode_base64url(std::string_view text);
 

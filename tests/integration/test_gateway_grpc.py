@@ -7,6 +7,7 @@ import collections
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -260,3 +261,45 @@ def test_an_instance_killed_mid_stream_is_unavailable(tmp_path):
             assert err.value.code() == grpc.StatusCode.UNAVAILABLE, err.value
             assert "upstream failed mid-response" in err.value.details()
             assert 2 <= len(got) < 100
+
+
+def raw_http11(m, request):
+    """Sends one HTTP/1.1 request (which asks `Connection: close`) and reads
+    the whole answer."""
+    host, port = m.gateway.replace("http://", "").split(":")
+    chunks = []
+    with socket.create_connection((host, int(port)), timeout=20) as s:
+        s.sendall(request)
+        for _ in range(1000):
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def test_http11_clients_that_take_trailers_get_them(tmp_path):
+    with Meshd(tmp_path, mesh({"echo": grpc_service(free_ports(1)[0], 1)})) as m:
+        wait_passing(m, "echo", 1)
+        message = b"\x00" + (5).to_bytes(4, "big") + b"hello"
+
+        def call(te, version=b"1.1"):
+            return raw_http11(m, b"POST /test.Echo/Unary HTTP/" + version + b"\r\nHost: echo\r\n"
+                              b"Content-Type: application/grpc\r\n" + te +
+                              b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(message)
+                              + message)
+
+        raw = call(b"TE: trailers\r\n")
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), raw
+        assert b"\r\ntransfer-encoding: chunked" in head.lower(), raw
+        # The message, then the last chunk with the instance's trailers (RFC 9112 7.1.2).
+        assert body == b"a\r\n" + message + b"\r\n0\r\ngrpc-status: 0\r\n" \
+            b"x-served-by: echo-0\r\n\r\n", body
+        # An HTTP/1.0 client cannot be sent chunks: the body ends with the
+        # connection, and the trailers are dropped. (Without `TE: trailers`
+        # grpcio refuses the call: "Missing :te header".)
+        raw = call(b"TE: trailers\r\n", b"1.0")
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200"), raw
+        assert b"chunked" not in head.lower() and body == message, raw
