@@ -9,6 +9,8 @@ import shutil
 import socket
 import struct
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -300,3 +302,114 @@ def test_a_connection_without_requests_is_closed_after_the_header_timeout(tmp_pa
         goaways = [f for f in frames if f[0] == GOAWAY]
         assert goaways and int.from_bytes(goaways[-1][3][4:8], "big") == 0, frames  # NO_ERROR
         assert json.loads(curl(f"{m.gateway}/web/hello"))["path"] == "/hello"
+
+
+class RawH2Instance:
+    """An h2c instance that never ends its responses by itself, and ignores
+    grpc-timeout: to each request it answers 200, one DATA frame at once,
+    then (`drip`) one more every 150 ms, 40 in all, or (`stall`) nothing."""
+
+    def __init__(self, mode):
+        self.mode, self.resets, self.stopped = mode, 0, False
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        message = b"\x00" + (5).to_bytes(4, "big") + b"drop!"
+        conn.settimeout(0.05)
+        buf, greeted, due = b"", False, {}  # stream -> [next send time, sent]
+        end = time.monotonic() + 60
+        with conn:
+            while not self.stopped and time.monotonic() < end:
+                try:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                except socket.timeout:
+                    pass
+                if not greeted:
+                    if len(buf) < len(PREFACE):
+                        continue
+                    buf, greeted = buf[len(PREFACE):], True
+                    conn.sendall(frame(4, 0, 0))  # our SETTINGS
+                while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                    n = int.from_bytes(buf[:3], "big")
+                    kind, flags = buf[3], buf[4]
+                    stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                    payload, buf = buf[9:9 + n], buf[9 + n:]
+                    if kind == 4 and not flags & 1:
+                        conn.sendall(frame(4, 1, 0))  # SETTINGS ACK
+                    elif kind == 6 and not flags & 1:
+                        conn.sendall(frame(6, 1, 0, payload))  # PING ACK
+                    elif kind == HEADERS:
+                        conn.sendall(frame(HEADERS, 4, stream, literal_headers(
+                            [(":status", "200"), ("content-type", "application/grpc")])))
+                        due[stream] = [0.0, 0]
+                    elif kind == RST_STREAM:
+                        self.resets += 1
+                        due.pop(stream, None)
+                    elif kind == GOAWAY:
+                        return
+                now = time.monotonic()
+                for stream, state in list(due.items()):
+                    if now < state[0] or (self.mode == "stall" and state[1] >= 1):
+                        continue
+                    conn.sendall(frame(0, 0, stream, message))
+                    state[0], state[1] = now + 0.15, state[1] + 1
+                    if state[1] == 40:
+                        conn.sendall(frame(HEADERS, 5, stream, literal_headers(
+                            [("grpc-status", "0")])))
+                        del due[stream]
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
+
+
+def test_h2c_responses_that_stall_or_outlive_grpc_timeout_are_ended(tmp_path):
+    drip, stall = RawH2Instance("drip"), RawH2Instance("stall")
+    try:
+        svcs = {
+            "drip": {"address": [f"127.0.0.1:{drip.port}"], "protocol": "http2",
+                     "health": {"type": "none"}},
+            "stall": {"address": [f"127.0.0.1:{stall.port}"], "protocol": "http2",
+                      "health": {"type": "none"}, "timeout": "500ms", "retry": {"attempts": 1}},
+        }
+        with Meshd(tmp_path, mesh(svcs)) as m:
+            # A gRPC call whose instance ignores its grpc-timeout (and keeps
+            # sending: never idle) is ended by the gateway with DEADLINE_EXCEEDED.
+            heads = tmp_path / "heads.txt"
+            r = subprocess.run(
+                ["curl", "-sS", "--http2-prior-knowledge", "--max-time", "20", "-D", str(heads),
+                 "-H", "content-type: application/grpc", "-H", "te: trailers",
+                 "-H", "grpc-timeout: 1S", "--data-binary", "x", f"{m.gateway}/drip/test.Drip/Go"],
+                capture_output=True, timeout=30)
+            assert r.returncode == 0, r.stderr
+            text = heads.read_text()
+            assert text.startswith("HTTP/2 200"), text
+            assert "grpc-status: 4" in text and "grpc-timeout has passed" in text, text
+            assert 1 <= r.stdout.count(b"drop!") < 40, r.stdout
+            wait_until(lambda: drip.resets >= 1, timeout=10, what="the instance's stream reset")
+            # Not gRPC: a body that stalls for the service's timeout resets the
+            # client's stream after what came (curl: error 92, HTTP/2 stream).
+            r = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "--max-time", "20",
+                                f"{m.gateway}/stall/anything"], capture_output=True, timeout=30)
+            assert r.returncode == 92, (r.returncode, r.stderr)
+            assert r.stdout.count(b"drop!") == 1, r.stdout
+            wait_until(lambda: stall.resets >= 1, timeout=10, what="the instance's stream reset")
+    finally:
+        drip.stop()
+        stall.stop()
