@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 
+#include "h2_body_timeout.hpp"
 #include "h2_upstream.hpp"
 #include "http_head.hpp"
 #include "meshd/core/listen.hpp"
@@ -51,6 +52,7 @@ class H1Call final : public UpstreamCall, public std::enable_shared_from_this<H1
     if (!finished_ && head_sent_ && !writing_ && !request_done_) pump_request();
   }
   void response_consumed(std::size_t) override {
+    last_data_ = std::chrono::steady_clock::now();  // the instance may send again from here
     if (paused_ && !finished_) {
       paused_ = false;
       parse();
@@ -178,6 +180,7 @@ class H1Call final : public UpstreamCall, public std::enable_shared_from_this<H1
             if (!e) return self->deliver_body();
           }
           if (ec) return self->broken("read: " + ec.message());
+          if (self->got_head_) self->last_data_ = std::chrono::steady_clock::now();
           self->conn_->buffer.commit(n);
           self->parse();
         });
@@ -226,9 +229,28 @@ class H1Call final : public UpstreamCall, public std::enable_shared_from_this<H1
     conn_->buffer.consume(header_bytes);
     bool end = parser_->is_done();
     auto keep = shared_from_this();
+    if (!end) {
+      last_data_ = std::chrono::steady_clock::now();
+      watch_body();
+    }
     if (auto session = stream_->session.lock())
       session->on_response_head(*stream_, res_.status, std::move(headers), end);
     if (end) finish();
+  }
+
+  // The response body's idle timeout and a gRPC call's deadline over it
+  // (h2_body_timeout.hpp): the connection is dropped, the call a timeout.
+  void watch_body() {
+    auto limits = body_timeout_for(*stream_);
+    deadline_.expires_at(limits.due(last_data_));
+    deadline_.async_wait([weak = weak_from_this(), limits](error_code ec) {
+      auto c = weak.lock();
+      if (ec || !c || c->finished_) return;
+      auto why = limits.expired(std::chrono::steady_clock::now(), c->last_data_,
+                                c->paused_ || c->stream_->res_pending() > 0);
+      if (!why) return c->watch_body();
+      c->fail(Outcome::timeout, std::move(*why));
+    });
   }
 
   void deliver_body() {
@@ -250,6 +272,7 @@ class H1Call final : public UpstreamCall, public std::enable_shared_from_this<H1
 
   void finish() {
     finished_ = true;
+    deadline_.cancel();
     maybe_done();
   }
 
@@ -300,7 +323,9 @@ class H1Call final : public UpstreamCall, public std::enable_shared_from_this<H1
   std::string key_, address_, client_ip_;
   std::uint16_t port_ = 0;
   long long timeout_ms_ = 0;
-  asio::steady_timer deadline_;
+  asio::steady_timer deadline_;  // the response head's, then its body's (watch_body)
+  std::chrono::steady_clock::time_point
+      last_data_{};  // the body's last bytes (or the client's take)
   std::unique_ptr<UpstreamConnection> conn_;
   std::string out_;
   std::uint64_t sent_ = 0;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "h2_body_timeout.hpp"
 #include "h2_upstream.hpp"
 #include "meshd/core/listen.hpp"
 
@@ -39,35 +40,24 @@ void Call::response_consumed(std::size_t n) {
   if (id_ > 0) conn_->consume(id_, n);
 }
 
-// The response body's idle timeout, as the HTTP/1.1 path times each read of
-// a body: the call ends when no DATA came for the service's `timeout` while
-// the instance could have sent some (a client that has not taken what came
-// is no stall of the instance's). A call's grpc-timeout bounds it whole.
+// The response body's idle timeout and a gRPC call's deadline over it
+// (h2_body_timeout.hpp): the instance's stream is reset, the call a timeout.
 void Call::watch_body() {
   last_data_ = std::chrono::steady_clock::now();
   arm_body_timer();
 }
 
 void Call::arm_body_timer() {
-  using Clock = std::chrono::steady_clock;
-  auto idle = std::chrono::duration_cast<Clock::duration>(stream_->route->spec().timeout);
-  auto due = last_data_ + idle;
-  if (stream_->grpc_deadline) due = std::min(due, *stream_->grpc_deadline);
-  deadline_.expires_at(due);
-  deadline_.async_wait([weak = weak_from_this(), idle](error_code ec) {
+  auto limits = body_timeout_for(*stream_);
+  deadline_.expires_at(limits.due(last_data_));
+  deadline_.async_wait([weak = weak_from_this(), limits](error_code ec) {
     auto c = weak.lock();
     if (ec || !c || c->finished_) return;
-    auto now = Clock::now();
-    const auto& s = *c->stream_;
-    bool call_over = s.grpc_deadline && now >= *s.grpc_deadline;
-    if (!call_over) {
-      if (s.res_pending() > 0) c->last_data_ = now;  // the client is slow, not the instance
-      if (now < c->last_data_ + idle) return c->arm_body_timer();
-    }
+    auto why = limits.expired(std::chrono::steady_clock::now(), c->last_data_,
+                              c->stream_->res_pending() > 0);
+    if (!why) return c->arm_body_timer();
     if (c->id_ > 0) c->conn_->rst(c->id_);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(idle).count();
-    c->fail(Outcome::timeout, call_over ? std::string("the call's grpc-timeout has passed")
-                                        : "no response data within " + std::to_string(ms) + "ms");
+    c->fail(Outcome::timeout, std::move(*why));
   });
 }
 

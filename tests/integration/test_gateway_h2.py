@@ -316,7 +316,8 @@ class RawH2Instance:
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self.accept, daemon=True)
+        self.acceptor.start()
 
     def accept(self):
         while not self.stopped:
@@ -376,6 +377,7 @@ class RawH2Instance:
 
     def stop(self):
         self.stopped = True
+        self.acceptor.join(timeout=10)
         self.sock.close()
 
 
@@ -413,3 +415,46 @@ def test_h2c_responses_that_stall_or_outlive_grpc_timeout_are_ended(tmp_path):
     finally:
         drip.stop()
         stall.stop()
+
+
+def test_an_http11_body_that_stalls_resets_the_h2_stream(tmp_path):
+    # An HTTP/1.1 instance that sends its head and 5 of 100 bytes, then
+    # nothing: the HTTP/2 client's stream is reset after the service's timeout.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        held = []
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                continue
+            conn.settimeout(10)
+            try:
+                if conn.recv(65536):
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst")
+            except OSError:
+                pass
+            held.append(conn)  # open and silent until the test ends
+        for conn in held:
+            conn.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        port = listener.getsockname()[1]
+        svcs = {"slow": {"address": [f"127.0.0.1:{port}"], "health": {"type": "none"},
+                         "timeout": "500ms", "retry": {"attempts": 1}}}
+        with Meshd(tmp_path, mesh(svcs)) as m:
+            r = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "--max-time", "20",
+                                f"{m.gateway}/slow/x"], capture_output=True, timeout=30)
+            assert r.returncode == 92, (r.returncode, r.stderr)
+            assert r.stdout == b"first"
+    finally:
+        stop.set()
+        server.join(timeout=10)
+        listener.close()
