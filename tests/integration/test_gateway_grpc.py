@@ -228,7 +228,10 @@ def test_a_stalled_response_body_ends_with_deadline_exceeded(tmp_path):
     # that keeps sending is not cut, one whose instance falls silent is, with
     # DEADLINE_EXCEEDED after the messages that came.
     svc = grpc_service(free_ports(1)[0], 1, timeout="500ms", retry={"attempts": 1})
-    with Meshd(tmp_path, mesh({"stall": svc})) as m:
+    log_path = tmp_path / "access.log"
+    config = mesh({"stall": svc})
+    config["mesh"]["access_log"] = {"path": str(log_path)}
+    with Meshd(tmp_path, config) as m:
         wait_passing(m, "stall", 1)
         with channel(m, "stall") as ch:
             replies = list(drip(ch)(b"8,150", timeout=20))  # 1 s in all, never 500 ms silent
@@ -244,6 +247,18 @@ def test_a_stalled_response_body_ends_with_deadline_exceeded(tmp_path):
         # The instance is still there: the stalled call was its only trouble.
         with channel(m, "stall") as ch:
             assert unary(ch)(b"after", timeout=10) == b"after"
+
+        def stalled_record():
+            if not log_path.exists():
+                return None
+            for line in log_path.read_text().splitlines():
+                record = json.loads(line)
+                if "mid-response" in record.get("error", ""):
+                    return record
+            return None
+        record = wait_until(stalled_record, timeout=10, what="the stalled call's log record")
+        assert record["path"] == "/test.Echo/Drip" and record["status"] == 200, record
+        assert "upstream timed out mid-response: no response data within 500ms" in record["error"]
 
 
 def test_an_instance_killed_mid_stream_is_unavailable(tmp_path):
