@@ -8,7 +8,10 @@ pinned to one CPU with `gateway_threads: 1` and a service `echo` whose
 external address is that echo server; the client, pinned too, sends small
 messages over K connections at a fixed total rate, open loop (each latency
 counts from the message's due time, so a stall is not hidden), and reports
-percentiles. Direct and through-the-gateway rounds alternate in one run
+percentiles, how many messages took over 1 ms, and when the slowest was
+due (a stall of the whole machine, which this VM shows now and then for
+tens of milliseconds, lands on one round's tail; direct rounds get them
+too). Direct and through-the-gateway rounds alternate in one run
 (ABBA order: direct first in odd rounds, gateway first in even ones), so
 the difference is the gateway's and slow drifts of the machine's load fall
 on both. With --fifo the three run SCHED_FIFO, so that other work on a
@@ -131,12 +134,13 @@ def main():
         server.wait(timeout=10)
 
     print(f"{'round':>5} {'path':>8} {'recv':>7} {'lost':>4} {'p50 us':>7} {'p90 us':>7} "
-          f"{'p99 us':>7} {'p99.9 us':>8} {'max us':>8} {'meshd s':>7} {'echo s':>6} "
-          f"{'client s':>8} {'load':>5}")
+          f"{'p99 us':>7} {'p99.9 us':>8} {'max us':>8} {'max at s':>8} {'>1ms':>5} {'meshd s':>7} "
+          f"{'echo s':>6} {'client s':>8} {'load':>5}")
     for x in results:
         print(f"{x['round']:>5} {x['path']:>8} {x['received']:>7} {x['lost']:>4} "
               + " ".join(f"{x[f]:>{8 if f in ('p999_us', 'max_us') else 7}}" for f in FIELDS)
-              + f" {x['meshd_cpu_s']:>7} {x['echo_cpu_s']:>6} {x['client_cpu_s']:>8} "
+              + f" {x['max_at_s']:>8} {x['over_1ms']:>5} {x['meshd_cpu_s']:>7} {x['echo_cpu_s']:>6} "
+              f"{x['client_cpu_s']:>8} "
               f"{x['load_1m']:>5}")
     diffs = []
     for r in range(1, args.rounds + 1):
@@ -147,9 +151,9 @@ def main():
               f"{g['p99_us'] - d['p99_us']:+.1f} us at p99 (p99 ratio "
               f"{g['p99_us'] / d['p99_us']:.2f}x), {g['p999_us'] - d['p999_us']:+.1f} us at p99.9; "
               f"meshd {g['meshd_cpu_s'] / max(1, g['received']) * 1e6:.1f} us CPU a message")
-    worst = max(diffs)
-    print(f"p99 added by the gateway: worst round {worst:+.1f} us; target under 1000 us: "
-          f"{'met' if worst < 1000 else 'NOT met'} in {sum(d < 1000 for d in diffs)} of {len(diffs)} rounds")
+    met = sum(d < 1000 for d in diffs)
+    print(f"p99 added by the gateway: median round {sorted(diffs)[len(diffs) // 2]:+.1f} us, "
+          f"worst {max(diffs):+.1f} us; under 1000 us in {met} of {len(diffs)} rounds")
     if args.out:
         pathlib.Path(args.out).write_text(json.dumps(results, indent=1))
 

@@ -151,8 +151,12 @@ class PacedClient {
         std::int64_t due_ns = 0;
         std::memcpy(&due_ns, static_cast<const char*>(c.in.data().data()) + 8, 8);
         auto sent_at = Clock::time_point(std::chrono::nanoseconds(due_ns));
-        result_.latency_us.push_back(
-            std::chrono::duration<double, std::micro>(now - sent_at).count());
+        double us = std::chrono::duration<double, std::micro>(now - sent_at).count();
+        if (us > worst_us_) {
+          worst_us_ = us;
+          result_.worst_at_s = std::chrono::duration<double>(sent_at - start_).count();
+        }
+        result_.latency_us.push_back(us);
       }
       c.in.consume(c.in.size());
       ++result_.received;
@@ -196,6 +200,7 @@ class PacedClient {
   asio::steady_timer tick_, drain_, bound_;
   Clock::time_point start_;
   std::uint64_t total_ = 0, next_ = 0;
+  double worst_us_ = 0;
   std::size_t connected_ = 0, closed_ = 0;
   bool started_ = false, finished_ = false;
 };

@@ -30,6 +30,7 @@ struct ClientOptions {
 struct ClientResult {
   std::uint64_t sent = 0, received = 0, corrupt = 0;
   std::vector<double> latency_us;
+  double worst_at_s = 0;      // when the slowest message was due, in seconds into the run
   double elapsed_s = 0;       // from the first due time to the last echo or the drain's end
   std::vector<double> cpu_s;  // per cpu_pids entry: CPU seconds used while the schedule ran
   std::string error;          // why the run did not start (connect failed), or empty

@@ -165,6 +165,9 @@ int run_client(const std::multimap<std::string, std::string>& flags) {
       {"p99_us", round1(percentile(r.latency_us, 99))},
       {"p999_us", round1(percentile(r.latency_us, 99.9))},
       {"max_us", round1(r.latency_us.empty() ? 0 : r.latency_us.back())},
+      {"max_at_s", std::round(r.worst_at_s * 1000) / 1000},
+      {"over_1ms",
+       r.latency_us.end() - std::upper_bound(r.latency_us.begin(), r.latency_us.end(), 1000.0)},
       {"cpu_s", cpu},
       {"client_cpu_s", std::round(r.cpu_s.back() * 100) / 100},
   };
