@@ -91,7 +91,8 @@ struct Daemon::State {
   // drained (in-flight requests are counted there).
   std::map<std::string, std::shared_ptr<gateway::ServiceRoute>> retired_routes;
   std::unique_ptr<gateway::Gateway> gateway;
-  std::unique_ptr<api::DeclaredTests> tests;  // the file's tests:, run through the gateway
+  std::shared_ptr<gateway::AccessLog> access_log;  // the gateway's, for SIGUSR1; nullptr: off
+  std::unique_ptr<api::DeclaredTests> tests;       // the file's tests:, run through the gateway
   api::Router router;
   api::ApiContext api_context;
   // What the API shows as the config: set by build_api, called by reloads.
