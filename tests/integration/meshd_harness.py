@@ -144,12 +144,14 @@ class Meshd:
         self.proc = None
         self.base = None
         self.log_path = self.dir / "meshd.log"
+        self.sanitizers_checked = False
 
     def start(self, wait=True):
         listen_file = self.data_dir / "listen"
         if listen_file.exists():
             listen_file.unlink()
         self.log = open(self.log_path, "ab")
+        self.sanitizers_checked = False  # this process's output is still to check
         self.proc = subprocess.Popen(
             [MESHD_BIN, "run", "-c", str(self.config_path), "--listen", "127.0.0.1:0",
              "--data-dir", str(self.data_dir), *self.args],
@@ -220,6 +222,9 @@ class Meshd:
         """Fails the test when meshd's output holds a sanitizer report: in the
         sanitizer build a use-after-free at shutdown, a leak or undefined
         behaviour is a failure even when meshd exits as asked."""
+        if self.sanitizers_checked:  # once: stop() and then __exit__ would say it twice
+            return
+        self.sanitizers_checked = True
         report = sanitizer_report(self.output())
         if report:
             raise AssertionError(f"meshd (pid {self.proc.pid}, exit {self.proc.returncode}) "
