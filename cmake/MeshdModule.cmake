@@ -10,6 +10,9 @@ function(meshd_module name)
   add_library(meshd_${name} STATIC ${sources})
   target_include_directories(meshd_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
   target_link_libraries(meshd_${name} PUBLIC ${M_DEPS} PRIVATE meshd_warnings)
+  if(name MATCHES "^(gateway|api)$")  # they parse HTTP requests (cmake/Warnings.cmake)
+    target_compile_options(meshd_${name} PRIVATE ${MESHD_SANITIZE_BEAST_OPTIONS})
+  endif()
 endfunction()
 
 # meshd_unit_test(NAME) builds tests/unit/NAME/*.cpp into one GoogleTest

@@ -20,6 +20,11 @@ namespace meshd::daemon {
 namespace fs = std::filesystem;
 
 Daemon::State::~State() {
+  // First the handlers still queued on the control loop (it has stopped,
+  // or never ran): they own health probes, sessions and requests that reach
+  // the scheduler, the registry and the routes, so they are destroyed while
+  // all of that lives, not with the loop after it is gone (control_loop.hpp).
+  io.destroy_pending_handlers();
   // Order matters: the HTTP server and the supervisor (which kills any
   // process group still alive) go before the launcher's log thread.
   reloader.reset();
@@ -31,6 +36,8 @@ Daemon::State::~State() {
   catalog.reset();
   supervisor.reset();
   launcher.reset();
+  // And whatever the teardown above queued, before the scheduler goes.
+  io.destroy_pending_handlers();
   if (database) database->flush();
   if (lock_fd >= 0) ::close(lock_fd);
 }

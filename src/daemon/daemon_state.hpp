@@ -1,7 +1,6 @@
 #pragma once
 // Private to the daemon module: not part of meshd's public headers (include/meshd/).
 
-#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -11,6 +10,7 @@
 
 #include "catalog_sync.hpp"
 #include "config_reloader.hpp"
+#include "control_loop.hpp"
 #include "daemon.hpp"
 #include "meshd/api/declared_tests.hpp"
 #include "meshd/api/http_server.hpp"
@@ -68,7 +68,7 @@ struct Daemon::State {
   RunOptions options;
   std::shared_ptr<const config::Config> config;
   std::filesystem::path data_dir;
-  boost::asio::io_context io{1};
+  ControlLoop io;  // its pending handlers are destroyed first (~State)
   core::SystemTimeSource clock;
   std::unique_ptr<core::AsioScheduler> scheduler;
   std::unique_ptr<core::ChildReaper> reaper;
@@ -91,7 +91,8 @@ struct Daemon::State {
   // drained (in-flight requests are counted there).
   std::map<std::string, std::shared_ptr<gateway::ServiceRoute>> retired_routes;
   std::unique_ptr<gateway::Gateway> gateway;
-  std::unique_ptr<api::DeclaredTests> tests;  // the file's tests:, run through the gateway
+  std::shared_ptr<gateway::AccessLog> access_log;  // the gateway's, for SIGUSR1; nullptr: off
+  std::unique_ptr<api::DeclaredTests> tests;       // the file's tests:, run through the gateway
   api::Router router;
   api::ApiContext api_context;
   // What the API shows as the config: set by build_api, called by reloads.

@@ -93,7 +93,8 @@ void Daemon::State::start_gateway() {
     threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   gateway_options.threads = static_cast<unsigned>(threads);
   if (config->mesh.access_log.enabled())  // throws one clear line when it cannot be opened
-    gateway_options.access_log = std::make_shared<gateway::AccessLog>(config->mesh.access_log);
+    access_log = std::make_shared<gateway::AccessLog>(config->mesh.access_log);
+  gateway_options.access_log = access_log;
   gateway = std::make_unique<gateway::Gateway>(io, *routes, clock, random01, gateway_options);
   auto bound = gateway->listen(*config->mesh.gateway);
   write_file_atomically(data_dir / "gateway", bound.to_string() + "\n");
@@ -169,6 +170,13 @@ void Daemon::State::handle_signals() {
       for (const auto& i : svc->instances())
         if (i->pid() > 0) core::signal_group(i->pid(), SIGKILL);
     exit_code = 1;
+  };
+  actions.reopen_logs = [this] {
+    // meshd's own log is stderr: whoever redirects it owns that file.
+    if (!access_log)
+      return spdlog::info("SIGUSR1: no access log to reopen (mesh.access_log is off)");
+    spdlog::info("SIGUSR1: reopening the access log {}", access_log->path());
+    access_log->reopen();
   };
   signals = std::make_unique<SignalHandler>(io, std::move(actions));
 }

@@ -10,8 +10,9 @@ namespace meshd::daemon {
 
 /// What the operator's signals mean (docs/reload.md, docs/cli.md):
 /// SIGHUP reloads the config, the first SIGTERM or SIGINT shuts down
-/// gracefully, a second one kills everything now. SIGPIPE is ignored (a
-/// client that hangs up is an error_code, not a death).
+/// gracefully, a second one kills everything now, SIGUSR1 reopens the
+/// access log (docs/operations.md). SIGPIPE is ignored (a client that hangs
+/// up is an error_code, not a death).
 struct SignalActions {
   /// SIGHUP, unless a shutdown has begun.
   std::function<void()> reload;
@@ -19,9 +20,11 @@ struct SignalActions {
   std::function<void(int sig)> shut_down;
   /// Every later SIGTERM/SIGINT.
   std::function<void(int sig)> kill_now;
+  /// SIGUSR1, also during a shutdown: an external logrotate renamed the logs.
+  std::function<void()> reopen_logs;
 };
 
-/// Waits for SIGTERM, SIGINT and SIGHUP on the control loop and calls the
+/// Waits for SIGTERM, SIGINT, SIGHUP and SIGUSR1 on the control loop and calls the
 /// matching action, until destroyed or the loop stops.
 class SignalHandler {
  public:

@@ -116,25 +116,60 @@ void AccessLog::write(AccessRecord record) {
 
 void AccessLog::flush() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  idle_.wait(lock, [this] { return queue_.empty() && !busy_ && !reopen_wanted_; });
+}
+
+void AccessLog::reopen() {
+  {
+    std::lock_guard lock(mutex_);
+    reopen_wanted_ = true;
+  }
+  wake_.notify_one();
 }
 
 void AccessLog::run() {
   std::deque<AccessRecord> batch;
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping, and everything is written
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || reopen_wanted_; });
+    bool reopen = reopen_wanted_;
+    if (queue_.empty() && !reopen) break;  // stopping, and everything is written
+    // Taken with the batch, under the lock: a reopen() called after this
+    // point is seen on the next round, so flush() returns only after it.
+    reopen_wanted_ = false;
     batch.swap(queue_);
     busy_ = true;
     lock.unlock();
-    write_batch(batch);
+    // Between batches: the old file ends with whole lines.
+    if (reopen) switch_file();
+    if (!batch.empty()) write_batch(batch);
     batch.clear();
     lock.lock();
     busy_ = false;
-    if (queue_.empty()) idle_.notify_all();
+    if (queue_.empty() && !reopen_wanted_) idle_.notify_all();
   }
   idle_.notify_all();
+}
+
+void AccessLog::switch_file() {
+  // The new file is opened before the old one is closed: when the path
+  // cannot be opened, the records go on to the file the writer has.
+  std::error_code ignored;
+  fs::path dir = fs::path(spec_.path).parent_path();
+  if (!dir.empty()) fs::create_directories(dir, ignored);
+  int fd = open_append(spec_.path);
+  if (fd < 0) {
+    ++reopen_failures_;
+    spdlog::warn("access log {}: cannot reopen it: {}; {}", spec_.path, std::strerror(errno),
+                 fd_ >= 0 ? "writing on to the file it had open" : "records are still dropped");
+    return;
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  struct stat st {};
+  size_ = ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  next_open_ = {};
+  spdlog::info("access log {}: reopened", spec_.path);
 }
 
 void AccessLog::write_batch(const std::deque<AccessRecord>& batch) {
@@ -143,7 +178,7 @@ void AccessLog::write_batch(const std::deque<AccessRecord>& batch) {
     written_ += done;
     lose(batch.size() - done);
   };
-  if (fd_ < 0 && !reopen()) return lose_rest();
+  if (fd_ < 0 && !open_path()) return lose_rest();
   std::string out;
   std::size_t pending = 0;  // records in `out`
   for (const auto& record : batch) {
@@ -190,7 +225,7 @@ bool AccessLog::write_out(const std::string& bytes) {
   return true;
 }
 
-bool AccessLog::reopen() {
+bool AccessLog::open_path() {
   // At most once a second: a full disk is not hammered by every batch.
   auto now = std::chrono::steady_clock::now();
   if (now < next_open_) return false;
@@ -226,7 +261,7 @@ void AccessLog::rotate() {
     }
   }
   next_open_ = {};
-  reopen();
+  open_path();
 }
 
 void AccessLog::lose(std::size_t records) {

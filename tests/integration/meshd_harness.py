@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,20 @@ import urllib.request
 SOURCE_DIR = pathlib.Path(os.environ.get("MESHD_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
 MESHD_BIN = os.environ.get("MESHD_BIN", str(SOURCE_DIR / "build" / "meshd"))
 DEMO_BIN = os.environ.get("MESHD_DEMO_BIN", str(SOURCE_DIR / "build" / "meshd-demo-service"))
+
+
+# What AddressSanitizer, LeakSanitizer and UBSan print (build-asan, MESHD_SANITIZE=ON).
+SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|\.(cpp|hpp|h|ipp):\d+:\d+: runtime error:")
+
+
+def sanitizer_report(text):
+    """The part of text from the first sanitizer report on (its first 20000
+    characters), or None."""
+    found = SANITIZER_REPORT.search(text)
+    if not found:
+        return None
+    start = text.rfind("\n", 0, found.start()) + 1
+    return text[start:start + 20000]
 
 
 def free_port():
@@ -129,12 +144,14 @@ class Meshd:
         self.proc = None
         self.base = None
         self.log_path = self.dir / "meshd.log"
+        self.sanitizers_checked = False
 
     def start(self, wait=True):
         listen_file = self.data_dir / "listen"
         if listen_file.exists():
             listen_file.unlink()
         self.log = open(self.log_path, "ab")
+        self.sanitizers_checked = False  # this process's output is still to check
         self.proc = subprocess.Popen(
             [MESHD_BIN, "run", "-c", str(self.config_path), "--listen", "127.0.0.1:0",
              "--data-dir", str(self.data_dir), *self.args],
@@ -193,11 +210,25 @@ class Meshd:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError(f"meshd did not exit within {timeout}s:\n{self.output()}")
+        self.check_sanitizers()
+        return code
+
+    def check_sanitizers(self):
+        """Fails the test when meshd's output holds a sanitizer report: in the
+        sanitizer build a use-after-free at shutdown, a leak or undefined
+        behaviour is a failure even when meshd exits as asked."""
+        if self.sanitizers_checked:  # once: stop() and then __exit__ would say it twice
+            return
+        self.sanitizers_checked = True
+        report = sanitizer_report(self.output())
+        if report:
+            raise AssertionError(f"meshd (pid {self.proc.pid}, exit {self.proc.returncode}) "
+                                 f"reported a sanitizer error:\n{report}")
 
     def __enter__(self):
         return self.start()
@@ -214,6 +245,8 @@ class Meshd:
         finally:
             if getattr(self, "log", None):
                 self.log.close()
+        if self.proc and self.proc.poll() is not None:
+            self.check_sanitizers()
         return False
 
 

@@ -47,7 +47,8 @@ std::string access_log_line(const AccessRecord& record);
 /// path.keep, the oldest deleted). A file that cannot be opened or written
 /// while running (disk full, directory removed) is a warning, logged once
 /// until writing works again, with the records dropped and counted; meshd
-/// keeps serving.
+/// keeps serving. reopen() (SIGUSR1) closes the file and opens the path
+/// again, for an external logrotate that has renamed it.
 class AccessLog {
  public:
   /// Creates the path's directory when missing and opens the file for
@@ -62,11 +63,23 @@ class AccessLog {
   /// Queues one record; never blocks on I/O (a mutex guards the queue for
   /// the push only). Dropped and counted when the queue is full.
   void write(AccessRecord record);
-  /// Waits until every record queued so far is written (or dropped).
+  /// Waits until every record queued so far is written (or dropped), and
+  /// a reopen asked for so far is done.
   void flush();
+  /// Asks the writer to open the path again (an external logrotate renamed
+  /// the file; meshd's SIGUSR1). Returns at once. The writer switches files
+  /// between two batches, so no line is torn or lost: the records it took
+  /// before the switch end the old file, the rest go to the new one. When
+  /// the path cannot be opened, a warning is logged and the writer goes on
+  /// with the file it has (nothing is dropped); the next reopen() or
+  /// rotation tries again.
+  void reopen();
 
+  const std::string& path() const { return spec_.path; }
   std::uint64_t written() const { return written_.load(); }
   std::uint64_t dropped() const { return dropped_.load(); }
+  /// Reopens that failed (the writer kept its file).
+  std::uint64_t reopen_failures() const { return reopen_failures_.load(); }
   /// Records dropped by every access log of the process, for /metrics.
   static std::uint64_t dropped_total();
 
@@ -74,7 +87,8 @@ class AccessLog {
   void run();
   void write_batch(const std::deque<AccessRecord>& batch);
   bool write_out(const std::string& bytes);
-  bool reopen();
+  bool open_path();
+  void switch_file();
   void rotate();
   void lose(std::size_t records);
 
@@ -84,8 +98,9 @@ class AccessLog {
   std::condition_variable wake_, idle_;
   std::deque<AccessRecord> queue_;
   bool stopping_ = false;
-  bool busy_ = false;  // the writer holds a batch
-  std::atomic<std::uint64_t> written_{0}, dropped_{0};
+  bool busy_ = false;           // the writer holds a batch
+  bool reopen_wanted_ = false;  // reopen() was called; the writer has not switched yet
+  std::atomic<std::uint64_t> written_{0}, dropped_{0}, reopen_failures_{0};
   // Writer thread only:
   int fd_ = -1;
   std::uint64_t size_ = 0;

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 namespace meshd::gateway {
 namespace {
@@ -190,6 +192,100 @@ TEST(AccessLog, AWriteFailureIsDroppedAndCountedNotFatal) {
   log.write(record(10));  // still accepted, still dropped
   log.flush();
   EXPECT_EQ(log.dropped(), 11u);
+}
+
+// Every line of `path` is a whole JSON record; their paths, in order.
+std::vector<std::string> record_paths(const fs::path& path) {
+  std::vector<std::string> out;
+  for (const auto& line : lines_of(path)) out.push_back(nlohmann::json::parse(line)["path"]);
+  return out;
+}
+
+TEST(AccessLog, ReopenStartsANewFileAtThePathAfterARename) {
+  // What an external logrotate does: rename the file, then SIGUSR1.
+  TempDir dir;
+  auto path = dir.path / "access.log";
+  auto rotated = dir.path / "access.log.2026-12-04";
+  AccessLog log(spec_at(path));
+  for (int i = 0; i < 10; ++i) log.write(record(i));
+  log.flush();
+  fs::rename(path, rotated);
+  log.write(record(10));  // before the reopen: still the renamed file
+  log.flush();
+  EXPECT_FALSE(fs::exists(path));
+  log.reopen();
+  log.flush();  // waits for the reopen too
+  ASSERT_TRUE(fs::exists(path));
+  EXPECT_EQ(fs::file_size(path), 0u);
+  for (int i = 11; i < 14; ++i) log.write(record(i));
+  log.flush();
+  EXPECT_EQ(record_paths(rotated).size(), 11u);
+  EXPECT_EQ(record_paths(rotated).back(), "/items/10");
+  EXPECT_EQ(record_paths(path), (std::vector<std::string>{"/items/11", "/items/12", "/items/13"}));
+  EXPECT_EQ(log.written(), 14u);
+  EXPECT_EQ(log.dropped(), 0u);
+  EXPECT_EQ(log.reopen_failures(), 0u);
+}
+
+TEST(AccessLog, ReopenKeepsTheOldFileWhenThePathCannotBeOpened) {
+  TempDir dir;
+  auto path = dir.path / "logs" / "access.log";
+  AccessLog log(spec_at(path));
+  log.write(record(0));
+  log.flush();
+  // The directory moves away (the open file with it) and a plain file takes
+  // its name: the path cannot be opened, nor its directory created.
+  fs::rename(dir.path / "logs", dir.path / "logs.old");
+  std::ofstream(dir.path / "logs") << "in the way";
+  log.reopen();
+  log.write(record(1));
+  log.flush();
+  EXPECT_EQ(log.reopen_failures(), 1u);
+  EXPECT_EQ(log.dropped(), 0u);
+  EXPECT_EQ(record_paths(dir.path / "logs.old" / "access.log"),
+            (std::vector<std::string>{"/items/0", "/items/1"}));
+  // Once the path can be opened again, the next reopen gets there.
+  fs::remove(dir.path / "logs");
+  log.reopen();
+  log.write(record(2));
+  log.flush();
+  EXPECT_EQ(log.reopen_failures(), 1u);
+  EXPECT_EQ(record_paths(path), (std::vector<std::string>{"/items/2"}));
+  EXPECT_EQ(log.written(), 3u);
+}
+
+TEST(AccessLog, ReopensUnderConcurrentWritesLoseAndTearNoLine) {
+  TempDir dir;
+  auto path = dir.path / "access.log";
+  constexpr int kThreads = 4, kPerThread = 2000, kRotations = 20;
+  std::vector<fs::path> files;
+  {
+    AccessLog log(spec_at(path, 1ull << 40));
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t)
+      writers.emplace_back([&log, t] {
+        for (int i = 0; i < kPerThread; ++i) log.write(record(t * kPerThread + i));
+      });
+    for (int r = 0; r < kRotations; ++r) {
+      files.push_back(dir.path / ("access.log." + std::to_string(r)));
+      std::error_code ec;  // the path may not exist yet after the last reopen
+      fs::rename(path, files.back(), ec);
+      log.reopen();
+      std::this_thread::yield();
+    }
+    for (auto& w : writers) w.join();
+    log.flush();
+    EXPECT_EQ(log.written(), std::uint64_t{kThreads * kPerThread});
+    EXPECT_EQ(log.dropped(), 0u);
+  }
+  files.push_back(path);
+  std::vector<int> seen(kThreads * kPerThread, 0);
+  for (const auto& f : files) {
+    if (!fs::exists(f)) continue;
+    for (const auto& p : record_paths(f))  // parse() throws on a torn line
+      ++seen.at(static_cast<std::size_t>(std::stoi(p.substr(std::string("/items/").size()))));
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], 1) << "record " << i;
 }
 
 TEST(AccessLog, RefusesAPathItCannotCreateWithOneClearLine) {
