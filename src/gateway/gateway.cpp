@@ -188,6 +188,8 @@ Gateway::~Gateway() {
   impl_->stop_threads();
   // Each loop's destruction ends its sessions (and, with them, its worker).
   impl_->workers.clear();
+  // A link's flush timer is on its thread's loop: it goes before the loop.
+  impl_->links.clear();
   impl_->ios.clear();
 }
 

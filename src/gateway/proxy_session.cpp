@@ -65,6 +65,7 @@ void ProxySession::parse_request() {
     return receive_request();
   }
   deadlines_.clear(Side::client);
+  if (ec) open_unparsed_access_record(in_.size());
   if (ec == http::error::header_limit)
     return local_error(
         core::make_error(core::ErrorCode::header_fields_too_large, "request headers are too large"),

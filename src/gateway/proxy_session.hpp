@@ -132,6 +132,8 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   // ---- the access log (proxy_session_access.cpp) ------------------------------
   // Starts this request's record, when mesh.access_log is on.
   void open_access_record(std::size_t header_bytes);
+  // Starts the record of a request the parser refused (no method, no path).
+  void open_unparsed_access_record(std::size_t bytes_read);
   // Ends it: `status` sent (0: none), `error` for the gateway's own answers
   // and broken exchanges, `unsent` bytes of response still to be written.
   void close_access_record(int status, std::string_view error = {}, std::size_t unsent = 0);

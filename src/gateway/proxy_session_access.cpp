@@ -24,6 +24,25 @@ void ProxySession::open_access_record(std::size_t header_bytes) {
   access_.client = client_ip_;
 }
 
+void ProxySession::open_unparsed_access_record(std::size_t bytes_read) {
+  // A request the parser refused has no method or path to log; its line
+  // still records the client, the status and the bytes read.
+  started_ = ctx_->clock.now();
+  service_.clear();
+  host_id_.clear();
+  trace_.trace_id.clear();
+  attempts_ = 0;
+  bytes_in_ = bytes_read;
+  bytes_out_ = 0;
+  upstream_time_ = {};
+  logging_ = ctx_->options.access_log != nullptr;
+  if (!logging_) return;
+  access_ = AccessRecord{};
+  access_.time = ctx_->clock.wall_now();
+  access_.protocol = "HTTP/1.1";
+  access_.client = client_ip_;
+}
+
 void ProxySession::close_access_record(int status, std::string_view error, std::size_t unsent) {
   if (!logging_) return;
   logging_ = false;

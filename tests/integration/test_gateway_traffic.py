@@ -6,6 +6,7 @@ import http.client
 import json
 import math
 import re
+import socket
 import subprocess
 import time
 
@@ -307,3 +308,26 @@ def test_access_log_records_a_failed_call_with_its_retries(tmp_path):
         assert record["instance"], record  # the last one tried
         assert "upstream failed after 2 attempts" in record["error"], record
         assert len(record["trace_id"]) == 32 and record["bytes_out"] > 0
+
+
+def test_access_log_records_a_request_the_parser_refused(tmp_path):
+    api_port = free_ports(1)[0]
+    log_path = tmp_path / "access.log"
+    m = started(tmp_path, {"api": service(api_port)}, mesh={"access_log": {"path": str(log_path)}})
+    try:
+        host, port = m.gateway.removeprefix("http://").rsplit(":", 1)
+        garbage = b"GET /api/x HTTP/1.1 extra words\r\nHost: api\r\n\r\n"
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(garbage)
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400"), answer
+        assert curl(m.gateway + "/api/after")[0] == 200  # the gateway serves on
+        bad, after = read_access_log(log_path, 2)[:2]
+        assert (bad["status"], bad["method"], bad["path"], bad["service"]) == (400, "", "", ""), bad
+        assert bad["client"] == "127.0.0.1" and bad["bytes_in"] == len(garbage), bad
+        assert "malformed HTTP request" in bad["error"], bad
+        assert (after["status"], after["path"]) == (200, "/api/after")
+    finally:
+        m.__exit__(None, None, None)
