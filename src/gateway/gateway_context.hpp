@@ -54,5 +54,10 @@ struct GatewayContext {
 
 /// Starts serving one accepted client connection.
 void start_proxy_session(std::shared_ptr<GatewayContext> context, Socket socket);
+// The same for a connection whose previous request was served elsewhere
+// (an HTTP/1.1 request bridged to an h2c service): `pipelined` is what the
+// client has sent since.
+void continue_proxy_session(std::shared_ptr<GatewayContext> context, Socket socket,
+                            std::string_view pipelined);
 
 }  // namespace meshd::gateway

@@ -260,8 +260,8 @@ class H1Bridge final : public StreamRouter, public std::enable_shared_from_this<
     deadline_.cancel();
     auto keep_until_return = std::move(self_);
     if (stream_) log_stream(*stream_, version_ >= 11 ? "HTTP/1.1" : "HTTP/1.0");
-    bool reusable = keep_alive_ && parser_->is_done() && in_.size() == 0 && !ctx_->stopped;
-    if (reusable) return start_proxy_session(ctx_, std::move(socket_));
+    bool reusable = keep_alive_ && parser_->is_done() && !ctx_->stopped;
+    if (reusable) return continue_proxy_session(ctx_, std::move(socket_), in_.data());
     error_code ignored;
     socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);

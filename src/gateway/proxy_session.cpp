@@ -46,7 +46,7 @@ void ProxySession::receive_request() {
 void ProxySession::parse_request() {
   // HTTP/2 with prior knowledge: the connection's first bytes are the
   // preface (h2_server_session.hpp), and another class serves it.
-  if (started_ == core::TimePoint{} && in_.data().front() == 'P') {
+  if (first_bytes_ && started_ == core::TimePoint{} && in_.data().front() == 'P') {
     auto preface = h2::match_preface(in_.data());
     if (preface == h2::PrefaceMatch::partial) return receive_request();
     if (preface == h2::PrefaceMatch::full) {
@@ -435,6 +435,11 @@ void ProxySession::exchange_done() {
 
 void start_proxy_session(std::shared_ptr<GatewayContext> context, Socket socket) {
   std::make_shared<detail::ProxySession>(std::move(context), std::move(socket))->start();
+}
+
+void continue_proxy_session(std::shared_ptr<GatewayContext> context, Socket socket,
+                            std::string_view pipelined) {
+  std::make_shared<detail::ProxySession>(std::move(context), std::move(socket))->start(pipelined);
 }
 
 }  // namespace meshd::gateway

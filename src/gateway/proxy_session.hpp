@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -92,6 +93,19 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   }
 
   void start() { read_request(); }
+  // Takes over a connection whose previous request another class served
+  // (h2_h1_bridge.hpp): `pipelined` is what its client sent after that
+  // request, at most one buffer's worth. Not the connection's first
+  // request: the idle timeout applies, and no HTTP/2 preface is looked for.
+  void start(std::string_view pipelined) {
+    phase_ = Phase::awaiting_request;
+    first_bytes_ = false;
+    auto room = in_.prepare();
+    std::size_t n = std::min(pipelined.size(), room.size());  // equal buffers: all of it
+    std::memcpy(room.data(), pipelined.data(), n);
+    in_.commit(n);
+    read_request();
+  }
 
  private:
   // ---- client request -------------------------------------------------------
@@ -251,6 +265,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
   std::chrono::microseconds upstream_time_{0};     // the last attempt's, to its response head
   core::TimePoint started_{}, attempt_started_{};  // from ctx_->clock
+  bool first_bytes_ = true;                        // in_ starts with the connection's first bytes
   Outcome last_outcome_ = Outcome::success;
   std::string last_error_;
   unsigned client_version_ = 11;

@@ -189,6 +189,27 @@ def test_http11_clients_reach_h2c_services(tmp_path):
         assert r.returncode == 0 and r.stdout == b"hello over h2c\n", r.stderr
 
 
+def test_requests_pipelined_behind_a_bridged_one_are_answered_in_order(tmp_path):
+    with Meshd(tmp_path, mesh(services(tmp_path, web_replicas=1))) as m:
+        wait_passing(m, "web", 1)
+        wait_passing(m, "files", 1)
+        host, port = m.gateway.replace("http://", "").split(":")
+        burst = (b"GET /files/index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+                 b"GET /web/second HTTP/1.1\r\nHost: x\r\n\r\n"
+                 b"GET /files/index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        with socket.create_connection((host, int(port)), timeout=20) as s:
+            s.sendall(burst)  # one write: the bridged request has the others behind it
+            raw = b""
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and (chunk := s.recv(65536)):
+                raw += chunk
+        # (a body of "hello over h2c\n" runs into the next status line)
+        assert raw.count(b"HTTP/1.1 ") == raw.count(b"HTTP/1.1 200 OK\r\n") == 3, raw[:2000]
+        assert raw.count(b"hello over h2c\n") == 2, raw[:2000]
+        assert b'"path":"/second"' in raw.replace(b" ", b""), raw[:2000]
+        assert raw.index(b"/second") < raw.rindex(b"hello over h2c"), raw[:2000]  # in order
+
+
 def test_h2load_without_errors_and_one_connection_spread_over_all_instances(tmp_path):
     with Meshd(tmp_path, mesh(services(tmp_path))) as m:
         wait_passing(m, "web", 3)

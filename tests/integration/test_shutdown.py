@@ -15,6 +15,11 @@ def test_stop_escalates_to_sigkill_for_a_child_that_ignores_sigterm(tmp_path):
     with Meshd(tmp_path, cfg) as m:
         svc = m.wait_state("stubborn", "running")
         pid = svc["instances"][0]["pid"]
+        # "running" comes at exec; the demo ignores SIGTERM a moment later,
+        # before it listens (a slow start, as under ASan, showed the race).
+        wait_until(lambda: any("listening on" in l["line"]
+                               for l in m.get("/api/v1/services/stubborn/logs")["lines"]),
+                   what="the demo listening")
         t0 = time.monotonic()
         status, _, _ = m.api("POST", "/api/v1/services/stubborn/stop")
         assert status == 202
