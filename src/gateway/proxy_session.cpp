@@ -144,7 +144,7 @@ void ProxySession::on_request_head(std::size_t header_bytes) {
   last_outcome_ = Outcome::success;
   last_error_.clear();
   stale_retried_ = false;
-  route_->retry_budget().on_request(ctx_->clock.now());
+  route_->retry_budget().on_request(started_);  // this event's time
   if (route_->spec().load_balancer == config::LoadBalancerPolicy::consistent_hash)
     hash_ = hash_for(route_->spec().hash_key, req_, client_ip_);
   else
@@ -344,7 +344,7 @@ void ProxySession::on_response_head(std::size_t header_bytes) {
   }
   // The verdict is in at the response header; the host stays busy until
   // its body has been relayed.
-  record_result(status >= 500 ? Outcome::http_5xx : Outcome::success, latency);
+  record_result(status >= 500 ? Outcome::http_5xx : Outcome::success, latency, end);
   phase_ = Phase::relaying_response;
   route_->stats().record(
       status, std::chrono::duration_cast<std::chrono::microseconds>(end - started_), end);

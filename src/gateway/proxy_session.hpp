@@ -213,7 +213,9 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void fail_after_attempts();
 
   // Feeds the attempt's outcome to breakers and outlier detection, once.
-  void record_result(Outcome outcome, std::chrono::microseconds latency = {});
+  // `now`, when the caller has just read the clock.
+  void record_result(Outcome outcome, std::chrono::microseconds latency = {},
+                     std::optional<core::TimePoint> now = std::nullopt);
 
   // The attempt no longer occupies its instance.
   void release_host();

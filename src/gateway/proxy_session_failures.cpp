@@ -65,12 +65,13 @@ void ProxySession::fail_after_attempts() {
   local_error(core::make_error(code, msg), reqp_->is_done() && client_keep_alive_);
 }
 
-void ProxySession::record_result(Outcome outcome, std::chrono::microseconds latency) {
+void ProxySession::record_result(Outcome outcome, std::chrono::microseconds latency,
+                                 std::optional<core::TimePoint> now) {
   // The verdict of an attempt that reached the relaying phase came with
   // its response head; every other path releases the host once recorded.
   if (!host_ || phase_ == Phase::relaying_response) return;
   if (outcome != Outcome::cancelled) last_outcome_ = outcome;
-  route_->on_result(host_id_, outcome, latency, ctx_->clock.now());
+  route_->on_result(host_id_, outcome, latency, now ? *now : ctx_->clock.now());
 }
 
 void ProxySession::release_host() {
