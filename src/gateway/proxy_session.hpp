@@ -1,8 +1,9 @@
 #pragma once
 // Private to the gateway module: not part of meshd's public headers (include/meshd/).
 // Internal to the gateway: one client connection (proxy_session.cpp has the
-// request and response path, proxy_session_failures.cpp retries, errors
-// and closing).
+// request path, proxy_session_response.cpp the response path,
+// proxy_session_failures.cpp retries, errors and closing,
+// proxy_session_access.cpp the access log record).
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
