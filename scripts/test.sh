@@ -41,7 +41,8 @@ if [[ "${MESHD_ASAN_INTEGRATION:-0}" != 0 ]]; then
   # The demo service is the default build's: under ASan it starts slower, and
   # tests that signal it right after it is running would race its setup.
   sanitized_integration=(test_startup.py test_shutdown.py test_restarts.py test_signals.py
-    test_gateway_h2.py test_gateway_grpc.py test_gateway_websocket.py test_gateway_threads.py)
+    test_gateway_h2.py test_gateway_grpc.py test_gateway_websocket.py test_gateway_threads.py
+    test_gateway_traffic.py)
   root="$PWD"
   (cd tests/integration &&
     MESHD_BIN="$root/build-asan/meshd" MESHD_DEMO_BIN="$root/${MESHD_BUILD_DIR:-build}/meshd-demo-service" \
