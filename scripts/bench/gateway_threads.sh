@@ -15,6 +15,10 @@
 # others idle) while it is measured. Figures: requests/s, p99, and the
 # proxy's CPU time per request (every process listening on its port, from
 # /proc; meshd's threads are one process). Rounds alternate the order.
+# chain_us/req is the whole machine's busy CPU time per request (wrk, the
+# proxy, the backends and anything else running), and ceiling_rps what all
+# the machine's cores could serve at that cost: no proxy, however many
+# threads it runs, gets past it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=10
@@ -133,12 +137,18 @@ to_ms() {
     else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
     else { print "nan" } }'
 }
-# "rps p99_ms non2xx cpu_us_per_req" for URL.
+# Busy ticks of the whole machine (every core: user, nice, system, irq,
+# softirq, steal), for what the chain (wrk, proxy, backends) costs in all.
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+# "rps p99_ms non2xx cpu_us_per_req chain_us_per_req ceiling_rps" for URL:
+# the ceiling is what the machine's cores could serve at that chain cost.
 measure() {
-  local port t0 t1 out rps p99 bad reqs
+  local port t0 t1 m0 m1 out rps p99 bad reqs
   port=$(sed -E 's#^[a-z]+://[^:/]+:([0-9]+).*#\1#' <<<"$1")
   t0=$(cpu_ticks "$port")
+  m0=$(machine_ticks)
   out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" --latency "$1" 2>&1)
+  m1=$(machine_ticks)
   t1=$(cpu_ticks "$port")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
@@ -147,20 +157,24 @@ measure() {
   local cpu
   cpu=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="${reqs:-0}" \
     'BEGIN { if (n > 0) printf "%.2f", d / hz * 1e6 / n; else print "nan" }')
-  echo "$rps $(to_ms "$p99") $bad $cpu"
+  local chain ceiling
+  chain=$(awk -v d=$((m1 - m0)) -v hz="$(getconf CLK_TCK)" -v n="${reqs:-0}" \
+    'BEGIN { if (n > 0) printf "%.2f", d / hz * 1e6 / n; else print "nan" }')
+  ceiling=$(awk -v c="$chain" -v cores="$(nproc)" 'BEGIN { printf "%.0f", cores * 1e6 / c }')
+  echo "$rps $(to_ms "$p99") $bad $cpu $chain $ceiling"
 }
 
 NAMES=(nginx-1w nginx-2w meshd-1t meshd-2t)
 URLS=(http://127.0.0.1:$NG1/ http://127.0.0.1:$NG2/ http://127.0.0.1:$MS1/bench/ http://127.0.0.1:$MS2/bench/)
 echo "# $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg) wrk -t2 -c$CONNS -d${DUR}s, no pinning"
-printf "%-9s %11s %8s %7s %11s\n" proxy req/s p99_ms non2xx cpu_us/req
+printf "%-9s %11s %8s %7s %11s %13s %12s\n" proxy req/s p99_ms non2xx cpu_us/req chain_us/req ceiling_rps
 declare -A RPS CPU
 for ((r = 0; r < ROUNDS; r++)); do
   order=(0 1 2 3)
   ((r % 2 == 1)) && order=(3 2 1 0)
   for i in "${order[@]}"; do
-    read -r rps p99 bad cpu < <(measure "${URLS[$i]}")
-    printf "%-9s %11s %8s %7s %11s\n" "${NAMES[$i]}" "$rps" "$p99" "$bad" "$cpu"
+    read -r rps p99 bad cpu chain ceiling < <(measure "${URLS[$i]}")
+    printf "%-9s %11s %8s %7s %11s %13s %12s\n" "${NAMES[$i]}" "$rps" "$p99" "$bad" "$cpu" "$chain" "$ceiling"
     RPS[${NAMES[$i]}]="${RPS[${NAMES[$i]}]:-} $rps"
     CPU[${NAMES[$i]}]="${CPU[${NAMES[$i]}]:-} $cpu"
   done
