@@ -149,6 +149,9 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void open_access_record(std::size_t header_bytes);
   // Starts the record of a request the parser refused (no method, no path).
   void open_unparsed_access_record(std::size_t bytes_read);
+  // The part both share: clears the last request's state and, when the
+  // log is on, starts a record with its time and client (false: off).
+  bool reset_access_record(std::size_t bytes_in);
   // Ends it: `status` sent (0: none), `error` for the gateway's own answers
   // and broken exchanges, `unsent` bytes of response still to be written.
   void close_access_record(int status, std::string_view error = {}, std::size_t unsent = 0);
